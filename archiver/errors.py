@@ -1,0 +1,59 @@
+"""The exception tree and the exit codes it maps to.
+
+Link states (a 404, a refused private address, a malformed URL) are values,
+never exceptions. These classes are for situations a caller must decide about:
+
+* ArchiverError         base; a one-line message naming the file, URL or option
+  + UsageError          bad option or argument                                -> 2
+  + InputError          one article unreadable; the run reports and skips it
+  + ArchiveWriteError   a WARC file cannot be written; closed files stay valid -> 1
+  + NetworkUnavailable  this machine itself seems offline; nothing marked dead -> 5
+
+``cli.main`` has the one ``except ArchiverError`` that prints the message and
+exits with the class's code.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; the README's table is checked against this enum."""
+
+    OK = 0  # the run completed, whatever state the links are in
+    FAILURE = 1  # the run could not complete (WARC write failed, or a bug)
+    USAGE = 2  # bad option, argument or input path
+    DEAD_LINKS = 3  # --fail-on-dead was given and dead links were found
+    NETWORK_UNAVAILABLE = 5  # no host could be reached: the machine looks offline
+
+
+class ArchiverError(Exception):
+    """Base of every error the CLI reports as one line and an exit code."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
+
+
+class UsageError(ArchiverError):
+    """An option, argument or path given by the user cannot be used."""
+
+    exit_code = ExitCode.USAGE
+
+
+class InputError(ArchiverError):
+    """One article cannot be read or parsed; the run skips it and goes on."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ArchiveWriteError(ArchiverError):
+    """A WARC file or manifest cannot be written (disk full, permissions)."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class NetworkUnavailable(ArchiverError):
+    """Every host failed at the network level: the fault is ours, not the web's."""
+
+    exit_code = ExitCode.NETWORK_UNAVAILABLE

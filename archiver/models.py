@@ -1,0 +1,219 @@
+"""Value types shared by every stage of the pipeline.
+
+Everything here is a frozen dataclass or a StrEnum, so stages hand each other
+data they cannot change, and enum values serialise to the manifest unchanged.
+This module does no I/O and imports nothing from the rest of the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import NewType
+
+NormalizedURL = NewType("NormalizedURL", str)
+"""A URL in the canonical form made by :func:`archiver.urls.normalise`.
+
+It is the identity of a link in the manifest and (later) the store, and it is
+also safe to send on the wire: normalisation only percent-encodes, lower-cases
+scheme and host, converts IDN hosts and drops fragments.
+"""
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+"""HTTP header fields exactly as sent or received: order, case and bytes kept."""
+
+
+class LinkKind(StrEnum):
+    """What a URL is to the article that cites it."""
+
+    ARTICLE = "article"  # the article's own URL, from its title link
+    LINK = "link"  # a hyperlink a reader can follow
+    IMAGE = "image"  # an image shown in the article
+    EMBED = "embed"  # iframe, video, audio and other embedded media
+
+
+# When one URL is cited in several ways, the manifest names the first kind in
+# this order: an article's own URL matters most to the people who cite it.
+KIND_PRIORITY: tuple[LinkKind, ...] = (
+    LinkKind.ARTICLE,
+    LinkKind.LINK,
+    LinkKind.IMAGE,
+    LinkKind.EMBED,
+)
+
+
+class Outcome(StrEnum):
+    """The verdict on one URL after a run; see :mod:`archiver.classify`."""
+
+    ALIVE = "alive"
+    DEAD = "dead"
+    BLOCKED = "blocked"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    INVALID = "invalid"
+    REFUSED_PRIVATE = "refused-private"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article:
+    """One article file, decoded and split into its header and body."""
+
+    path: Path
+    url: str | None  # the title link as written (before normalisation)
+    title: str
+    published: datetime | None
+    body: str  # the article body (HTML), everything after the ``------`` rule
+    text: str  # the whole decoded file, for extractors that scan markdown too
+    sha256: str  # of the file's bytes, so a changed article can be noticed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Citation:
+    """Where and how an article cites a URL: what a report needs to show."""
+
+    article: str  # path of the article file, as given to the run
+    kind: LinkKind
+    element: str  # e.g. "a", "img", "markdown", "title"
+    attribute: str  # e.g. "href", "src", "srcset"
+    text: str = ""  # anchor text or alt text, trimmed
+    title: str = ""  # the element's title attribute
+    wrapped_by: str | None = None  # the wrapper URL this one was unwrapped from
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FoundLink:
+    """A URL as an extractor found it, before normalisation."""
+
+    raw: str  # attribute value as written
+    base: str | None  # what a relative ``raw`` resolves against
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejection:
+    """Why a URL will not be fetched: a value, never an exception."""
+
+    outcome: Outcome  # SKIPPED (not a web URL) or INVALID (cannot be parsed)
+    reason: str  # machine code, e.g. "scheme-mailto", "invalid-port"
+    detail: str  # one human sentence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """One distinct URL to fetch, with every article that cites it."""
+
+    url: NormalizedURL
+    citations: tuple[Citation, ...]
+
+    @property
+    def kind(self) -> LinkKind:
+        kinds = {c.kind for c in self.citations}
+        return next(k for k in KIND_PRIORITY if k in kinds)
+
+    @property
+    def host(self) -> str:
+        # NormalizedURL always has "scheme://host[:port]/..." form.
+        return self.url.split("/", 3)[2].rsplit("@", 1)[-1].lower()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unfetched:
+    """A distinct URL that is listed in the manifest but never fetched."""
+
+    url: str  # normalised where possible, otherwise as written
+    citations: tuple[Citation, ...]
+    rejection: Rejection
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Body:
+    """A response body spooled to disk while it streamed in."""
+
+    path: Path
+    length: int
+    truncated: bool  # cut at --max-size: the record says WARC-Truncated: length
+    complete: bool  # False when the connection ended before the body did
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    """One HTTP request and the response to it, as they crossed the wire."""
+
+    url: str
+    method: str
+    target: str  # request-target as sent: path and query
+    request_headers: RawHeaders
+    http_version: str  # e.g. "HTTP/1.1"
+    status: int
+    reason: str  # reason phrase as received
+    response_headers: RawHeaders
+    body: Body
+    peer_ip: str | None
+    started: datetime  # when the response began (WARC-Date)
+
+
+class FailureKind(StrEnum):
+    """Why a fetch produced no usable response; mapped to outcomes by classify."""
+
+    DNS = "dns"  # the name did not resolve
+    CONNECT = "connect"  # refused or unreachable
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    RESET = "reset"  # connection dropped, protocol violated, body cut short
+    TOO_MANY_REDIRECTS = "too-many-redirects"
+    REDIRECT_LOOP = "redirect-loop"
+    PRIVATE_ADDRESS = "private-address"
+    BAD_REDIRECT = "bad-redirect"  # Location missing or unusable
+    UNSUPPORTED = "unsupported"  # a redirect to a scheme we do not fetch
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchFailure:
+    """A network-level failure, turned into a value inside :mod:`archiver.fetch`."""
+
+    kind: FailureKind
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchResult:
+    """Everything one target's fetch produced: its hops, attempts and failure."""
+
+    target: Target
+    hops: tuple[Hop, ...]  # every response received, redirects included
+    attempts: int  # requests sent for this target, retries included
+    failure: FetchFailure | None  # set when the chain ended without a response
+    finished: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordRef:
+    """Where a response record sits: its WARC file and byte offset."""
+
+    warc_file: str
+    offset: int
+    payload_digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkStatus:
+    """The manifest line for one distinct URL."""
+
+    url: str
+    kind: LinkKind
+    citations: tuple[Citation, ...]
+    outcome: Outcome
+    reason: str  # machine code, see archiver.classify.REASONS
+    detail: str  # one human sentence
+    http_status: int | None = None
+    final_url: str | None = None
+    chain: tuple[str, ...] = ()  # every URL requested, first to last
+    attempts: int = 0
+    content_type: str | None = None
+    length: int | None = None
+    truncated: bool = False
+    record: RecordRef | None = None  # the final response record
+    checked: datetime | None = None
