@@ -1,0 +1,307 @@
+"""Fetch one target hop by hop, spooling raw response bodies to disk.
+
+This is the only module that catches httpx's exceptions: every network
+problem becomes a ``FetchFailure`` value, so one bad URL can never escape into
+the nursery and end the run. Bodies are kept as they came off the wire
+(content-encoding intact) because that is what a WARC response record holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ssl
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import trio
+
+from archiver import netguard
+from archiver.models import (
+    Body,
+    FailureKind,
+    FetchFailure,
+    FetchResult,
+    Hop,
+    NormalizedURL,
+    Rejection,
+    Target,
+)
+from archiver.politeness import HostGate
+from archiver.retry import Attempt, RetryPolicy, run_with_retries
+from archiver.urls import normalise
+
+Clock = Callable[[], datetime]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_WRITE_BLOCK = 256 * 1024  # body bytes gathered before one write to the spool file
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchSettings:
+    """Limits for each request; the CLI's fetch options land here."""
+
+    timeout: float = 30.0  # connect, read and write timeout, per operation
+    max_size: int = 100 * 1024 * 1024  # longer bodies are cut and marked truncated
+    max_redirects: int = 10
+    allow_private: bool = False
+    proxied: bool = False  # a proxy resolves names and the peer is the proxy
+    retry: RetryPolicy = RetryPolicy()
+
+    @property
+    def attempt_limit(self) -> float:
+        # A server that trickles bytes never trips the per-read timeout, so
+        # each attempt also has a wall-clock limit.
+        return max(60.0, self.timeout * 10)
+
+
+class Fetcher:
+    """Turns a ``Target`` into a ``FetchResult``; one per run, shared by tasks."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        gate: HostGate,
+        settings: FetchSettings,
+        spool_dir: Path,
+        *,
+        resolver: netguard.Resolver | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._client = client
+        self._gate = gate
+        self._settings = settings
+        self._spool_dir = spool_dir
+        self._resolver = resolver or netguard.Resolver()
+        self._clock = clock
+
+    async def fetch(self, target: Target) -> FetchResult:
+        """Follow the target's redirects, archiving-ready, and never raise."""
+        hops: list[Hop] = []
+        attempts = 0
+        visits: dict[str, int] = {}
+        url: str = target.url
+        failure: FetchFailure | None = None
+        while True:
+            visits[url] = visits.get(url, 0) + 1
+            if visits[url] > 2:
+                failure = _fail(FailureKind.REDIRECT_LOOP, f"redirect loop at {url}")
+                break
+            host = urlsplit(url).hostname or ""
+            failure = await self._guard(host)
+            if failure is not None:
+                break
+            result, used = await run_with_retries(
+                self._settings.retry,
+                functools.partial(self._attempt, url, host),
+                _discard,
+            )
+            attempts += used
+            if isinstance(result, FetchFailure):
+                failure = result
+                break
+            hops.append(result)
+            if result.status not in REDIRECT_STATUSES:
+                break
+            next_url = _next_url(result)
+            if isinstance(next_url, FetchFailure):
+                failure = next_url
+                break
+            if len(hops) > self._settings.max_redirects:
+                failure = _fail(
+                    FailureKind.TOO_MANY_REDIRECTS,
+                    f"more than {self._settings.max_redirects} redirects",
+                )
+                break
+            url = next_url
+        return FetchResult(
+            target=target,
+            hops=tuple(hops),
+            attempts=attempts,
+            failure=failure,
+            finished=self._clock(),
+        )
+
+    async def _guard(self, host: str) -> FetchFailure | None:
+        """Refuse hosts that are not public, before any byte is sent to them."""
+        if not host:
+            return _fail(FailureKind.OTHER, "URL has no host")
+        literal = netguard.parse_ip(host)
+        if self._settings.proxied and literal is None:
+            return None  # the proxy resolves the name; we cannot see the address
+        resolution = await self._resolver.resolve(host)
+        if resolution.error is not None:
+            # A resolver that could not be asked may answer next time; a name
+            # that does not exist will not, so only the first is retried.
+            kind = FailureKind.DNS if resolution.not_found else FailureKind.CONNECT
+            return _fail(kind, resolution.error)
+        if not self._settings.allow_private and resolution.private:
+            return _fail(
+                FailureKind.PRIVATE_ADDRESS,
+                netguard.describe_private(host, resolution.private[0]),
+            )
+        return None
+
+    async def _attempt(self, url: str, host: str) -> Attempt:
+        async with self._gate.slot(host):
+            limit = self._settings.attempt_limit
+            with trio.move_on_after(limit):
+                return await self._exchange(url)
+            return _fail(FailureKind.TIMEOUT, f"no complete response in {limit:g}s")
+
+    async def _exchange(self, url: str) -> Attempt:
+        request = self._client.build_request("GET", url)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            return _translate(exc)
+        try:
+            started = self._clock()
+            peer = _peer_ip(response)
+            if (
+                not self._settings.allow_private
+                and not self._settings.proxied
+                and peer is not None
+            ):
+                address = netguard.parse_ip(peer)
+                if address is not None and not netguard.is_public(address):
+                    # The name resolved to a public address when we checked,
+                    # and to this one when httpx connected (DNS rebinding).
+                    host = urlsplit(url).hostname or ""
+                    return _fail(
+                        FailureKind.PRIVATE_ADDRESS,
+                        netguard.describe_private(host, address),
+                    )
+            body = await self._spool(response)
+        finally:
+            with contextlib.suppress(httpx.HTTPError, trio.BrokenResourceError):
+                await response.aclose()
+        return Hop(
+            url=url,
+            method=request.method,
+            target=request.url.raw_path.decode("ascii"),
+            request_headers=tuple(request.headers.raw),
+            http_version=response.http_version,
+            status=response.status_code,
+            reason=response.extensions.get("reason_phrase", b"").decode("latin-1"),
+            response_headers=tuple(response.headers.raw),
+            body=body,
+            peer_ip=peer,
+            started=started,
+        )
+
+    async def _spool(self, response: httpx.Response) -> Body:
+        """Stream the raw body to a file, stopping at ``max_size``."""
+        limit = self._settings.max_size
+        fd, name = tempfile.mkstemp(dir=self._spool_dir, suffix=".body")
+        path = Path(name)
+        length = 0
+        truncated = False
+        complete = True
+        buffer = bytearray()
+        try:
+            async with await trio.open_file(fd, "wb") as out:
+                try:
+                    async for chunk in response.aiter_raw():
+                        room = limit - length
+                        if len(chunk) > room:
+                            buffer += chunk[:room]
+                            length = limit
+                            truncated = True
+                            break
+                        buffer += chunk
+                        length += len(chunk)
+                        if len(buffer) >= _WRITE_BLOCK:
+                            await out.write(bytes(buffer))
+                            buffer.clear()
+                except httpx.HTTPError:
+                    # The connection ended before the body did: keep what came,
+                    # the record says so, and the retry policy may try again.
+                    complete = False
+                await out.write(bytes(buffer))
+        except BaseException:
+            _remove(path)
+            raise
+        return Body(path=path, length=length, truncated=truncated, complete=complete)
+
+
+def _discard(attempt: Attempt) -> None:
+    if isinstance(attempt, Hop):
+        _remove(attempt.body.path)
+
+
+def _remove(path: Path) -> None:
+    # Unlinking a spool file is a metadata operation on a local disk: cheap
+    # enough to do inline, even when cancellation is unwinding the task.
+    path.unlink(missing_ok=True)
+
+
+def _fail(kind: FailureKind, message: str) -> FetchFailure:
+    return FetchFailure(kind=kind, message=message)
+
+
+def _peer_ip(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        address = stream.get_extra_info("server_addr")
+    except (OSError, AssertionError, AttributeError):
+        return None
+    if isinstance(address, tuple) and address:
+        return str(address[0]).split("%", 1)[0]
+    return None
+
+
+def _next_url(hop: Hop) -> str | FetchFailure:
+    locations = [v for k, v in hop.response_headers if k.lower() == b"location"]
+    if not locations:
+        return _fail(FailureKind.BAD_REDIRECT, f"{hop.status} without a Location")
+    location = locations[0].decode("latin-1").strip()
+    resolved = normalise(urljoin(hop.url, location))
+    if isinstance(resolved, Rejection):
+        kind = (
+            FailureKind.UNSUPPORTED
+            if resolved.reason.startswith("scheme-")
+            else FailureKind.BAD_REDIRECT
+        )
+        return _fail(kind, f"redirect to {location!r}: {resolved.detail}")
+    return NormalizedURL(resolved)
+
+
+def _translate(exc: httpx.HTTPError) -> FetchFailure:
+    """Map an httpx error to the failure kind the classifier understands."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return _fail(FailureKind.TIMEOUT, f"timed out: {text}")
+    if _caused_by(exc, ssl.SSLError):
+        return _fail(FailureKind.TLS, f"TLS failed: {text}")
+    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+        if netguard.is_refused_connection(exc):
+            return _fail(FailureKind.CONNECT, f"connection refused: {text}")
+        return _fail(FailureKind.CONNECT, f"could not connect: {text}")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return _fail(FailureKind.UNSUPPORTED, text)
+    if isinstance(exc, httpx.TransportError):
+        return _fail(FailureKind.RESET, f"connection failed: {text}")
+    return _fail(FailureKind.OTHER, text)
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
