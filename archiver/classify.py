@@ -1,0 +1,194 @@
+"""Decide what a fetch means for a link: alive, dead, blocked or error, and why.
+
+The whole taxonomy is the ``REASONS`` table: each machine-readable reason
+code, the outcome it implies and the sentence a reader is shown. "Dead" is
+kept for answers that say so plainly (404, 410, a name that does not exist, a
+host refusing every connection); anything that might pass is "error", and
+anything that hides the answer from us is "blocked".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Final
+from urllib.parse import urlsplit
+
+from archiver.models import (
+    KIND_PRIORITY,
+    FailureKind,
+    FetchResult,
+    LinkKind,
+    LinkStatus,
+    Outcome,
+    RecordRef,
+    Rejection,
+    Unfetched,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One row of the taxonomy."""
+
+    outcome: Outcome
+    sentence: str  # may use {status}, {final}, {message}, {attempts}
+
+
+REASONS: Final[dict[str, Reason]] = {
+    "ok": Reason(Outcome.ALIVE, "answered {status}"),
+    "redirected": Reason(
+        Outcome.ALIVE, "answered {status} after redirecting to {final}"
+    ),
+    "moved-offsite": Reason(
+        Outcome.ALIVE,
+        "answered {status}, but permanently redirects to another site: {final}",
+    ),
+    "http-404": Reason(Outcome.DEAD, "the server says the page does not exist (404)"),
+    "http-410": Reason(Outcome.DEAD, "the server says the page is gone for good (410)"),
+    "dns-not-found": Reason(Outcome.DEAD, "the host name does not exist: {message}"),
+    "connection-refused": Reason(
+        Outcome.DEAD, "the host refused the connection on all {attempts} attempts"
+    ),
+    "http-401": Reason(Outcome.BLOCKED, "the server asks for a login (401)"),
+    "http-403": Reason(Outcome.BLOCKED, "the server refused to serve it (403)"),
+    "http-451": Reason(Outcome.BLOCKED, "unavailable for legal reasons (451)"),
+    "rate-limited": Reason(
+        Outcome.BLOCKED, "the server kept answering 429 Too Many Requests"
+    ),
+    "http-5xx": Reason(
+        Outcome.ERROR, "the server answered {status} on all {attempts} attempts"
+    ),
+    "http-4xx": Reason(Outcome.ERROR, "the server answered {status}"),
+    "http-unexpected": Reason(Outcome.ERROR, "unexpected final status {status}"),
+    "timeout": Reason(Outcome.ERROR, "timed out on all {attempts} attempts: {message}"),
+    "tls-error": Reason(Outcome.ERROR, "the TLS handshake failed: {message}"),
+    "connection-failed": Reason(Outcome.ERROR, "{message}"),
+    "connection-reset": Reason(Outcome.ERROR, "the connection broke: {message}"),
+    "truncated-body": Reason(
+        Outcome.ERROR, "the connection closed before the whole body arrived"
+    ),
+    "too-many-redirects": Reason(Outcome.ERROR, "{message}"),
+    "redirect-loop": Reason(Outcome.ERROR, "{message}"),
+    "bad-redirect": Reason(Outcome.ERROR, "{message}"),
+    "network-unavailable": Reason(
+        Outcome.ERROR, "not checked: this machine could not reach any host ({message})"
+    ),
+    "fetch-error": Reason(Outcome.ERROR, "{message}"),
+    "redirect-unsupported": Reason(Outcome.SKIPPED, "{message}"),
+    "private-address": Reason(Outcome.REFUSED_PRIVATE, "{message}"),
+}
+
+_FAILURE_REASONS: Final = {
+    FailureKind.DNS: "dns-not-found",
+    FailureKind.TIMEOUT: "timeout",
+    FailureKind.TLS: "tls-error",
+    FailureKind.RESET: "connection-reset",
+    FailureKind.TOO_MANY_REDIRECTS: "too-many-redirects",
+    FailureKind.REDIRECT_LOOP: "redirect-loop",
+    FailureKind.BAD_REDIRECT: "bad-redirect",
+    FailureKind.PRIVATE_ADDRESS: "private-address",
+    FailureKind.UNSUPPORTED: "redirect-unsupported",
+    FailureKind.OTHER: "fetch-error",
+}
+
+
+def _status_reason(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    if status in (401, 403, 404, 410, 451):
+        return f"http-{status}"
+    if status == 429:
+        return "rate-limited"
+    if status >= 500:
+        return "http-5xx"
+    if 400 <= status < 500:
+        return "http-4xx"
+    return "http-unexpected"
+
+
+def _site(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus:
+    """The manifest line for a finished fetch; pure, no I/O."""
+    chain = tuple(hop.url for hop in result.hops)
+    final = result.hops[-1] if result.hops else None
+    message = result.failure.message if result.failure else ""
+    if result.failure is not None:
+        kind = result.failure.kind
+        if kind is FailureKind.CONNECT:
+            refused = message.startswith("connection refused")
+            code = "connection-refused" if refused else "connection-failed"
+        else:
+            code = _FAILURE_REASONS[kind]
+    elif final is None:
+        code = "fetch-error"  # cannot happen: a result without failure has hops
+    else:
+        code = _status_reason(final.status)
+        if code == "ok" and not final.body.complete:
+            code = "truncated-body"
+        elif code == "ok" and len(result.hops) > 1:
+            permanent = any(h.status in (301, 308) for h in result.hops[:-1])
+            offsite = _site(final.url) != _site(result.target.url)
+            code = "moved-offsite" if permanent and offsite else "redirected"
+    reason = REASONS[code]
+    content_type = None
+    if final is not None:
+        for name, value in final.response_headers:
+            if name.lower() == b"content-type":
+                content_type = value.decode("latin-1")
+    return LinkStatus(
+        url=result.target.url,
+        kind=result.target.kind,
+        citations=result.target.citations,
+        outcome=reason.outcome,
+        reason=code,
+        detail=reason.sentence.format(
+            status=final.status if final else "",
+            final=final.url if final else "",
+            message=message,
+            attempts=result.attempts,
+        ),
+        http_status=final.status if final else None,
+        final_url=final.url if final else None,
+        chain=chain,
+        attempts=result.attempts,
+        content_type=content_type,
+        length=final.body.length if final else None,
+        truncated=bool(final and final.body.truncated),
+        record=record,
+        checked=result.finished,
+    )
+
+
+def unfetched(item: Unfetched) -> LinkStatus:
+    """The manifest line for a URL that was never fetched."""
+    rejection: Rejection = item.rejection
+    return LinkStatus(
+        url=item.url,
+        kind=_kind(item),
+        citations=item.citations,
+        outcome=rejection.outcome,
+        reason=rejection.reason,
+        detail=rejection.detail,
+    )
+
+
+def _kind(item: Unfetched) -> LinkKind:
+    kinds = {c.kind for c in item.citations}
+    return next((k for k in KIND_PRIORITY if k in kinds), LinkKind.LINK)
+
+
+def offline(status: LinkStatus, hosts: int) -> LinkStatus:
+    """Re-mark a network-level failure as inconclusive: the fault was ours."""
+    reason = REASONS["network-unavailable"]
+    return replace(
+        status,
+        outcome=reason.outcome,
+        reason="network-unavailable",
+        detail=reason.sentence.format(
+            message=f"all {hosts} hosts failed to resolve or connect"
+        ),
+    )

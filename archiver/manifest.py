@@ -1,0 +1,153 @@
+"""Write a run's results: ``manifest.jsonl`` and ``dead-links.csv`` for editors.
+
+The manifest has one JSON object per distinct URL, in a stable key order (see
+``MANIFEST_FIELDS``); the CSV has one row per dead link per citing article,
+with what an editor needs to find and fix it. Both are written to a temporary
+name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Final
+
+from archiver.errors import ArchiveWriteError
+from archiver.models import Article, LinkStatus, Outcome
+
+MANIFEST_NAME: Final = "manifest.jsonl"
+DEAD_LINKS_NAME: Final = "dead-links.csv"
+
+MANIFEST_FIELDS: Final = (
+    "url",
+    "kind",
+    "articles",
+    "outcome",
+    "reason",
+    "detail",
+    "http_status",
+    "final_url",
+    "chain",
+    "attempts",
+    "content_type",
+    "length",
+    "truncated",
+    "payload_digest",
+    "warc_file",
+    "warc_offset",
+    "checked",
+    "citations",
+)
+
+DEAD_LINK_FIELDS: Final = (
+    "article_file",
+    "article_url",
+    "article_title",
+    "link_url",
+    "link_text",
+    "kind",
+    "reason",
+    "detail",
+    "http_status",
+    "final_url",
+    "checked",
+)
+
+
+def manifest_entry(status: LinkStatus) -> dict[str, object]:
+    """One manifest object; keys in ``MANIFEST_FIELDS`` order."""
+    record = status.record
+    entry: dict[str, object] = {
+        "url": status.url,
+        "kind": str(status.kind),
+        "articles": sorted({c.article for c in status.citations}),
+        "outcome": str(status.outcome),
+        "reason": status.reason,
+        "detail": status.detail,
+        "http_status": status.http_status,
+        "final_url": status.final_url,
+        "chain": list(status.chain),
+        "attempts": status.attempts,
+        "content_type": status.content_type,
+        "length": status.length,
+        "truncated": status.truncated,
+        "payload_digest": record.payload_digest if record else None,
+        "warc_file": record.warc_file if record else None,
+        "warc_offset": record.offset if record else None,
+        "checked": status.checked.isoformat() if status.checked else None,
+        "citations": [
+            {
+                "article": c.article,
+                "kind": str(c.kind),
+                "element": c.element,
+                "attribute": c.attribute,
+                "text": c.text,
+                "title": c.title,
+                "wrapped_by": c.wrapped_by,
+            }
+            for c in status.citations
+        ],
+    }
+    return entry
+
+
+def dead_link_rows(
+    statuses: Iterable[LinkStatus], articles: Mapping[str, Article]
+) -> list[dict[str, object]]:
+    """One row per dead URL per article citing it, ordered by article then URL."""
+    rows: list[dict[str, object]] = []
+    for status in statuses:
+        if status.outcome is not Outcome.DEAD:
+            continue
+        by_article: dict[str, str] = {}
+        for citation in status.citations:
+            text = by_article.get(citation.article) or citation.text
+            by_article[citation.article] = text
+        for path, text in by_article.items():
+            article = articles.get(path)
+            rows.append(
+                {
+                    "article_file": path,
+                    "article_url": article.url if article else "",
+                    "article_title": article.title if article else "",
+                    "link_url": status.url,
+                    "link_text": text,
+                    "kind": str(status.kind),
+                    "reason": status.reason,
+                    "detail": status.detail,
+                    "http_status": status.http_status or "",
+                    "final_url": status.final_url or "",
+                    "checked": status.checked.isoformat() if status.checked else "",
+                }
+            )
+    rows.sort(key=lambda r: (str(r["article_file"]), str(r["link_url"])))
+    return rows
+
+
+def write(
+    folder: Path, statuses: Iterable[LinkStatus], articles: Mapping[str, Article]
+) -> tuple[Path, Path]:
+    """Write both files into ``folder``; return their paths."""
+    ordered = sorted(statuses, key=lambda s: s.url)
+    manifest = folder / MANIFEST_NAME
+    dead = folder / DEAD_LINKS_NAME
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = manifest.with_suffix(".jsonl.tmp")
+        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+            for status in ordered:
+                out.write(json.dumps(manifest_entry(status), ensure_ascii=False))
+                out.write("\n")
+        os.replace(tmp, manifest)
+        tmp = dead.with_suffix(".csv.tmp")
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=DEAD_LINK_FIELDS)
+            writer.writeheader()
+            writer.writerows(dead_link_rows(ordered, articles))
+        os.replace(tmp, dead)
+    except OSError as exc:
+        raise ArchiveWriteError(f"{folder}: cannot write the manifest: {exc}") from exc
+    return manifest, dead

@@ -1,0 +1,243 @@
+"""Write WARC/1.1 files: one gzip member per record, rolled over by size.
+
+warcio builds the records and their digests; this module decides what goes in
+them and keeps files safe: a file is written as ``NAME.warc.gz.open`` and
+renamed when closed, and every record is flushed as it is written, so a crash
+leaves whole records followed by at most one torn one. Everything here blocks;
+the pipeline calls it from one worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from warcio.recordloader import ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date
+from warcio.warcwriter import WARCWriter
+
+from archiver.errors import ArchiveWriteError
+from archiver.models import Hop, RawHeaders, RecordRef
+
+OPEN_SUFFIX: Final = ".open"
+DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
+
+# The response record's HTTP message is stored de-chunked (warcio and pywb
+# expect a plain body, and the payload digest is over the de-chunked entity),
+# so the header that said otherwise is kept under a name replay tools ignore.
+RENAMED_HEADERS: Final = {b"transfer-encoding": b"X-Archiver-Orig-Transfer-Encoding"}
+
+
+class _ExactHeaders(StatusAndHeaders):  # type: ignore[misc]
+    """HTTP headers whose bytes go into the record exactly as they were.
+
+    warcio re-serialises headers (percent-encoding non-ASCII values); evidence
+    must hold what the server sent, so the buffer is fixed at construction.
+    """
+
+    def __init__(self, block: bytes, statusline: str, headers: list[tuple[str, str]]):
+        super().__init__(statusline, headers, protocol="")
+        self.headers_buff = block
+
+    def compute_headers_buffer(self, header_filter: object = None) -> None:
+        return None
+
+
+def _header_block(first_line: str, headers: RawHeaders) -> bytes:
+    lines = [first_line.encode("latin-1")]
+    lines += [name + b": " + value for name, value in headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _decoded(headers: RawHeaders) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+
+
+def _stored_response_headers(headers: RawHeaders) -> RawHeaders:
+    return tuple((RENAMED_HEADERS.get(k.lower(), k), v) for k, v in headers)
+
+
+def _record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def _warc_date(when: datetime) -> str:
+    return str(datetime_to_iso_date(when.astimezone(UTC).replace(tzinfo=None), True))
+
+
+@dataclass(slots=True)
+class _OpenFile:
+    """The file being written: its handle, its ``.open`` path and its warcinfo."""
+
+    handle: BinaryIO
+    path: Path
+    writer: WARCWriter
+    warcinfo_id: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name.removesuffix(OPEN_SUFFIX)
+
+
+class WarcSink:
+    """Appends records to rolling WARC files in one folder.
+
+    Args:
+        folder: where files go; created if missing.
+        prefix: first part of every file name.
+        info: the fields of each file's ``warcinfo`` record.
+        max_file_size: a file that reaches this size is closed and another begun.
+        now, make_id: the clock and record-ID source, replaceable in tests.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        prefix: str = "archiver",
+        info: Mapping[str, str],
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        make_id: Callable[[], str] = _record_id,
+    ) -> None:
+        self._folder = folder
+        self._prefix = prefix
+        self._info = dict(info)
+        self._max = max_file_size
+        self._now = now
+        self._make_id = make_id
+        self._serial = 0
+        self._current: _OpenFile | None = None
+        self.closed_files: list[Path] = []
+
+    def write_hop(self, hop: Hop) -> RecordRef:
+        """Write a response and its request; return where the response starts."""
+        try:
+            current = self._file_with_room()
+            response_id = self._make_id()
+            common = {
+                "WARC-Date": _warc_date(hop.started),
+                "WARC-Warcinfo-ID": current.warcinfo_id,
+            }
+            if hop.peer_ip:
+                common["WARC-IP-Address"] = hop.peer_ip
+            offset = current.handle.tell()
+            with hop.body.path.open("rb") as body:
+                response = _response_record(
+                    current.writer,
+                    hop,
+                    body,
+                    {**common, "WARC-Record-ID": response_id},
+                )
+                current.writer.write_record(response)
+            request_line = f"{hop.method} {hop.target} HTTP/1.1"
+            request = current.writer.create_warc_record(
+                hop.url,
+                "request",
+                payload=io.BytesIO(b""),
+                length=0,
+                http_headers=_ExactHeaders(
+                    _header_block(request_line, hop.request_headers),
+                    request_line,
+                    _decoded(hop.request_headers),
+                ),
+                warc_headers_dict={
+                    **common,
+                    "WARC-Record-ID": self._make_id(),
+                    "WARC-Concurrent-To": response_id,
+                },
+            )
+            current.writer.write_record(request)
+        except OSError as exc:
+            where = self._current.path if self._current else self._folder
+            raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
+        return RecordRef(
+            warc_file=current.name,
+            offset=offset,
+            payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+        )
+
+    def close(self) -> None:
+        """Finish the current file: flush, sync, and drop its ``.open`` suffix."""
+        current, self._current = self._current, None
+        if current is None:
+            return
+        final = current.path.with_name(current.name)
+        try:
+            current.handle.flush()
+            os.fsync(current.handle.fileno())
+            current.handle.close()
+            current.path.rename(final)
+        except OSError as exc:
+            raise ArchiveWriteError(
+                f"{current.path}: cannot close WARC: {exc}"
+            ) from exc
+        self.closed_files.append(final)
+
+    def _file_with_room(self) -> _OpenFile:
+        if self._current is not None and self._current.handle.tell() >= self._max:
+            self.close()
+        if self._current is None:
+            self._current = self._open_next()
+        return self._current
+
+    def _open_next(self) -> _OpenFile:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        stamp = self._now().astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        while True:
+            self._serial += 1
+            name = f"{self._prefix}-{stamp}-{self._serial:05d}.warc.gz"
+            path = self._folder / (name + OPEN_SUFFIX)
+            if not (self._folder / name).exists() and not path.exists():
+                break
+        handle = path.open("xb")
+        writer = WARCWriter(handle, gzip=True, warc_version="1.1")
+        current = _OpenFile(handle, path, writer, self._make_id())
+        fields = {"hostname": socket.gethostname(), **self._info}
+        payload = "".join(f"{k}: {v}\r\n" for k, v in fields.items()).encode()
+        record = writer.create_warc_record(
+            "",
+            "warcinfo",
+            payload=io.BytesIO(payload),
+            length=len(payload),
+            warc_content_type="application/warc-fields",
+            warc_headers_dict={
+                "WARC-Record-ID": current.warcinfo_id,
+                "WARC-Date": _warc_date(self._now()),
+                "WARC-Filename": name,
+            },
+        )
+        writer.write_record(record)
+        return current
+
+
+def _response_record(
+    writer: WARCWriter, hop: Hop, body: BinaryIO, common: dict[str, str]
+) -> ArcWarcRecord:
+    status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
+    stored = _stored_response_headers(hop.response_headers)
+    headers = dict(common)
+    if hop.body.truncated:
+        headers["WARC-Truncated"] = "length"
+    elif not hop.body.complete:
+        headers["WARC-Truncated"] = "disconnect"
+    return writer.create_warc_record(
+        hop.url,
+        "response",
+        payload=body,
+        length=hop.body.length,
+        http_headers=_ExactHeaders(
+            _header_block(status_line, stored),
+            f"{hop.status} {hop.reason}".rstrip(),
+            _decoded(stored),
+        ),
+        warc_headers_dict=headers,
+    )
