@@ -1,0 +1,7 @@
+"""``python -m archiver`` runs the command line."""
+
+from __future__ import annotations
+
+from archiver.cli import main
+
+main()

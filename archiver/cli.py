@@ -1,0 +1,307 @@
+"""The ``archiver`` command line: thin commands over the library.
+
+Each command turns its options into settings and calls the pipeline. The one
+``except ArchiverError`` in :func:`main` prints the error as one line and exits
+with that error's code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import httpx
+from rich.console import Console
+
+from archiver import extract, seeds
+from archiver.client import ssl_context
+from archiver.errors import ArchiverError, ExitCode, UsageError
+from archiver.fetch import FetchSettings
+from archiver.models import Outcome
+from archiver.pipeline import (
+    Gathered,
+    PreserveSettings,
+    RunSummary,
+    default_user_agent,
+    gather,
+    preserve,
+)
+from archiver.progress import PlainReporter, RichReporter, summary_lines
+from archiver.retry import RetryPolicy
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+DEFAULT_INPUT = Path("seeds")
+DEFAULT_OUT = Path("warcs")
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def fetch_options(func: F) -> F:
+    """The options every command that fetches shares."""
+    options = [
+        click.option(
+            "--concurrency",
+            type=click.IntRange(min=1),
+            default=64,
+            show_default=True,
+            help="Requests in flight at once, across all hosts.",
+        ),
+        click.option(
+            "--per-host",
+            type=click.IntRange(min=1),
+            default=4,
+            show_default=True,
+            help="Requests in flight at once to any one host.",
+        ),
+        click.option(
+            "--delay",
+            type=click.FloatRange(min=0),
+            default=0.0,
+            show_default=True,
+            help="Minimum seconds between two request starts to one host.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
+            help="Attempts per request, the first included, on transient failures.",
+        ),
+        click.option(
+            "--retry-base",
+            type=click.FloatRange(min=0),
+            default=1.0,
+            show_default=True,
+            help="First backoff in seconds; it doubles, with jitter, each retry.",
+        ),
+        click.option(
+            "--retry-after-cap",
+            type=click.FloatRange(min=0),
+            default=60.0,
+            show_default=True,
+            help="Longest Retry-After honoured; a longer one ends the retries.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for a connection or for the next bytes.",
+        ),
+        click.option(
+            "--max-size",
+            type=click.IntRange(min=1),
+            default=100 * 1024 * 1024,
+            show_default=True,
+            help="Longest body kept, in bytes; longer ones are cut and marked.",
+        ),
+        click.option(
+            "--proxy",
+            metavar="URL",
+            help="Send all traffic through this HTTP proxy (CONNECT for https).",
+        ),
+        click.option(
+            "--ca-bundle",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Extra CA certificates (PEM) to trust, e.g. a proxy's.",
+        ),
+        click.option("--user-agent", help="User-Agent header to send."),
+        click.option(
+            "--allow-private",
+            is_flag=True,
+            help="Fetch loopback, private and other non-public addresses too.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="archiver")
+def cli() -> None:
+    """Preserve every link and image cited in a body of articles.
+
+    Articles are files with a timestamp line, a markdown title link to the
+    article's own URL, a ------ rule and the body as HTML.
+    """
+
+
+@cli.command("preserve", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Folder for WARC files, manifest.jsonl and dead-links.csv.",
+)
+@fetch_options
+@click.option("--operator", help="Who runs the archive; written into each WARC.")
+@click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
+@click.option(
+    "--fail-on-dead",
+    is_flag=True,
+    help=f"Exit {int(ExitCode.DEAD_LINKS)} when any link is dead.",
+)
+def preserve_cmd(
+    paths: tuple[Path, ...],
+    out: Path,
+    concurrency: int,
+    per_host: int,
+    delay: float,
+    retries: int,
+    retry_base: float,
+    retry_after_cap: float,
+    timeout: float,
+    max_size: int,
+    proxy: str | None,
+    ca_bundle: Path | None,
+    user_agent: str | None,
+    allow_private: bool,
+    operator: str | None,
+    dry_run: bool,
+    fail_on_dead: bool,
+) -> None:
+    """Archive every URL the articles cite; report which are dead.
+
+    PATHS are article files or folders (searched recursively); the default is
+    seeds/. Writes WARC files, manifest.jsonl and dead-links.csv into --out.
+
+    Example:
+
+        archiver preserve seeds/ --out warcs/ --per-host 2
+    """
+    inputs = paths or (DEFAULT_INPUT,)
+    _check_proxy(proxy)
+    if ca_bundle is not None:
+        ssl_context(ca_bundle)
+    settings = PreserveSettings(
+        inputs=inputs,
+        out=out,
+        fetch=FetchSettings(
+            timeout=timeout,
+            max_size=max_size,
+            allow_private=allow_private,
+            proxied=proxy is not None,
+            retry=RetryPolicy(
+                attempts=retries, base=retry_base, retry_after_cap=retry_after_cap
+            ),
+        ),
+        concurrency=concurrency,
+        per_host=per_host,
+        delay=delay,
+        user_agent=user_agent or default_user_agent(),
+        proxy=proxy,
+        ca_bundle=ca_bundle,
+        operator=operator,
+        command=shlex.join(["archiver", *sys.argv[1:]]),
+    )
+    console = Console(stderr=True)
+    if console.is_terminal:
+        reporter: PlainReporter | RichReporter = RichReporter(console)
+    else:
+        reporter = PlainReporter()
+    gathered = gather(inputs, reporter)
+    if dry_run:
+        _print_plan(gathered)
+        return
+    with reporter:
+        summary = preserve(settings, gathered, reporter)
+    for line in summary_lines(summary):
+        click.echo(line)
+    sys.exit(_exit_code(summary, fail_on_dead))
+
+
+@cli.command("extract", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def extract_cmd(paths: tuple[Path, ...]) -> None:
+    """Print every link found in the articles as JSON lines; fetch nothing.
+
+    One line per link as cited (a URL cited twice is printed twice), with the
+    article, the kind, where it was found and its anchor or alt text.
+
+    Example:
+
+        archiver extract seeds/ | jq -r .url | sort -u
+    """
+    for path in seeds.discover(paths):
+        try:
+            article = seeds.read(path)
+        except ArchiverError as exc:
+            click.echo(f"archiver: skipped article: {exc}", err=True)
+            continue
+        for link in extract.links(article):
+            citation = link.citation
+            record = {
+                "url": link.raw,
+                "base": link.base,
+                "kind": str(citation.kind),
+                "article": citation.article,
+                "element": citation.element,
+                "attribute": citation.attribute,
+                "text": citation.text,
+                "wrapped_by": citation.wrapped_by,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _print_plan(gathered: Gathered) -> None:
+    for target in gathered.plan.targets:
+        click.echo(
+            json.dumps(
+                {
+                    "url": target.url,
+                    "kind": str(target.kind),
+                    "articles": sorted({c.article for c in target.citations}),
+                    "fetch": True,
+                },
+                ensure_ascii=False,
+            )
+        )
+    for item in gathered.plan.unfetched:
+        click.echo(
+            json.dumps(
+                {
+                    "url": item.url,
+                    "articles": sorted({c.article for c in item.citations}),
+                    "fetch": False,
+                    "outcome": str(item.rejection.outcome),
+                    "reason": item.rejection.reason,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+def _check_proxy(proxy: str | None) -> None:
+    if proxy is None:
+        return
+    try:
+        url = httpx.URL(proxy)
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"--proxy {proxy}: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"--proxy {proxy}: must be an http:// or https:// URL")
+
+
+def _exit_code(summary: RunSummary, fail_on_dead: bool) -> ExitCode:
+    if summary.offline:
+        return ExitCode.NETWORK_UNAVAILABLE
+    if fail_on_dead and summary.count(Outcome.DEAD):
+        return ExitCode.DEAD_LINKS
+    return ExitCode.OK
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point for the ``archiver`` script and ``python -m archiver``."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="archiver")
+    except ArchiverError as exc:
+        click.echo(f"archiver: error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))

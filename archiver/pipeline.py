@@ -1,0 +1,286 @@
+"""The preserve run: articles -> links -> fetches -> WARC records -> manifest.
+
+This is the one module that knows the whole chain. It holds no business
+rules: it wires the stages, bounds the concurrency and decides the run's
+fate. Only fetching is concurrent; the WARC file is owned by a single task
+that writes from one worker thread, in the order results arrive.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+import tempfile
+import time
+from collections import defaultdict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import trio
+
+from archiver import classify, extract, manifest, plan, seeds
+from archiver.client import build_client
+from archiver.errors import InputError
+from archiver.fetch import Fetcher, FetchSettings
+from archiver.models import (
+    Article,
+    FetchResult,
+    FoundLink,
+    LinkStatus,
+    Outcome,
+    RecordRef,
+    Target,
+)
+from archiver.politeness import HostGate
+from archiver.warc import WarcSink
+
+# Failures that say nothing about the link if every host fails the same way:
+# then the machine itself is offline.
+NETWORK_REASONS = frozenset(
+    {"dns-not-found", "connection-failed", "connection-refused"}
+)
+
+
+class Reporter(Protocol):
+    """Receives the run's events; ``archiver.progress`` has the implementations."""
+
+    def article_error(self, message: str) -> None: ...
+    def planned(self, total: int) -> None: ...
+    def done(self, status: LinkStatus) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreserveSettings:
+    """Everything one ``archiver preserve`` run needs, options resolved."""
+
+    inputs: tuple[Path, ...]
+    out: Path
+    fetch: FetchSettings = FetchSettings()
+    concurrency: int = 64
+    per_host: int = 4
+    delay: float = 0.0  # minimum seconds between request starts to one host
+    user_agent: str = ""
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+    operator: str | None = None
+    command: str = "archiver preserve"
+    warc_prefix: str = "archiver"
+    max_file_size: int = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Gathered:
+    """What the articles cite, before any fetching."""
+
+    articles: dict[str, Article]
+    plan: plan.Plan
+    skipped: tuple[str, ...]  # one line per article that could not be read
+
+
+@dataclass(slots=True, kw_only=True)
+class RunSummary:
+    """The run's outcome, as the summary screen and the exit code need it."""
+
+    articles: int
+    skipped_articles: tuple[str, ...]
+    statuses: list[LinkStatus]
+    bytes: int
+    elapsed: float
+    warc_files: tuple[Path, ...]
+    manifest: Path
+    dead_links: Path
+    offline: bool = False
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for s in self.statuses if s.outcome is outcome)
+
+    def by_reason(self, outcome: Outcome) -> dict[str, int]:
+        found: dict[str, int] = defaultdict(int)
+        for status in self.statuses:
+            if status.outcome is outcome:
+                found[status.reason] += 1
+        return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What the recording task has done so far; owned by that one task."""
+
+    statuses: list[LinkStatus] = field(default_factory=list)
+    bytes: int = 0
+
+
+def default_user_agent() -> str:
+    return f"Mozilla/5.0 (compatible; archiver/{_version()}; link preservation)"
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("archiver")
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+def gather(inputs: Sequence[Path], reporter: Reporter | None = None) -> Gathered:
+    """Read every article and plan the distinct URLs they cite.
+
+    An article that cannot be read is reported and skipped; the run goes on.
+    """
+    articles: dict[str, Article] = {}
+    found: list[FoundLink] = []
+    skipped: list[str] = []
+    for path in seeds.discover(inputs):
+        try:
+            article = seeds.read(path)
+        except InputError as exc:
+            skipped.append(str(exc))
+            if reporter is not None:
+                reporter.article_error(str(exc))
+            continue
+        articles[str(path)] = article
+        found.extend(extract.links(article))
+    return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
+
+
+def preserve(
+    settings: PreserveSettings, gathered: Gathered, reporter: Reporter
+) -> RunSummary:
+    """Fetch and archive everything ``gathered`` planned, then write the manifest."""
+    started = time.monotonic()
+    statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
+    for status in statuses:
+        reporter.done(status)
+    reporter.planned(len(gathered.plan.targets) + len(statuses))
+    settings.out.mkdir(parents=True, exist_ok=True)
+    sink = WarcSink(
+        settings.out,
+        prefix=settings.warc_prefix,
+        info=_warcinfo(settings),
+        max_file_size=settings.max_file_size,
+    )
+    spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
+    tally = _Tally()
+    try:
+        trio.run(
+            _archive, settings, gathered.plan.targets, sink, spool, tally, reporter
+        )
+    finally:
+        sink.close()
+        shutil.rmtree(spool, ignore_errors=True)
+    fetched = tally.statuses
+    offline = _looks_offline(fetched)
+    if offline:
+        hosts = len({s.url.split("/", 3)[2] for s in fetched})
+        fetched = [classify.offline(s, hosts) for s in fetched]
+    statuses += fetched
+    manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
+    return RunSummary(
+        articles=len(gathered.articles),
+        skipped_articles=gathered.skipped,
+        statuses=statuses,
+        bytes=tally.bytes,
+        elapsed=time.monotonic() - started,
+        warc_files=tuple(sink.closed_files),
+        manifest=manifest_path,
+        dead_links=dead_path,
+        offline=offline,
+    )
+
+
+def _looks_offline(fetched: Sequence[LinkStatus]) -> bool:
+    """Every fetched URL failed at the network level: blame the machine, not the web."""
+    tried = [s for s in fetched if s.outcome is not Outcome.REFUSED_PRIVATE]
+    return bool(tried) and all(s.reason in NETWORK_REASONS for s in tried)
+
+
+def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
+    info = {
+        "software": f"archiver/{_version()} (warcio/{_dist('warcio')}; "
+        f"httpx/{_dist('httpx')})",
+        "format": "WARC File Format 1.1",
+        "conformsTo": "https://iipc.github.io/warc-specifications/"
+        "specifications/warc-format/warc-1.1/",
+        "command": settings.command,
+        "http-header-user-agent": settings.user_agent,
+    }
+    if settings.operator:
+        info["operator"] = settings.operator
+    return info
+
+
+def _dist(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+async def _archive(
+    settings: PreserveSettings,
+    targets: Sequence[Target],
+    sink: WarcSink,
+    spool: Path,
+    tally: _Tally,
+    reporter: Reporter,
+) -> None:
+    by_host: dict[str, deque[Target]] = defaultdict(deque)
+    for target in targets:
+        by_host[target.host].append(target)
+    gate = HostGate(
+        concurrency=settings.concurrency,
+        per_host=settings.per_host,
+        delay=settings.delay,
+    )
+    send, receive = trio.open_memory_channel[FetchResult](settings.concurrency)
+    async with build_client(
+        timeout=settings.fetch.timeout,
+        concurrency=settings.concurrency,
+        user_agent=settings.user_agent,
+        proxy=settings.proxy,
+        ca_bundle=settings.ca_bundle,
+    ) as client:
+        fetcher = Fetcher(client, gate, settings.fetch, spool)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_record_results, receive, sink, tally, reporter)
+            async with send, trio.open_nursery() as workers:
+                for queue in by_host.values():
+                    for _ in range(min(settings.per_host, len(queue))):
+                        workers.start_soon(_work, queue, fetcher, send.clone())
+
+
+async def _work(
+    queue: deque[Target], fetcher: Fetcher, send: trio.MemorySendChannel[FetchResult]
+) -> None:
+    """Fetch targets of one host until its queue is empty."""
+    async with send:
+        while queue:
+            await send.send(await fetcher.fetch(queue.popleft()))
+
+
+async def _record_results(
+    receive: trio.MemoryReceiveChannel[FetchResult],
+    sink: WarcSink,
+    tally: _Tally,
+    reporter: Reporter,
+) -> None:
+    """The one task that writes WARC records; classifies as results arrive."""
+    one_thread = trio.CapacityLimiter(1)
+    async with receive:
+        async for result in receive:
+            try:
+                refs = await trio.to_thread.run_sync(
+                    _write_hops, sink, result, limiter=one_thread
+                )
+            finally:
+                for hop in result.hops:
+                    hop.body.path.unlink(missing_ok=True)
+            tally.bytes += sum(hop.body.length for hop in result.hops)
+            status = classify.classify(result, refs[-1] if refs else None)
+            tally.statuses.append(status)
+            reporter.done(status)
+
+
+def _write_hops(sink: WarcSink, result: FetchResult) -> list[RecordRef]:
+    return [sink.write_hop(hop) for hop in result.hops]

@@ -1,0 +1,156 @@
+"""Tell the person (or the cron mail) how the run goes, and sum it up at the end.
+
+On a terminal a rich progress bar runs; otherwise each finished URL is one
+plain log line on stderr, so a cron mail reads like a log. The summary is the
+same in both cases and fits on one screen.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from archiver.models import LinkStatus, Outcome
+from archiver.pipeline import RunSummary
+
+
+class PlainReporter:
+    """One line per event, for logs and cron mail."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def __enter__(self) -> PlainReporter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def article_error(self, message: str) -> None:
+        print(f"archiver: skipped article: {message}", file=self._stream, flush=True)
+
+    def planned(self, total: int) -> None:
+        print(
+            f"archiver: {total} distinct URLs to check", file=self._stream, flush=True
+        )
+
+    def done(self, status: LinkStatus) -> None:
+        code = status.http_status if status.http_status is not None else "-"
+        print(
+            f"archiver: {status.outcome} {code} {status.url} ({status.reason})",
+            file=self._stream,
+            flush=True,
+        )
+
+
+class RichReporter:
+    """A live progress bar on a terminal; only problems are printed above it."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            TextColumn("[bold]archiving"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[dead]} dead"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._dead = 0
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        self._task = self._progress.add_task("urls", total=None, dead=0)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def article_error(self, message: str) -> None:
+        self._console.print(f"[yellow]skipped article:[/] {message}", markup=True)
+
+    def planned(self, total: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, total=total)
+
+    def done(self, status: LinkStatus) -> None:
+        if status.outcome is Outcome.DEAD:
+            self._dead += 1
+            self._console.print(
+                f"[red]dead[/] {status.url} ({status.reason})",
+                markup=True,
+                highlight=False,
+            )
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, dead=self._dead)
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """The end-of-run summary, one screen at most, plain text."""
+    total = len(summary.statuses)
+    rate = total / summary.elapsed if summary.elapsed > 0 else 0.0
+    lines = [
+        f"articles: {summary.articles} read, {len(summary.skipped_articles)} skipped",
+        f"URLs: {total} distinct, {summary.count(Outcome.ALIVE)} alive, "
+        f"{summary.count(Outcome.DEAD)} dead, "
+        f"{summary.count(Outcome.BLOCKED)} blocked, "
+        f"{summary.count(Outcome.ERROR)} error",
+    ]
+    for outcome in (Outcome.DEAD, Outcome.BLOCKED, Outcome.ERROR):
+        reasons = summary.by_reason(outcome)
+        if reasons:
+            listed = ", ".join(f"{k} {v}" for k, v in reasons.items())
+            lines.append(f"  {outcome}: {listed}")
+    not_fetched = {
+        o: summary.count(o)
+        for o in (Outcome.SKIPPED, Outcome.INVALID, Outcome.REFUSED_PRIVATE)
+    }
+    lines.append(
+        "not fetched: " + ", ".join(f"{v} {k}" for k, v in not_fetched.items())
+    )
+    lines.append(
+        f"archived: {_size(summary.bytes)} of bodies in "
+        f"{len(summary.warc_files)} WARC file(s)"
+    )
+    lines.append(f"time: {summary.elapsed:.1f}s, {rate:.1f} URLs/s")
+    lines.append(f"manifest: {summary.manifest}")
+    lines.append(f"dead links: {summary.dead_links}")
+    if summary.offline:
+        lines.append(
+            "NETWORK UNAVAILABLE: no host could be reached (every name failed to "
+            "resolve or every connection failed). This machine looks offline; "
+            "no link was marked dead. Check the network and run again."
+        )
+    return lines
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
