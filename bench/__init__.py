@@ -1,0 +1,1 @@
+"""Benchmark scripts; results are written down in the README."""

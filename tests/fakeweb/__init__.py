@@ -1,0 +1,1 @@
+"""A local web that misbehaves in every way the tests need."""

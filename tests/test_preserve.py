@@ -1,0 +1,442 @@
+"""``archiver preserve`` end to end: the real CLI in a subprocess, the fake web, warcio.
+
+One module-scoped run fetches an article that links to every scenario; the
+tests then read its manifest, its WARC files and the server's ledger. Runs
+that need other options (no --allow-private, offline, --fail-on-dead) are
+their own subprocesses.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.fakeweb.server import FakeWeb
+
+ARTICLE_MS = 1729735621000
+
+
+def write_article(path: Path, url: str, body: str) -> Path:
+    path.write_text(f"<!--{ARTICLE_MS}-->\n[Test article]({url})\n------\n\n{body}\n")
+    return path
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archiver", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
+    lines = (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    return {entry["url"]: entry for entry in map(json.loads, lines)}
+
+
+def warc_files(out: Path) -> list[Path]:
+    return sorted(out.glob("*.warc.gz"))
+
+
+def record_at(out: Path, name: str, offset: int):
+    """The record at a manifest's (file, offset), with its body read out."""
+    with (out / name).open("rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        return record, record.raw_stream.read()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def sha1_b32(data: bytes) -> str:
+    return (
+        "sha1:"
+        + base64.b32encode(hashlib.sha1(data, usedforsecurity=False).digest()).decode()
+    )
+
+
+@dataclass
+class Run:
+    out: Path
+    result: subprocess.CompletedProcess[str]
+    manifest: dict[str, dict[str, Any]]
+    token: str
+    web: FakeWeb
+    urls: dict[str, str]
+    elapsed: float
+
+
+@pytest.fixture(scope="module")
+def run(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    token = uuid.uuid4().hex[:8]
+    base = tmp_path_factory.mktemp("preserve")
+    closed = f"http://127.0.0.1:{closed_port()}/nothing"
+    urls = {
+        "article": fakeweb.url(f"/page/article-{token}"),
+        "ok": fakeweb.url(f"/page/ok-{token}"),
+        "image": fakeweb.url(f"/image/pic-{token}.png"),
+        "https": fakeweb.https_url(f"/page/secure-{token}"),
+        "gzip": fakeweb.url(f"/gzip/{token}"),
+        "chunked": fakeweb.url(f"/chunked/{token}"),
+        "redirect": fakeweb.url(f"/redirect/301/2/{token}"),
+        "404": fakeweb.url(f"/status/404/{token}"),
+        "410": fakeweb.url(f"/status/410/{token}"),
+        "403": fakeweb.url(f"/status/403/{token}"),
+        "500": fakeweb.url(f"/status/500/{token}"),
+        "flaky": fakeweb.url(f"/flaky/2/{token}"),
+        "retry_after": fakeweb.url(f"/retry-after/1/2/{token}"),
+        "huge": fakeweb.url(f"/huge/300000/{token}"),
+        "headers": fakeweb.url(f"/headers-case/{token}"),
+        "slow": fakeweb.url(f"/slow/3/{token}"),
+        "loop": fakeweb.url(f"/loop/{token}"),
+        "refused": closed,
+        "nxdomain": "http://no-such-host.invalid/gone",
+    }
+    links = "".join(
+        f'<p><a href="{url}" title="t-{name}">link {name}</a></p>'
+        for name, url in urls.items()
+        if name not in ("article", "image")
+    )
+    body = (
+        f'<figure><img src="{urls["image"]}" alt="a picture"></figure>{links}'
+        '<a href="mailto:someone@example.org">mail</a>'
+        '<a href="http://bad host:99999/">bad</a>'
+    )
+    seeds = base / "seeds"
+    seeds.mkdir()
+    write_article(seeds / "a.txt", urls["article"], body)
+    out = base / "out"
+    started = time.monotonic()
+    result = run_cli(
+        "preserve",
+        str(seeds),
+        "--out",
+        str(out),
+        "--allow-private",
+        "--ca-bundle",
+        str(fakeweb.ca_pem),
+        "--retry-base",
+        "0.05",
+        "--timeout",
+        "1",
+        "--max-size",
+        "100000",
+        "--operator",
+        "Test Desk",
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    return Run(out, result, read_manifest(out), token, fakeweb, urls, elapsed)
+
+
+def entry(run: Run, name: str) -> dict[str, Any]:
+    url = run.urls[name]
+    matches = [e for u, e in run.manifest.items() if u == url]
+    assert matches, f"{url} not in manifest: {sorted(run.manifest)}"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "reason", "status"),
+    [
+        ("article", "alive", "ok", 200),
+        ("ok", "alive", "ok", 200),
+        ("image", "alive", "ok", 200),
+        ("https", "alive", "ok", 200),
+        ("gzip", "alive", "ok", 200),
+        ("chunked", "alive", "ok", 200),
+        ("redirect", "alive", "redirected", 200),
+        ("404", "dead", "http-404", 404),
+        ("410", "dead", "http-410", 410),
+        ("403", "blocked", "http-403", 403),
+        ("500", "error", "http-5xx", 500),
+        ("flaky", "alive", "ok", 200),
+        ("retry_after", "alive", "ok", 200),
+        ("huge", "alive", "ok", 200),
+        ("slow", "error", "timeout", None),
+        ("loop", "error", "redirect-loop", 302),
+        ("refused", "dead", "connection-refused", None),
+        ("nxdomain", "dead", "dns-not-found", None),
+    ],
+)
+def test_outcome_per_url(run, name, outcome, reason, status):
+    line = entry(run, name)
+    assert (line["outcome"], line["reason"], line["http_status"]) == (
+        outcome,
+        reason,
+        status,
+    ), line["detail"]
+    assert line["detail"]
+
+
+def test_kinds_and_citations(run):
+    assert entry(run, "article")["kind"] == "article"
+    assert entry(run, "image")["kind"] == "image"
+    link = entry(run, "ok")
+    assert link["kind"] == "link"
+    (citation,) = link["citations"]
+    assert citation["text"] == "link ok"
+    assert citation["title"] == "t-ok"
+    assert link["articles"] == [citation["article"]]
+    assert citation["article"].endswith("a.txt")
+
+
+def test_unfetchable_urls_are_listed_not_fetched(run):
+    by_outcome = {e["outcome"]: e for e in run.manifest.values()}
+    assert by_outcome["skipped"]["url"].startswith("mailto:")
+    assert by_outcome["invalid"]["reason"]
+    assert by_outcome["invalid"]["warc_file"] is None
+
+
+def test_attempts_match_what_the_server_counted(run):
+    web = run.web
+    for name, attempts in [("ok", 1), ("404", 1), ("500", 3), ("flaky", 2)]:
+        path = run.urls[name].split(str(web.port), 1)[1]
+        assert web.ledger.hits(path) == attempts, name
+        assert entry(run, name)["attempts"] == attempts, name
+    assert entry(run, "refused")["attempts"] == 3
+    assert entry(run, "nxdomain")["attempts"] == 0
+
+
+def test_retry_after_is_honoured(run):
+    path = run.urls["retry_after"].split(str(run.web.port), 1)[1]
+    first, second = run.web.ledger.times(path)
+    assert second - first >= 0.95
+    assert entry(run, "retry_after")["attempts"] == 2
+
+
+def test_redirect_chain_is_recorded_hop_by_hop(run):
+    line = entry(run, "redirect")
+    chain = line["chain"]
+    assert len(chain) == 3
+    assert chain[0] == run.urls["redirect"]
+    assert line["final_url"] == chain[-1]
+    responses = [
+        r for r in all_records(run.out) if r["type"] == "response" and r["uri"] in chain
+    ]
+    assert sorted(r["status"] for r in responses) == [200, 301, 301]
+
+
+def all_records(out: Path) -> list[dict[str, Any]]:
+    found = []
+    for path in warc_files(out):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                status = None
+                if record.http_headers is not None and record.rec_type == "response":
+                    status = int(record.http_headers.get_statuscode())
+                found.append(
+                    {
+                        "type": record.rec_type,
+                        "uri": record.rec_headers.get_header("WARC-Target-URI"),
+                        "headers": record.rec_headers,
+                        "status": status,
+                    }
+                )
+    return found
+
+
+def test_every_manifest_offset_points_at_its_response(run):
+    checked = 0
+    for url, line in run.manifest.items():
+        if line["warc_file"] is None:
+            continue
+        record, body = record_at(run.out, line["warc_file"], line["warc_offset"])
+        assert record.rec_type == "response"
+        assert record.rec_headers.get_header("WARC-Target-URI") == line["final_url"]
+        assert line["payload_digest"] == sha1_b32(body), url
+        checked += 1
+    assert checked >= 12
+
+
+@pytest.mark.parametrize("name", ["ok", "image", "gzip", "chunked", "https"])
+def test_archived_body_is_exactly_what_the_server_sent(run, name):
+    line = entry(run, name)
+    _, body = record_at(run.out, line["warc_file"], line["warc_offset"])
+    url = run.urls[name]
+    path = "/" + url.split("/", 3)[3]
+    assert body == run.web.sent_body(path)
+    assert line["length"] == len(body)
+
+
+def test_gzip_and_chunked_headers_are_kept_for_replay(run):
+    record, _ = record_at(run.out, *locate(run, "gzip"))
+    assert record.http_headers.get_header("Content-Encoding") == "gzip"
+    record, _ = record_at(run.out, *locate(run, "chunked"))
+    assert record.http_headers.get_header("Transfer-Encoding") is None
+    assert (
+        record.http_headers.get_header("X-Archiver-Orig-Transfer-Encoding") == "chunked"
+    )
+
+
+def locate(run: Run, name: str) -> tuple[str, int]:
+    line = entry(run, name)
+    return str(line["warc_file"]), int(str(line["warc_offset"]))
+
+
+def test_header_bytes_are_kept_exactly(run):
+    name, _ = locate(run, "headers")
+    path = "/" + run.urls["headers"].split("/", 3)[3]
+    sent = run.web.sent(path)
+    assert sent is not None
+    sent_head = sent.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    assert sent_head in gzip.decompress((run.out / name).read_bytes())
+
+
+def test_oversized_body_is_cut_and_marked(run):
+    line = entry(run, "huge")
+    assert line["truncated"] is True
+    assert line["length"] == 100000
+    record, body = record_at(run.out, *locate(run, "huge"))
+    assert record.rec_headers.get_header("WARC-Truncated") == "length"
+    assert len(body) == 100000
+
+
+def test_records_carry_required_headers(run):
+    records = all_records(run.out)
+    infos = [r for r in records if r["type"] == "warcinfo"]
+    assert len(infos) == len(warc_files(run.out)) >= 1
+    responses = {
+        r["headers"].get_header("WARC-Record-ID"): r
+        for r in records
+        if r["type"] == "response"
+    }
+    requests = [r for r in records if r["type"] == "request"]
+    assert len(requests) == len(responses)
+    for request in requests:
+        concurrent = request["headers"].get_header("WARC-Concurrent-To")
+        assert concurrent in responses
+        assert responses[concurrent]["uri"] == request["uri"]
+    for response in responses.values():
+        headers = response["headers"]
+        assert headers.get_header("WARC-Payload-Digest").startswith("sha1:")
+        assert headers.get_header("WARC-Block-Digest").startswith("sha1:")
+        assert headers.get_header("WARC-IP-Address") == "127.0.0.1"
+        assert headers.get_header("WARC-Warcinfo-ID")
+
+
+def test_warcinfo_names_software_and_operator(run):
+    with warc_files(run.out)[0].open("rb") as stream:
+        record = next(iter(ArchiveIterator(stream)))
+        fields = record.content_stream().read().decode()
+    assert record.rec_type == "warcinfo"
+    assert "software: archiver/" in fields
+    assert "operator: Test Desk" in fields
+    assert "command: archiver preserve" in fields
+
+
+def test_warc_files_pass_warcio_check(run):
+    files = warc_files(run.out)
+    assert files
+    assert not list(run.out.glob("*.open"))
+    assert all(f.name.startswith("archiver-") for f in files)
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from warcio.cli import main; main(sys.argv[1:])",
+            "check",
+            "-v",
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "digest pass" in check.stdout
+
+
+def test_dead_links_csv_lists_only_dead(run):
+    with (run.out / "dead-links.csv").open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    dead = {u for u, e in run.manifest.items() if e["outcome"] == "dead"}
+    assert {r["link_url"] for r in rows} == dead
+    row = next(r for r in rows if r["link_url"] == run.urls["404"])
+    assert row["article_url"] == run.urls["article"]
+    assert row["article_title"] == "Test article"
+    assert row["link_text"] == "link 404"
+    assert row["reason"] == "http-404"
+
+
+def test_summary_is_printed(run):
+    out = run.result.stdout
+    assert "dead" in out
+    assert "URLs/s" in out
+    assert "http-404 1" in out
+    assert "manifest:" in out
+    # not a terminal: plain log lines, one per URL
+    assert run.result.stderr.count("archiver: ") >= len(run.manifest)
+
+
+def test_no_spool_files_left_behind(run):
+    assert not list(run.out.glob(".spool-*"))
+
+
+def test_private_addresses_are_refused_by_default(fakeweb, tmp_path):
+    token = uuid.uuid4().hex[:8]
+    path = f"/page/private-{token}"
+    write_article(tmp_path / "a.txt", fakeweb.url(path), "<p>nothing else</p>")
+    out = tmp_path / "out"
+    result = run_cli("preserve", str(tmp_path / "a.txt"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    (line,) = read_manifest(out).values()
+    assert line["outcome"] == "refused-private"
+    assert "--allow-private" in line["detail"]
+    assert fakeweb.ledger.hits(path) == 0
+
+
+def test_fail_on_dead_sets_exit_code(fakeweb, tmp_path):
+    token = uuid.uuid4().hex[:8]
+    body = f'<a href="{fakeweb.url(f"/status/404/{token}")}">x</a>'
+    write_article(tmp_path / "a.txt", fakeweb.url(f"/page/{token}"), body)
+    args = ("preserve", str(tmp_path), "--allow-private")
+    assert run_cli(*args, "--out", str(tmp_path / "o1")).returncode == 0
+    result = run_cli(*args, "--out", str(tmp_path / "o2"), "--fail-on-dead")
+    assert result.returncode == 3, result.stderr
+
+
+def test_offline_machine_is_not_blamed_on_the_links(tmp_path):
+    body = (
+        '<a href="http://first.invalid/a">a</a><a href="https://second.invalid/b">b</a>'
+    )
+    write_article(tmp_path / "a.txt", "https://third.invalid/article", body)
+    started = time.monotonic()
+    result = run_cli("preserve", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert time.monotonic() - started < 30
+    assert result.returncode == 5, result.stderr
+    assert "NETWORK UNAVAILABLE" in result.stdout
+    lines = read_manifest(tmp_path / "out").values()
+    assert {line["outcome"] for line in lines} == {"error"}
+    assert {line["reason"] for line in lines} == {"network-unavailable"}
+
+
+def test_bad_option_is_a_usage_error(tmp_path):
+    result = run_cli("preserve", str(tmp_path), "--proxy", "ftp://proxy.example")
+    assert result.returncode == 2
+    assert "--proxy" in result.stderr
+    missing = run_cli("preserve", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert "nope" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

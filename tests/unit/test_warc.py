@@ -1,0 +1,171 @@
+"""WarcSink: records as warcio reads back, exact header bytes, roll-over, naming."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.models import Body, Hop
+from archiver.warc import WarcSink
+
+WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+RESPONSE_HEADERS = (
+    (b"Content-Type", b"text/html; charset=utf-8"),
+    (b"x-lower-case", b"kept"),
+    (b"Set-Cookie", b"a=1"),
+    (b"Set-Cookie", b"b=2"),
+    (b"X-Odd", b"caf\xe9"),
+    (b"Transfer-Encoding", b"chunked"),
+)
+
+
+def make_hop(tmp_path: Path, name: str, body: bytes, **body_flags: bool) -> Hop:
+    path = tmp_path / f"{name}.body"
+    path.write_bytes(body)
+    return Hop(
+        url=f"https://news.example/{name}",
+        method="GET",
+        target=f"/{name}?q=1",
+        request_headers=((b"Host", b"news.example"), (b"User-Agent", b"test")),
+        http_version="HTTP/1.1",
+        status=200,
+        reason="OK",
+        response_headers=RESPONSE_HEADERS,
+        body=Body(
+            path=path,
+            length=len(body),
+            truncated=body_flags.get("truncated", False),
+            complete=body_flags.get("complete", True),
+        ),
+        peer_ip="192.0.2.7",
+        started=WHEN,
+    )
+
+
+def sink(folder: Path, **kwargs) -> WarcSink:
+    ids = (f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>" for n in itertools.count())
+    return WarcSink(
+        folder,
+        info={"software": "test"},
+        now=lambda: WHEN,
+        make_id=lambda: next(ids),
+        **kwargs,
+    )
+
+
+def records(path: Path) -> list:
+    out = []
+    with path.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            body = record.raw_stream.read()
+            out.append((record, body))
+    return out
+
+
+def test_response_and_request_are_written_as_received(tmp_path):
+    warcs = tmp_path / "warcs"
+    writer = sink(warcs)
+    ref = writer.write_hop(make_hop(tmp_path, "page", b"<html>hello</html>"))
+    writer.close()
+    (path,) = writer.closed_files
+    assert path.name == "archiver-20260304050607-00001.warc.gz"
+    assert ref.warc_file == path.name
+    assert not list(warcs.glob("*.open"))
+    (info, _), (response, body), (request, _) = records(path)
+    assert info.rec_type == "warcinfo"
+    assert info.rec_headers.get_header("WARC-Filename") == path.name
+    assert response.rec_type == "response"
+    assert body == b"<html>hello</html>"
+    headers = response.rec_headers
+    assert headers.get_header("WARC-Date") == "2026-03-04T05:06:07.123456Z"
+    assert headers.get_header("WARC-IP-Address") == "192.0.2.7"
+    assert headers.get_header("WARC-Warcinfo-ID") == info.rec_headers.get_header(
+        "WARC-Record-ID"
+    )
+    assert headers.get_header("WARC-Payload-Digest") == ref.payload_digest
+    assert request.rec_type == "request"
+    assert request.rec_headers.get_header("WARC-Concurrent-To") == headers.get_header(
+        "WARC-Record-ID"
+    )
+    stored = gzip.decompress(path.read_bytes())
+    assert (
+        b"GET /page?q=1 HTTP/1.1\r\nHost: news.example\r\nUser-Agent: test\r\n\r\n"
+    ) in stored
+    assert (
+        b"HTTP/1.1 200 OK\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n"
+        b"x-lower-case: kept\r\n"
+        b"Set-Cookie: a=1\r\n"
+        b"Set-Cookie: b=2\r\n"
+        b"X-Odd: caf\xe9\r\n"
+        b"X-Archiver-Orig-Transfer-Encoding: chunked\r\n\r\n"
+        b"<html>hello</html>"
+    ) in stored
+
+
+def test_offsets_point_at_each_response(tmp_path):
+    writer = sink(tmp_path / "w")
+    refs = [
+        writer.write_hop(make_hop(tmp_path, f"p{n}", b"x" * (n * 1000)))
+        for n in range(5)
+    ]
+    writer.close()
+    for n, ref in enumerate(refs):
+        with (tmp_path / "w" / ref.warc_file).open("rb") as stream:
+            stream.seek(ref.offset)
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_headers.get_header("WARC-Target-URI").endswith(f"/p{n}")
+            assert record.raw_stream.read() == b"x" * (n * 1000)
+
+
+def test_files_roll_over_at_the_size_limit(tmp_path):
+    writer = sink(tmp_path / "w", max_file_size=2000)
+    refs = [
+        writer.write_hop(make_hop(tmp_path, f"p{n}", random.Random(n).randbytes(3000)))
+        for n in range(3)
+    ]
+    writer.close()
+    names = [p.name for p in writer.closed_files]
+    assert names == [
+        "archiver-20260304050607-00001.warc.gz",
+        "archiver-20260304050607-00002.warc.gz",
+        "archiver-20260304050607-00003.warc.gz",
+    ]
+    assert [r.warc_file for r in refs] == names
+    for path in writer.closed_files:
+        kinds = [r.rec_type for r, _ in records(path)]
+        assert kinds == ["warcinfo", "response", "request"]
+
+
+def test_truncation_is_marked(tmp_path):
+    writer = sink(tmp_path / "w")
+    writer.write_hop(make_hop(tmp_path, "cut", b"abc", truncated=True))
+    writer.write_hop(make_hop(tmp_path, "broken", b"abc", complete=False))
+    writer.close()
+    found = {
+        r.rec_headers.get_header("WARC-Target-URI"): r.rec_headers.get_header(
+            "WARC-Truncated"
+        )
+        for r, _ in records(writer.closed_files[0])
+        if r.rec_type == "response"
+    }
+    assert found == {
+        "https://news.example/cut": "length",
+        "https://news.example/broken": "disconnect",
+    }
+
+
+def test_existing_names_are_never_overwritten(tmp_path):
+    folder = tmp_path / "w"
+    folder.mkdir()
+    (folder / "archiver-20260304050607-00001.warc.gz").write_bytes(b"keep me")
+    writer = sink(folder)
+    writer.write_hop(make_hop(tmp_path, "p", b"body"))
+    writer.close()
+    assert writer.closed_files[0].name.endswith("-00002.warc.gz")
+    assert (folder / "archiver-20260304050607-00001.warc.gz").read_bytes() == b"keep me"
