@@ -8,6 +8,7 @@ with that error's code; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from archiver import extract, seeds
 from archiver.client import ssl_context
 from archiver.errors import ArchiverError, ExitCode, UsageError
 from archiver.fetch import FetchSettings
-from archiver.models import Outcome
+from archiver.models import FoundLink, Outcome, Rejection
 from archiver.pipeline import (
     Gathered,
     PreserveSettings,
@@ -33,10 +34,13 @@ from archiver.pipeline import (
 )
 from archiver.progress import PlainReporter, RichReporter, summary_lines
 from archiver.retry import RetryPolicy
+from archiver.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
+from archiver.urls import normalise
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DEFAULT_INPUT = Path("seeds")
 DEFAULT_OUT = Path("warcs")
+_URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -132,8 +136,20 @@ def cli() -> None:
     """
 
 
+def unwrap_option(func: F) -> F:
+    """``--unwrap HOST=PARAM``: one more wrapper whose original URL is kept too."""
+    return click.option(
+        "--unwrap",
+        "unwrap_specs",
+        metavar="HOST=PARAM",
+        multiple=True,
+        help="Also keep the URL wrapped in query parameter PARAM of links to "
+        "HOST (repeatable; images.weserv.nl=url is built in).",
+    )(func)
+
+
 @cli.command("preserve", context_settings=CONTEXT_SETTINGS)
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, metavar="[PATH_OR_URL]...")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -142,6 +158,7 @@ def cli() -> None:
     help="Folder for WARC files, manifest.jsonl and dead-links.csv.",
 )
 @fetch_options
+@unwrap_option
 @click.option("--operator", help="Who runs the archive; written into each WARC.")
 @click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
 @click.option(
@@ -150,7 +167,7 @@ def cli() -> None:
     help=f"Exit {int(ExitCode.DEAD_LINKS)} when any link is dead.",
 )
 def preserve_cmd(
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     out: Path,
     concurrency: int,
     per_host: int,
@@ -164,20 +181,23 @@ def preserve_cmd(
     ca_bundle: Path | None,
     user_agent: str | None,
     allow_private: bool,
+    unwrap_specs: tuple[str, ...],
     operator: str | None,
     dry_run: bool,
     fail_on_dead: bool,
 ) -> None:
     """Archive every URL the articles cite; report which are dead.
 
-    PATHS are article files or folders (searched recursively); the default is
+    Each argument is an article file, a folder of them (searched
+    recursively) or an http(s) URL to preserve as it is; the default is
     seeds/. Writes WARC files, manifest.jsonl and dead-links.csv into --out.
 
     Example:
 
         archiver preserve seeds/ --out warcs/ --per-host 2
     """
-    inputs = paths or (DEFAULT_INPUT,)
+    inputs, urls = _split_arguments(paths)
+    rules = _rules(unwrap_specs)
     _check_proxy(proxy)
     if ca_bundle is not None:
         ssl_context(ca_bundle)
@@ -207,7 +227,7 @@ def preserve_cmd(
         reporter: PlainReporter | RichReporter = RichReporter(console)
     else:
         reporter = PlainReporter()
-    gathered = gather(inputs, reporter)
+    gathered = gather(inputs, reporter, urls=urls, rules=rules)
     if dry_run:
         _print_plan(gathered)
         return
@@ -220,35 +240,63 @@ def preserve_cmd(
 
 @cli.command("extract", context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def extract_cmd(paths: tuple[Path, ...]) -> None:
+@unwrap_option
+def extract_cmd(paths: tuple[Path, ...], unwrap_specs: tuple[str, ...]) -> None:
     """Print every link found in the articles as JSON lines; fetch nothing.
 
-    One line per link as cited (a URL cited twice is printed twice), with the
-    article, the kind, where it was found and its anchor or alt text.
+    One line per link as cited (a URL cited twice is printed twice): the
+    normalised URL (or, when it cannot be fetched, the URL as written with the
+    outcome and reason), the URL as written, kind, article, where it was found
+    and its anchor or alt text.
 
     Example:
 
         archiver extract seeds/ | jq -r .url | sort -u
     """
+    rules = _rules(unwrap_specs)
     for path in seeds.discover(paths):
         try:
             article = seeds.read(path)
         except ArchiverError as exc:
             click.echo(f"archiver: skipped article: {exc}", err=True)
             continue
-        for link in extract.links(article):
-            citation = link.citation
-            record = {
-                "url": link.raw,
-                "base": link.base,
-                "kind": str(citation.kind),
-                "article": citation.article,
-                "element": citation.element,
-                "attribute": citation.attribute,
-                "text": citation.text,
-                "wrapped_by": citation.wrapped_by,
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
+        for link in extract.links(article, rules):
+            click.echo(json.dumps(_extract_record(link), ensure_ascii=False))
+
+
+def _extract_record(link: FoundLink) -> dict[str, object]:
+    citation = link.citation
+    url = normalise(link.raw, link.base)
+    record: dict[str, object] = {
+        "url": url if isinstance(url, str) else link.raw.strip(),
+        "raw": link.raw,
+        "kind": str(citation.kind),
+        "article": citation.article,
+        "element": citation.element,
+        "attribute": citation.attribute,
+        "text": citation.text,
+        "title": citation.title,
+        "wrapped_by": citation.wrapped_by,
+    }
+    if isinstance(url, Rejection):
+        record["outcome"] = str(url.outcome)
+        record["reason"] = url.reason
+    return record
+
+
+def _split_arguments(
+    arguments: tuple[str, ...],
+) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    """Article paths and URLs given on the command line; seeds/ when none."""
+    if not arguments:
+        return (DEFAULT_INPUT,), ()
+    urls = tuple(a for a in arguments if _URL_ARGUMENT.match(a))
+    paths = tuple(Path(a) for a in arguments if not _URL_ARGUMENT.match(a))
+    return paths, urls
+
+
+def _rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
+    return (*DEFAULT_RULES, *(parse_rule(spec) for spec in specs))
 
 
 def _print_plan(gathered: Gathered) -> None:

@@ -117,7 +117,7 @@ def links(
     found.extend(_markdown(article.body, name, base))
     if not rules:
         return tuple(found)
-    return tuple(_with_unwrapped(found, rules))
+    return tuple(with_unwrapped(found, rules))
 
 
 def srcset_urls(value: str) -> list[str]:
@@ -224,9 +224,11 @@ def _markdown(text: str, article: str, base: str | None) -> Iterator[FoundLink]:
             )
 
 
-def _with_unwrapped(
-    found: Iterable[FoundLink], rules: tuple[WrapperRule, ...]
+def with_unwrapped(
+    found: Iterable[FoundLink], rules: Iterable[WrapperRule] = DEFAULT_RULES
 ) -> Iterator[FoundLink]:
+    """Each link, followed by the originals it wraps (``citation.wrapped_by`` set)."""
+    rules = tuple(rules)
     hosts = tuple(rule.host for rule in rules)
     for link in found:
         yield link

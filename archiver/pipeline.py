@@ -26,14 +26,17 @@ from archiver.errors import InputError
 from archiver.fetch import Fetcher, FetchSettings
 from archiver.models import (
     Article,
+    Citation,
     FetchResult,
     FoundLink,
+    LinkKind,
     LinkStatus,
     Outcome,
     RecordRef,
     Target,
 )
 from archiver.politeness import HostGate
+from archiver.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.warc import WarcSink
 
 # Failures that say nothing about the link if every host fails the same way:
@@ -123,13 +126,35 @@ def _version() -> str:
         return "0"
 
 
-def gather(inputs: Sequence[Path], reporter: Reporter | None = None) -> Gathered:
-    """Read every article and plan the distinct URLs they cite.
+COMMAND_LINE = "<command line>"  # the "article" citing URLs given as arguments
+
+
+def gather(
+    inputs: Sequence[Path],
+    reporter: Reporter | None = None,
+    *,
+    urls: Sequence[str] = (),
+    rules: Sequence[WrapperRule] = DEFAULT_RULES,
+) -> Gathered:
+    """Read every article and plan the distinct URLs they (and ``urls``) cite.
 
     An article that cannot be read is reported and skipped; the run goes on.
     """
     articles: dict[str, Article] = {}
-    found: list[FoundLink] = []
+    given = [
+        FoundLink(
+            raw=url,
+            base=None,
+            citation=Citation(
+                article=COMMAND_LINE,
+                kind=LinkKind.LINK,
+                element="argument",
+                attribute="url",
+            ),
+        )
+        for url in urls
+    ]
+    found = list(extract.with_unwrapped(given, rules))
     skipped: list[str] = []
     for path in seeds.discover(inputs):
         try:
@@ -140,7 +165,7 @@ def gather(inputs: Sequence[Path], reporter: Reporter | None = None) -> Gathered
                 reporter.article_error(str(exc))
             continue
         articles[str(path)] = article
-        found.extend(extract.links(article))
+        found.extend(extract.links(article, rules))
     return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
 
 
