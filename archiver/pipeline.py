@@ -109,10 +109,17 @@ class RunSummary:
 
 @dataclass(slots=True)
 class _Tally:
-    """What the recording task has done so far; owned by that one task."""
+    """What the recording task has done so far; owned by that one task.
+
+    Until some host answers, a network-level failure may mean that this
+    machine is offline rather than that the link is dead, so those statuses
+    are held back from the reporter (and the log) until the verdict is known.
+    """
 
     statuses: list[LinkStatus] = field(default_factory=list)
     bytes: int = 0
+    online: bool = False  # some host answered: network failures are the web's
+    held: list[LinkStatus] = field(default_factory=list)
 
 
 def default_user_agent() -> str:
@@ -199,6 +206,13 @@ def preserve(
     if offline:
         hosts = len({s.url.split("/", 3)[2] for s in fetched})
         fetched = [classify.offline(s, hosts) for s in fetched]
+        held = {s.url for s in tally.held}
+        for status in fetched:
+            if status.url in held:
+                reporter.done(status)
+    else:
+        for status in tally.held:
+            reporter.done(status)
     statuses += fetched
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
     return RunSummary(
@@ -304,7 +318,15 @@ async def _record_results(
             tally.bytes += sum(hop.body.length for hop in result.hops)
             status = classify.classify(result, refs[-1] if refs else None)
             tally.statuses.append(status)
-            reporter.done(status)
+            if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
+                reporter.done(status)
+            elif status.reason in NETWORK_REASONS:
+                tally.held.append(status)
+            else:
+                tally.online = True
+                for held in (*tally.held, status):
+                    reporter.done(held)
+                tally.held.clear()
 
 
 def _write_hops(sink: WarcSink, result: FetchResult) -> list[RecordRef]:

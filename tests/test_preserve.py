@@ -430,6 +430,9 @@ def test_offline_machine_is_not_blamed_on_the_links(tmp_path):
     lines = read_manifest(tmp_path / "out").values()
     assert {line["outcome"] for line in lines} == {"error"}
     assert {line["reason"] for line in lines} == {"network-unavailable"}
+    # the log never called a link dead on the way
+    assert "dead" not in result.stderr.replace("no link was marked dead", "")
+    assert result.stderr.count("(network-unavailable)") == 3
 
 
 def test_bad_option_is_a_usage_error(tmp_path):
