@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from tests.fakeweb.proxy import Proxy
 from tests.fakeweb.server import FakeWeb
 
 ARTICLE_MS = 1729735621000
@@ -344,6 +345,7 @@ def test_warcinfo_names_software_and_operator(run):
     assert "software: archiver/" in fields
     assert "operator: Test Desk" in fields
     assert "command: archiver preserve" in fields
+    assert f"hostname: {socket.gethostname()}" in fields
 
 
 def test_warc_files_pass_warcio_check(run):
@@ -443,3 +445,37 @@ def test_bad_option_is_a_usage_error(tmp_path):
     assert missing.returncode == 2
     assert "nope" in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_proxy_carries_every_request_and_user_agent_is_sent(fakeweb, tmp_path):
+    token = uuid.uuid4().hex[:8]
+    plain = f"/page/proxied-{token}"
+    secure = f"/page/proxied-tls-{token}"
+    body = f'<a href="{fakeweb.https_url(secure)}">s</a>'
+    write_article(tmp_path / "a.txt", fakeweb.url(plain), body)
+    proxy = Proxy()
+    proxy.start()
+    try:
+        result = run_cli(
+            "preserve",
+            str(tmp_path / "a.txt"),
+            "--out",
+            str(tmp_path / "out"),
+            "--proxy",
+            proxy.url,
+            "--allow-private",
+            "--ca-bundle",
+            str(fakeweb.ca_pem),
+            "--user-agent",
+            "TestAgent/1.0 (+https://archive.example/about)",
+        )
+    finally:
+        proxy.stop()
+    assert result.returncode == 0, result.stderr
+    outcomes = {u: e["outcome"] for u, e in read_manifest(tmp_path / "out").items()}
+    assert outcomes == {fakeweb.url(plain): "alive", fakeweb.https_url(secure): "alive"}
+    assert ("GET", fakeweb.url(plain)) in proxy.seen
+    assert ("CONNECT", f"127.0.0.1:{fakeweb.https_port}") in proxy.seen
+    for path in (plain, secure):
+        agent = fakeweb.ledger.headers(path)["User-Agent"]
+        assert agent == "TestAgent/1.0 (+https://archive.example/about)"

@@ -50,12 +50,14 @@ class Ledger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._times: dict[str, list[float]] = defaultdict(list)
+        self._headers: dict[str, dict[str, str]] = {}
         self._in_flight = 0
         self.peak = 0
 
-    def arrive(self, path: str) -> None:
+    def arrive(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:
             self._times[path].append(time.monotonic())
+            self._headers[path] = headers
             self._in_flight += 1
             self.peak = max(self.peak, self._in_flight)
 
@@ -66,6 +68,11 @@ class Ledger:
     def hits(self, path: str) -> int:
         with self._lock:
             return len(self._times.get(path, ()))
+
+    def headers(self, path: str) -> dict[str, str]:
+        """The request headers of the last request for ``path``."""
+        with self._lock:
+            return dict(self._headers.get(path, {}))
 
     def times(self, path: str) -> list[float]:
         with self._lock:
@@ -78,7 +85,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         web = self.server.web
-        web.ledger.arrive(self.path)
+        web.ledger.arrive(self.path, dict(self.headers.items()))
         try:
             reply = web.answer(self.path)
             self._send(reply)
