@@ -10,6 +10,7 @@ anything that hides the answer from us is "blocked".
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from archiver.models import (
     Outcome,
     RecordRef,
     Rejection,
+    Target,
     Unfetched,
 )
 
@@ -49,12 +51,18 @@ REASONS: Final[dict[str, Reason]] = {
     "connection-refused": Reason(
         Outcome.DEAD, "the host refused the connection on all {attempts} attempts"
     ),
+    "soft-404": Reason(Outcome.DEAD, "answered {status}, but {message}"),
+    "redirects-everywhere": Reason(Outcome.DEAD, "{message}"),
     "http-401": Reason(Outcome.BLOCKED, "the server asks for a login (401)"),
     "http-403": Reason(Outcome.BLOCKED, "the server refused to serve it (403)"),
     "http-451": Reason(Outcome.BLOCKED, "unavailable for legal reasons (451)"),
     "rate-limited": Reason(
         Outcome.BLOCKED, "the server kept answering 429 Too Many Requests"
     ),
+    "bot-wall": Reason(
+        Outcome.BLOCKED, "a bot check answered instead of the page ({message})"
+    ),
+    "same-as-missing": Reason(Outcome.BLOCKED, "answered {status}, but {message}"),
     "http-5xx": Reason(
         Outcome.ERROR, "the server answered {status} on all {attempts} attempts"
     ),
@@ -70,6 +78,9 @@ REASONS: Final[dict[str, Reason]] = {
     "too-many-redirects": Reason(Outcome.ERROR, "{message}"),
     "redirect-loop": Reason(Outcome.ERROR, "{message}"),
     "bad-redirect": Reason(Outcome.ERROR, "{message}"),
+    "deadline": Reason(
+        Outcome.ERROR, "not checked: the run's --deadline passed first{message}"
+    ),
     "network-unavailable": Reason(
         Outcome.ERROR, "not checked: this machine could not reach any host ({message})"
     ),
@@ -81,6 +92,8 @@ REASONS: Final[dict[str, Reason]] = {
 _FAILURE_REASONS: Final = {
     FailureKind.DNS: "dns-not-found",
     FailureKind.TIMEOUT: "timeout",
+    FailureKind.CONNECT_TIMEOUT: "timeout",
+    FailureKind.DEADLINE: "deadline",
     FailureKind.TLS: "tls-error",
     FailureKind.RESET: "connection-reset",
     FailureKind.TOO_MANY_REDIRECTS: "too-many-redirects",
@@ -125,6 +138,9 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
             code = _FAILURE_REASONS[kind]
     elif final is None:
         code = "fetch-error"  # cannot happen: a result without failure has hops
+    elif result.suspicion is not None:
+        code = result.suspicion.reason
+        message = result.suspicion.detail
     else:
         code = _status_reason(final.status)
         if code == "ok" and not final.body.complete:
@@ -179,6 +195,20 @@ def unfetched(item: Unfetched) -> LinkStatus:
 def _kind(item: Unfetched) -> LinkKind:
     kinds = {c.kind for c in item.citations}
     return next((k for k in KIND_PRIORITY if k in kinds), LinkKind.LINK)
+
+
+def not_reached(target: Target, seconds: float, when: datetime) -> LinkStatus:
+    """The manifest line for a URL the run's deadline cut off before it finished."""
+    reason = REASONS["deadline"]
+    return LinkStatus(
+        url=target.url,
+        kind=target.kind,
+        citations=target.citations,
+        outcome=reason.outcome,
+        reason="deadline",
+        detail=reason.sentence.format(message=f" ({seconds:g} s)"),
+        checked=when,
+    )
 
 
 def offline(status: LinkStatus, hosts: int) -> LinkStatus:

@@ -98,6 +98,20 @@ def fetch_options(func: F) -> F:
             help="Seconds to wait for a connection or for the next bytes.",
         ),
         click.option(
+            "--max-time",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Longest one attempt may take, in seconds, however steadily "
+            "bytes trickle in  [default: 10 x --timeout, at least 60].",
+        ),
+        click.option(
+            "--host-failures",
+            type=click.IntRange(min=0),
+            default=3,
+            show_default=True,
+            help="After this many URLs of one host in a row fail to connect "
+            "(retries spent), its other URLs are not tried; 0 never gives up.",
+        ),
+        click.option(
             "--max-size",
             type=click.IntRange(min=1),
             default=100 * 1024 * 1024,
@@ -158,6 +172,19 @@ def unwrap_option(func: F) -> F:
     help="Folder for WARC files, manifest.jsonl and dead-links.csv.",
 )
 @fetch_options
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop fetching after this long; what is left is marked 'deadline'.",
+)
+@click.option(
+    "--probe/--no-probe",
+    default=True,
+    show_default=True,
+    help="Ask each host once for a made-up path, to tell soft 404s and parked "
+    "domains from live pages.",
+)
 @unwrap_option
 @click.option("--operator", help="Who runs the archive; written into each WARC.")
 @click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
@@ -176,11 +203,15 @@ def preserve_cmd(
     retry_base: float,
     retry_after_cap: float,
     timeout: float,
+    max_time: float | None,
+    host_failures: int,
     max_size: int,
     proxy: str | None,
     ca_bundle: Path | None,
     user_agent: str | None,
     allow_private: bool,
+    deadline: float | None,
+    probe: bool,
     unwrap_specs: tuple[str, ...],
     operator: str | None,
     dry_run: bool,
@@ -206,6 +237,8 @@ def preserve_cmd(
         out=out,
         fetch=FetchSettings(
             timeout=timeout,
+            max_time=max_time,
+            host_failures=host_failures,
             max_size=max_size,
             allow_private=allow_private,
             proxied=proxy is not None,
@@ -220,6 +253,8 @@ def preserve_cmd(
         proxy=proxy,
         ca_bundle=ca_bundle,
         operator=operator,
+        deadline=deadline,
+        probe=probe,
         command=shlex.join(["archiver", *sys.argv[1:]]),
     )
     console = Console(stderr=True)

@@ -32,13 +32,14 @@ from archiver.models import (
     Rejection,
     Target,
 )
-from archiver.politeness import HostGate
-from archiver.retry import Attempt, RetryPolicy, run_with_retries
+from archiver.politeness import HostGate, HostHealth
+from archiver.retry import Attempt, RetryPolicy, retry_after, run_with_retries
 from archiver.urls import normalise
 
 Clock = Callable[[], datetime]
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+SLOW_DOWN_STATUSES = frozenset({429, 503})
 _WRITE_BLOCK = 256 * 1024  # body bytes gathered before one write to the spool file
 
 
@@ -56,11 +57,15 @@ class FetchSettings:
     allow_private: bool = False
     proxied: bool = False  # a proxy resolves names and the peer is the proxy
     retry: RetryPolicy = RetryPolicy()
+    # A server that trickles bytes never trips the per-read timeout, so each
+    # attempt also has a wall-clock limit; None means max(60 s, 10 x timeout).
+    max_time: float | None = None
+    host_failures: int = 3  # URLs failing to connect in a row before a host is down
 
     @property
     def attempt_limit(self) -> float:
-        # A server that trickles bytes never trips the per-read timeout, so
-        # each attempt also has a wall-clock limit.
+        if self.max_time is not None:
+            return self.max_time
         return max(60.0, self.timeout * 10)
 
 
@@ -75,17 +80,24 @@ class Fetcher:
         spool_dir: Path,
         *,
         resolver: netguard.Resolver | None = None,
+        health: HostHealth | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self._client = client
         self._gate = gate
+        self._health = health or HostHealth(settings.host_failures)
         self._settings = settings
         self._spool_dir = spool_dir
         self._resolver = resolver or netguard.Resolver()
         self._clock = clock
 
-    async def fetch(self, target: Target) -> FetchResult:
-        """Follow the target's redirects, archiving-ready, and never raise."""
+    async def fetch(
+        self, target: Target, *, policy: RetryPolicy | None = None
+    ) -> FetchResult:
+        """Follow the target's redirects, archiving-ready, and never raise.
+
+        ``policy`` overrides the run's retry policy (a probe gets one attempt).
+        """
         hops: list[Hop] = []
         attempts = 0
         visits: dict[str, int] = {}
@@ -100,12 +112,24 @@ class Fetcher:
             failure = await self._guard(host)
             if failure is not None:
                 break
+            netloc = urlsplit(url).netloc
+            down = self._health.down(netloc)
+            if down is not None:
+                failure = _fail(
+                    down.last.kind,
+                    f"{down.last.message} (not tried: {netloc} failed to connect "
+                    f"for {down.failures} URLs in a row in this run)",
+                )
+                break
             result, used = await run_with_retries(
-                self._settings.retry,
-                functools.partial(self._attempt, url, host),
+                policy or self._settings.retry,
+                functools.partial(self._attempt, url, host, netloc),
                 _discard,
             )
             attempts += used
+            self._health.record(
+                netloc, result if isinstance(result, FetchFailure) else None
+            )
             if isinstance(result, FetchFailure):
                 failure = result
                 break
@@ -151,12 +175,21 @@ class Fetcher:
             )
         return None
 
-    async def _attempt(self, url: str, host: str) -> Attempt:
-        async with self._gate.slot(host):
+    async def _attempt(self, url: str, host: str, netloc: str) -> Attempt:
+        async with self._gate.slot(netloc):
             limit = self._settings.attempt_limit
+            result: Attempt = _fail(
+                FailureKind.TIMEOUT, f"no complete response in {limit:g}s"
+            )
             with trio.move_on_after(limit):
-                return await self._exchange(url)
-            return _fail(FailureKind.TIMEOUT, f"no complete response in {limit:g}s")
+                result = await self._exchange(url)
+        if isinstance(result, Hop) and result.status in SLOW_DOWN_STATUSES:
+            # The host asked to be left alone: every URL of it waits, not
+            # only the one that was told.
+            policy = self._settings.retry
+            wait = retry_after(result) or policy.base
+            self._gate.slow_down(netloc, min(wait, policy.retry_after_cap))
+        return result
 
     async def _exchange(self, url: str) -> Attempt:
         request = self._client.build_request("GET", url)
@@ -281,6 +314,8 @@ def _next_url(hop: Hop) -> str | FetchFailure:
 def _translate(exc: httpx.HTTPError) -> FetchFailure:
     """Map an httpx error to the failure kind the classifier understands."""
     text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout):
+        return _fail(FailureKind.CONNECT_TIMEOUT, f"connect timed out: {text}")
     if isinstance(exc, httpx.TimeoutException):
         return _fail(FailureKind.TIMEOUT, f"timed out: {text}")
     if _caused_by(exc, ssl.SSLError):

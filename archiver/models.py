@@ -159,6 +159,7 @@ class FailureKind(StrEnum):
 
     DNS = "dns"  # the name did not resolve
     CONNECT = "connect"  # refused or unreachable
+    CONNECT_TIMEOUT = "connect-timeout"  # no connection within the timeout
     TIMEOUT = "timeout"
     TLS = "tls"
     RESET = "reset"  # connection dropped, protocol violated, body cut short
@@ -167,6 +168,7 @@ class FailureKind(StrEnum):
     PRIVATE_ADDRESS = "private-address"
     BAD_REDIRECT = "bad-redirect"  # Location missing or unusable
     UNSUPPORTED = "unsupported"  # a redirect to a scheme we do not fetch
+    DEADLINE = "deadline"  # the run's --deadline passed first
     OTHER = "other"
 
 
@@ -179,6 +181,18 @@ class FetchFailure:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Suspicion:
+    """Why a response that looks fine is not: a soft 404, a parked domain, a wall.
+
+    Found by :mod:`archiver.verify`, which compares the response with what the
+    same site answers for a path that cannot exist.
+    """
+
+    reason: str  # a code in archiver.classify.REASONS
+    detail: str  # what was seen, for the manifest's sentence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FetchResult:
     """Everything one target's fetch produced: its hops, attempts and failure."""
 
@@ -187,6 +201,7 @@ class FetchResult:
     attempts: int  # requests sent for this target, retries included
     failure: FetchFailure | None  # set when the chain ended without a response
     finished: datetime
+    suspicion: Suspicion | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,12 +9,14 @@ that writes from one worker thread, in the order results arrive.
 from __future__ import annotations
 
 import importlib.metadata
+import math
 import shutil
 import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +39,7 @@ from archiver.models import (
 )
 from archiver.politeness import HostGate
 from archiver.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.verify import Verifier
 from archiver.warc import WarcSink
 
 # Failures that say nothing about the link if every host fails the same way:
@@ -69,6 +72,8 @@ class PreserveSettings:
     ca_bundle: Path | None = None
     operator: str | None = None
     command: str = "archiver preserve"
+    deadline: float | None = None  # seconds the whole run may take
+    probe: bool = True  # ask each host for a made-up path to spot soft 404s
     warc_prefix: str = "archiver"
     max_file_size: int = 1_000_000_000
 
@@ -202,6 +207,14 @@ def preserve(
         sink.close()
         shutil.rmtree(spool, ignore_errors=True)
     fetched = tally.statuses
+    if settings.deadline is not None:
+        done = {status.url for status in fetched}
+        now = datetime.now(UTC)
+        for target in gathered.plan.targets:
+            if target.url not in done:
+                late = classify.not_reached(target, settings.deadline, now)
+                fetched.append(late)
+                reporter.done(late)
     offline = _looks_offline(fetched)
     if offline:
         hosts = len({s.url.split("/", 3)[2] for s in fetched})
@@ -281,21 +294,33 @@ async def _archive(
         ca_bundle=settings.ca_bundle,
     ) as client:
         fetcher = Fetcher(client, gate, settings.fetch, spool)
+        verifier = Verifier(fetcher, probe=settings.probe)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_record_results, receive, sink, tally, reporter)
-            async with send, trio.open_nursery() as workers:
-                for queue in by_host.values():
-                    for _ in range(min(settings.per_host, len(queue))):
-                        workers.start_soon(_work, queue, fetcher, send.clone())
+            deadline = (
+                trio.current_time() + settings.deadline
+                if settings.deadline is not None
+                else math.inf
+            )
+            # Past the deadline the fetches are cancelled; the recording task
+            # is not, so every response already received is still archived.
+            with trio.move_on_at(deadline):
+                async with send, trio.open_nursery() as workers:
+                    for queue in by_host.values():
+                        for _ in range(min(settings.per_host, len(queue))):
+                            workers.start_soon(_work, queue, verifier, send.clone())
 
 
 async def _work(
-    queue: deque[Target], fetcher: Fetcher, send: trio.MemorySendChannel[FetchResult]
+    queue: deque[Target],
+    verifier: Verifier,
+    send: trio.MemorySendChannel[FetchResult],
 ) -> None:
-    """Fetch targets of one host until its queue is empty."""
+    """Fetch and verify targets of one host until its queue is empty."""
     async with send:
         while queue:
-            await send.send(await fetcher.fetch(queue.popleft()))
+            result = await verifier.fetch(queue.popleft())
+            await send.send(result)
 
 
 async def _record_results(

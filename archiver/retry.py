@@ -28,7 +28,13 @@ TRANSIENT_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Failures below HTTP that a second attempt may not meet. A name that does not
 # exist, a refused private address or a redirect problem will not change.
 TRANSIENT_FAILURES: Final = frozenset(
-    {FailureKind.CONNECT, FailureKind.TIMEOUT, FailureKind.RESET, FailureKind.TLS}
+    {
+        FailureKind.CONNECT,
+        FailureKind.CONNECT_TIMEOUT,
+        FailureKind.TIMEOUT,
+        FailureKind.RESET,
+        FailureKind.TLS,
+    }
 )
 
 Attempt = Hop | FetchFailure

@@ -1,0 +1,288 @@
+"""Responses that look alive but are not: soft 404s, parked domains, bot walls.
+
+Many sites answer a missing page with 200 and a "not found" page, or redirect
+it to their home page; a lapsed domain often redirects every path to one
+parking or sales page on another site. A status code cannot tell these from
+a live page, but the site itself can: this module asks each host, once per
+run, for a path that cannot exist, and compares the link's response with that
+answer (status, where the redirects ended, and the text).
+
+A page that looks the same as the made-up path's is only called *dead* when
+that page reads like an error page; otherwise (a JavaScript-only site answers
+every path with the same shell) the honest verdict is that we cannot tell.
+
+Bot walls are recognised from the response itself (challenge headers and
+the markers challenge pages carry).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import secrets
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import trio
+
+from archiver.fetch import Fetcher
+from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
+from archiver.retry import RetryPolicy
+
+PROBE_PREFIX = "/archiver-probe-"
+SIMILAR = 0.9  # Jaccard similarity of the texts above which two pages are one
+_READ_LIMIT = 512 * 1024  # body bytes compared; a not-found page is small
+_SHINGLE = 6  # characters per shingle: works for spaced and unspaced scripts
+
+_MISSING_WORDS = (
+    "404",
+    "not found",
+    "no longer available",
+    "does not exist",
+    "doesn't exist",
+    "could not be found",
+    "can't be found",
+    "cannot be found",
+    "page you requested",
+    "找不到",
+    "不存在",
+    "已删除",
+    "已刪除",
+    "无法找到",
+    "無法找到",
+)
+_WALL_MARKERS = (
+    "captcha",
+    "challenge-platform",
+    "cf-challenge",
+    "just a moment...",
+    "attention required",
+    "verify you are human",
+    "are you a robot",
+    "ddos-guard",
+    "px-captcha",
+)
+_WALL_STATUSES = frozenset({403, 429, 503})
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Probe:
+    """What a host answered for a path that cannot exist."""
+
+    url: str
+    status: int | None  # None: no answer at all
+    final_url: str | None
+    redirected: bool
+    text: str
+    shingles: frozenset[int]
+
+    @property
+    def answers_missing_with_success(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def reads_missing(self) -> bool:
+        lowered = self.text.lower()
+        return any(word in lowered for word in _MISSING_WORDS)
+
+
+class Verifier:
+    """Checks finished fetches against each host's answer for a made-up path."""
+
+    def __init__(
+        self,
+        fetcher: Fetcher,
+        *,
+        probe: bool = True,
+        make_token: Callable[[], str] = lambda: secrets.token_hex(8),
+    ) -> None:
+        self._fetcher = fetcher
+        self._probe_enabled = probe
+        self._make_token = make_token
+        self._probes: dict[str, Probe | None] = {}
+        self._pending: dict[str, trio.Event] = {}
+
+    async def fetch(self, target: Target) -> FetchResult:
+        """Fetch ``target`` and verify what came back."""
+        result = await self._fetcher.fetch(target)
+        try:
+            return await self.verify(result)
+        except BaseException:
+            for hop in result.hops:
+                hop.body.path.unlink(missing_ok=True)
+            raise
+
+    async def verify(self, result: FetchResult) -> FetchResult:
+        """``result``, with a ``suspicion`` when the response is not what it seems."""
+        if result.failure is not None or not result.hops:
+            return result
+        final = result.hops[-1]
+        wall = bot_wall(final)
+        if wall is not None:
+            return replace(result, suspicion=wall)
+        if not self._probe_enabled or not 200 <= final.status < 300:
+            return result
+        start = urlsplit(result.target.url)
+        if start.path in ("", "/") and not start.query:
+            return result  # a home page is what a missing page may land on
+        probe = await self._probe_for(start.scheme, start.netloc)
+        if probe is None or not probe.answers_missing_with_success:
+            return result
+        suspicion = compare(result, final, probe)
+        return replace(result, suspicion=suspicion) if suspicion else result
+
+    async def _probe_for(self, scheme: str, netloc: str) -> Probe | None:
+        origin = f"{scheme}://{netloc}"
+        if origin in self._probes:
+            return self._probes[origin]
+        if origin in self._pending:
+            await self._pending[origin].wait()
+            return self._probes.get(origin)
+        event = self._pending[origin] = trio.Event()
+        try:
+            self._probes[origin] = await self._run_probe(origin)
+        finally:
+            event.set()
+        return self._probes[origin]
+
+    async def _run_probe(self, origin: str) -> Probe | None:
+        url = NormalizedURL(f"{origin}{PROBE_PREFIX}{self._make_token()}")
+        result = await self._fetcher.fetch(
+            Target(url=url, citations=()), policy=RetryPolicy(attempts=1)
+        )
+        try:
+            if not result.hops:
+                return None
+            final = result.hops[-1]
+            text = page_text(final)
+            return Probe(
+                url=url,
+                status=final.status,
+                final_url=final.url,
+                redirected=len(result.hops) > 1,
+                text=text,
+                shingles=shingles(text),
+            )
+        finally:
+            for hop in result.hops:
+                hop.body.path.unlink(missing_ok=True)
+
+
+def compare(result: FetchResult, final: Hop, probe: Probe) -> Suspicion | None:
+    """The verdict of comparing a 2xx response with the site's made-up-path answer."""
+    redirected = len(result.hops) > 1
+    if (
+        redirected
+        and probe.redirected
+        and site(final.url) != site(result.target.url)
+        and probe.final_url is not None
+        and site(probe.final_url) == site(final.url)
+    ):
+        return Suspicion(
+            reason="redirects-everywhere",
+            detail=f"it redirects to {final.url}, and so does a made-up path on "
+            "the same site: the domain now sends every page elsewhere "
+            "(parked, sold or taken over)",
+        )
+    if redirected and probe.redirected and probe.final_url == final.url:
+        return Suspicion(
+            reason="soft-404",
+            detail=f"it redirects to {final.url}, where a made-up path on the "
+            "same site is sent too",
+        )
+    similarity = jaccard(shingles(page_text(final)), probe.shingles)
+    if similarity < SIMILAR:
+        return None
+    if probe.reads_missing:
+        return Suspicion(
+            reason="soft-404",
+            detail=f"the page is {similarity:.0%} the same as the site's "
+            "'not found' page for a made-up path",
+        )
+    return Suspicion(
+        reason="same-as-missing",
+        detail=f"the site answers a made-up path with the same page "
+        f"({similarity:.0%} alike), so whether this page exists cannot be told",
+    )
+
+
+def bot_wall(hop: Hop) -> Suspicion | None:
+    """A challenge page or header standing where the page should be."""
+    if hop.status not in _WALL_STATUSES:
+        return None
+    for name, value in hop.response_headers:
+        if name.lower() == b"cf-mitigated":
+            return Suspicion(
+                reason="bot-wall", detail=f"cf-mitigated: {value.decode('latin-1')}"
+            )
+    lowered = page_text(hop, strip=False).lower()
+    for marker in _WALL_MARKERS:
+        if marker in lowered:
+            return Suspicion(reason="bot-wall", detail=f"the page says {marker!r}")
+    return None
+
+
+def site(url: str) -> str:
+    """The site a URL belongs to, for "same site" questions: host without www."""
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+def page_text(hop: Hop, *, strip: bool = True) -> str:
+    """The readable text of a spooled body: decoded, without markup."""
+    raw = _read(hop.body.path)
+    encoding = b""
+    for name, value in hop.response_headers:
+        if name.lower() == b"content-encoding":
+            encoding = value.strip().lower()
+    raw = _decode_content(raw, encoding)
+    text = raw.decode("utf-8", errors="replace")
+    if strip:
+        text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
+    return _SPACE.sub(" ", text).strip()
+
+
+def shingles(text: str) -> frozenset[int]:
+    lowered = text.lower()
+    if len(lowered) <= _SHINGLE:
+        return frozenset({hash(lowered)}) if lowered else frozenset()
+    return frozenset(
+        hash(lowered[i : i + _SHINGLE]) for i in range(len(lowered) - _SHINGLE + 1)
+    )
+
+
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            return stream.read(_READ_LIMIT)
+    except OSError:
+        return b""
+
+
+def _decode_content(raw: bytes, encoding: bytes) -> bytes:
+    try:
+        if encoding in (b"gzip", b"x-gzip"):
+            return gzip.decompress(raw)
+        if encoding == b"deflate":
+            try:
+                return zlib.decompress(raw)
+            except zlib.error:
+                return zlib.decompress(raw, -zlib.MAX_WBITS)
+    except (OSError, EOFError, zlib.error):
+        # A cut or corrupt body: compare what can be read.
+        try:
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw)
+        except zlib.error:
+            return raw
+    return raw
