@@ -132,7 +132,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
     if result.failure is not None:
         kind = result.failure.kind
         if kind is FailureKind.CONNECT:
-            refused = message.startswith("connection refused")
+            refused = "connection refused" in message
             code = "connection-refused" if refused else "connection-failed"
         else:
             code = _FAILURE_REASONS[kind]
@@ -150,6 +150,9 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
             offsite = _site(final.url) != _site(result.target.url)
             code = "moved-offsite" if permanent and offsite else "redirected"
     reason = REASONS[code]
+    sentence = reason.sentence
+    if result.failure is not None and message.startswith("not tried"):
+        sentence = "{message}"  # the host was given up on: say so, not "0 attempts"
     content_type = None
     if final is not None:
         for name, value in final.response_headers:
@@ -161,7 +164,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
         citations=result.target.citations,
         outcome=reason.outcome,
         reason=code,
-        detail=reason.sentence.format(
+        detail=sentence.format(
             status=final.status if final else "",
             final=final.url if final else "",
             message=message,

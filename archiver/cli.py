@@ -25,6 +25,7 @@ from archiver.errors import ArchiverError, ExitCode, UsageError
 from archiver.fetch import FetchSettings
 from archiver.models import FoundLink, Outcome, Rejection
 from archiver.pipeline import (
+    DEFAULT_CANARIES,
     Gathered,
     PreserveSettings,
     RunSummary,
@@ -185,6 +186,14 @@ def unwrap_option(func: F) -> F:
     help="Ask each host once for a made-up path, to tell soft 404s and parked "
     "domains from live pages.",
 )
+@click.option(
+    "--canary",
+    "canaries",
+    metavar="URL",
+    multiple=True,
+    help="When every link fails at the network level, the run is called offline "
+    "unless one of these answers (repeatable; default: a few well-known sites).",
+)
 @unwrap_option
 @click.option("--operator", help="Who runs the archive; written into each WARC.")
 @click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
@@ -212,6 +221,7 @@ def preserve_cmd(
     allow_private: bool,
     deadline: float | None,
     probe: bool,
+    canaries: tuple[str, ...],
     unwrap_specs: tuple[str, ...],
     operator: str | None,
     dry_run: bool,
@@ -255,6 +265,7 @@ def preserve_cmd(
         operator=operator,
         deadline=deadline,
         probe=probe,
+        canaries=canaries or DEFAULT_CANARIES,
         command=shlex.join(["archiver", *sys.argv[1:]]),
     )
     console = Console(stderr=True)

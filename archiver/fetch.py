@@ -117,8 +117,8 @@ class Fetcher:
             if down is not None:
                 failure = _fail(
                     down.last.kind,
-                    f"{down.last.message} (not tried: {netloc} failed to connect "
-                    f"for {down.failures} URLs in a row in this run)",
+                    f"not tried: {netloc} failed to connect for {down.failures} "
+                    f"URLs in a row in this run (last: {down.last.message})",
                 )
                 break
             result, used = await run_with_retries(

@@ -8,6 +8,7 @@ that writes from one worker thread, in the order results arrive.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import math
 import shutil
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 import trio
 
 from archiver import classify, extract, manifest, plan, seeds
@@ -44,6 +46,15 @@ from archiver.warc import WarcSink
 
 # Failures that say nothing about the link if every host fails the same way:
 # then the machine itself is offline.
+# Well-known sites asked when every link failed at the network level: if one
+# of them answers (any status), the machine is online and the links are dead.
+DEFAULT_CANARIES = (
+    "https://www.example.com/",
+    "https://www.wikipedia.org/",
+    "https://www.iana.org/",
+)
+CANARY_TIMEOUT = 10.0
+
 NETWORK_REASONS = frozenset(
     {"dns-not-found", "connection-failed", "connection-refused"}
 )
@@ -74,6 +85,7 @@ class PreserveSettings:
     command: str = "archiver preserve"
     deadline: float | None = None  # seconds the whole run may take
     probe: bool = True  # ask each host for a made-up path to spot soft 404s
+    canaries: tuple[str, ...] = DEFAULT_CANARIES
     warc_prefix: str = "archiver"
     max_file_size: int = 1_000_000_000
 
@@ -215,7 +227,7 @@ def preserve(
                 late = classify.not_reached(target, settings.deadline, now)
                 fetched.append(late)
                 reporter.done(late)
-    offline = _looks_offline(fetched)
+    offline = _looks_offline(fetched) and not trio.run(_any_canary_answers, settings)
     if offline:
         hosts = len({s.url.split("/", 3)[2] for s in fetched})
         fetched = [classify.offline(s, hosts) for s in fetched]
@@ -245,6 +257,34 @@ def _looks_offline(fetched: Sequence[LinkStatus]) -> bool:
     """Every fetched URL failed at the network level: blame the machine, not the web."""
     tried = [s for s in fetched if s.outcome is not Outcome.REFUSED_PRIVATE]
     return bool(tried) and all(s.reason in NETWORK_REASONS for s in tried)
+
+
+async def _any_canary_answers(settings: PreserveSettings) -> bool:
+    """Whether this machine can reach the web at all: any answer from a canary.
+
+    Asked only when every link failed at the network level, so that one dead
+    host in a small run is not taken for an outage.
+    """
+    async with build_client(
+        timeout=min(settings.fetch.timeout, CANARY_TIMEOUT),
+        concurrency=len(settings.canaries) or 1,
+        user_agent=settings.user_agent,
+        proxy=settings.proxy,
+        ca_bundle=settings.ca_bundle,
+    ) as client:
+        answered = False
+
+        async def ask(url: str) -> None:
+            nonlocal answered
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get(url)
+                answered = True
+
+        with trio.move_on_after(CANARY_TIMEOUT * 2):
+            async with trio.open_nursery() as nursery:
+                for url in settings.canaries:
+                    nursery.start_soon(ask, url)
+        return answered
 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:

@@ -12,7 +12,6 @@ import base64
 import csv
 import gzip
 import hashlib
-import json
 import socket
 import subprocess
 import sys
@@ -25,30 +24,9 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from tests.clirun import read_manifest, run_cli, write_article
 from tests.fakeweb.proxy import Proxy
 from tests.fakeweb.server import FakeWeb
-
-ARTICLE_MS = 1729735621000
-
-
-def write_article(path: Path, url: str, body: str) -> Path:
-    path.write_text(f"<!--{ARTICLE_MS}-->\n[Test article]({url})\n------\n\n{body}\n")
-    return path
-
-
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
-    lines = (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
-    return {entry["url"]: entry for entry in map(json.loads, lines)}
 
 
 def warc_files(out: Path) -> list[Path]:
@@ -425,7 +403,14 @@ def test_offline_machine_is_not_blamed_on_the_links(tmp_path):
     )
     write_article(tmp_path / "a.txt", "https://third.invalid/article", body)
     started = time.monotonic()
-    result = run_cli("preserve", str(tmp_path), "--out", str(tmp_path / "out"))
+    result = run_cli(
+        "preserve",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "out"),
+        "--canary",
+        "https://canary.invalid/",
+    )
     assert time.monotonic() - started < 30
     assert result.returncode == 5, result.stderr
     assert "NETWORK UNAVAILABLE" in result.stdout

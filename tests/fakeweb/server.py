@@ -15,11 +15,12 @@ import http
 import socket
 import socketserver
 import ssl
+import struct
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
@@ -29,6 +30,20 @@ import trustme
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a3a1d0b30000000049454e44ae426082"
+)
+
+
+SITE_MODES = ("soft404", "homeredirect", "parked", "moved", "spa", "rateonce")
+SOFT_404_PAGE = (
+    b"<html><head><title>Page not found</title></head><body><nav>Home | News | "
+    b"Sport | Opinion</nav><h1>Sorry, page not found</h1><p>The page you requested "
+    b"could not be found. It may have been moved or deleted.</p><footer>Example "
+    b"Daily, all rights reserved</footer></body></html>"
+)
+SPA_SHELL = (
+    b"<!doctype html><html><head><title>Example App</title></head><body>"
+    b"<div id='root'></div><noscript>You need to enable JavaScript to run this "
+    b"app.</noscript><script src='/static/app.js'></script></body></html>"
 )
 
 
@@ -42,6 +57,10 @@ class Reply:
     chunks: list[bytes] | None = None  # send with Transfer-Encoding: chunked
     delay: float = 0.0  # seconds before anything is sent
     content_length: bool = True
+    raw: bytes | None = None  # send exactly these bytes instead (malformed replies)
+    cut_at: int | None = None  # send data[:cut_at] of the message, then close
+    reset: bool = False  # close with a TCP reset instead of a clean close
+    trickle: float = 0.0  # seconds between body bytes (a slowloris server)
 
 
 class Ledger:
@@ -51,19 +70,35 @@ class Ledger:
         self._lock = threading.Lock()
         self._times: dict[str, list[float]] = defaultdict(list)
         self._headers: dict[str, dict[str, str]] = {}
-        self._in_flight = 0
-        self.peak = 0
+        self._ports: dict[str, int] = {}
+        self._in_flight: dict[int, int] = defaultdict(int)
+        self._peaks: dict[int, int] = defaultdict(int)
 
-    def arrive(self, path: str, headers: dict[str, str]) -> None:
+    def arrive(self, port: int, path: str, headers: dict[str, str]) -> None:
         with self._lock:
             self._times[path].append(time.monotonic())
             self._headers[path] = headers
-            self._in_flight += 1
-            self.peak = max(self.peak, self._in_flight)
+            self._ports[path] = port
+            self._in_flight[port] += 1
+            self._peaks[port] = max(self._peaks[port], self._in_flight[port])
 
-    def leave(self) -> None:
+    def leave(self, port: int) -> None:
         with self._lock:
-            self._in_flight -= 1
+            self._in_flight[port] -= 1
+
+    def paths(self) -> list[str]:
+        """Every path requested so far, on any of the servers."""
+        with self._lock:
+            return list(self._times)
+
+    def port_of(self, path: str) -> int:
+        with self._lock:
+            return self._ports[path]
+
+    def peak(self, port: int) -> int:
+        """The most requests the server on ``port`` was answering at once."""
+        with self._lock:
+            return self._peaks[port]
 
     def hits(self, path: str) -> int:
         with self._lock:
@@ -85,12 +120,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         web = self.server.web
-        web.ledger.arrive(self.path, dict(self.headers.items()))
+        port = int(self.server.server_address[1])
+        web.ledger.arrive(port, self.path, dict(self.headers.items()))
         try:
-            reply = web.answer(self.path)
+            reply = web.answer(self.path, self.server.mode)
             self._send(reply)
         finally:
-            web.ledger.leave()
+            web.ledger.leave(port)
 
     def _send(self, reply: Reply) -> None:
         web = self.server.web
@@ -111,10 +147,27 @@ class _Handler(BaseHTTPRequestHandler):
             body = wire_body = reply.body
             if reply.content_length:
                 head.append(f"Content-Length: {len(body)}")
-        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + wire_body
+        head_bytes = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        data = reply.raw if reply.raw is not None else head_bytes + wire_body
         web.record_sent(self.path, data, body)
         if reply.delay:
             time.sleep(reply.delay)
+        if reply.trickle:
+            self.wfile.write(head_bytes)
+            for index in range(len(wire_body)):
+                self.wfile.write(wire_body[index : index + 1])
+                self.wfile.flush()
+                time.sleep(reply.trickle)
+            return
+        if reply.cut_at is not None:
+            self.wfile.write(data[: reply.cut_at])
+            self.wfile.flush()
+            self.close_connection = True
+            if reply.reset:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            return
         self.wfile.write(data)
         self.wfile.flush()
 
@@ -132,9 +185,12 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, web: FakeWeb, tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, web: FakeWeb, tls: ssl.SSLContext | None, mode: str = "main"
+    ) -> None:
         self.web = web
         self.tls = tls
+        self.mode = mode
         super().__init__(("127.0.0.1", 0), _Handler)
 
     def get_request(self) -> tuple[socket.socket, object]:
@@ -166,9 +222,13 @@ class FakeWeb:
         self._https = _Server(self, context)
         self.port = int(self._http.server_address[1])
         self.https_port = int(self._https.server_address[1])
+        # Other sites, each a server of its own (a host is host:port), whose
+        # every path behaves one way: see ``site_url``.
+        self._sites = {mode: _Server(self, None, mode) for mode in SITE_MODES}
+        self._rate_once_served = False
         self._threads = [
             threading.Thread(target=server.serve_forever, daemon=True)
-            for server in (self._http, self._https)
+            for server in (self._http, self._https, *self._sites.values())
         ]
 
     def start(self) -> None:
@@ -176,7 +236,7 @@ class FakeWeb:
             thread.start()
 
     def stop(self) -> None:
-        for server in (self._http, self._https):
+        for server in (self._http, self._https, *self._sites.values()):
             server.shutdown()
             server.server_close()
 
@@ -185,6 +245,17 @@ class FakeWeb:
 
     def https_url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.https_port}{path}"
+
+    def site_port(self, mode: str) -> int:
+        return int(self._sites[mode].server_address[1])
+
+    def site_url(self, mode: str, path: str, host: str = "127.0.0.1") -> str:
+        """A URL on the site whose paths all behave as ``mode`` says.
+
+        ``host`` may be ``localhost`` to make the site another site than
+        127.0.0.1 by name, as redirect-to-another-site scenarios need.
+        """
+        return f"http://{host}:{self._sites[mode].server_address[1]}{path}"
 
     def record_sent(self, path: str, data: bytes, body: bytes) -> None:
         with self._lock:
@@ -202,10 +273,40 @@ class FakeWeb:
             found = self._sent.get(path)
         return found[1] if found else None
 
-    def answer(self, path: str) -> Reply:
+    def answer(self, path: str, mode: str = "main") -> Reply:
         parts = path.split("?", 1)[0].strip("/").split("/")
+        if mode != "main":
+            return self._site(mode, path, parts)
         route = self.ROUTES.get(parts[0], FakeWeb._not_found)
         return route(self, path, parts[1:])
+
+    def _site(self, mode: str, path: str, parts: list[str]) -> Reply:
+        """Sites where every path behaves alike, but for real pages under /page/."""
+        html = [("Content-Type", "text/html; charset=utf-8")]
+        if parts[0] == "page" and mode in ("soft404", "homeredirect"):
+            return self._page(path, parts[1:])
+        if mode == "soft404":
+            return Reply(200, html, SOFT_404_PAGE)
+        if mode == "homeredirect":
+            if path == "/":
+                return Reply(200, html, b"<h1>Home</h1><p>Latest news ...</p>")
+            return Reply(302, [("Location", "/")], b"")
+        if mode == "parked":
+            return Reply(302, [("Location", self.url("/page/domain-for-sale"))], b"")
+        if mode == "moved":
+            if parts[0] == "old":
+                new = self.url("/page/new-home-" + "/".join(parts[1:]))
+                return Reply(301, [("Location", new)], b"")
+            return Reply(404, html, b"<h1>Not here</h1>")
+        if mode == "spa":
+            return Reply(200, html, SPA_SHELL)
+        if mode == "rateonce":
+            with self._lock:
+                first, self._rate_once_served = not self._rate_once_served, True
+            if first:
+                return Reply(429, [("Retry-After", "1")], b"slow down")
+            return replace(self._page(path, parts), delay=0.2)
+        raise ValueError(mode)
 
     # --- one method per behaviour --------------------------------------
 
@@ -269,6 +370,43 @@ class FakeWeb:
             200, [("Content-Type", "text/plain")], b"late", delay=float(args[0])
         )
 
+    def _wall(self, path: str, args: list[str]) -> Reply:
+        headers = [("Content-Type", "text/html"), ("cf-mitigated", "challenge")]
+        return Reply(403, headers, b"<title>Just a moment...</title>")
+
+    def _captcha(self, path: str, args: list[str]) -> Reply:
+        body = b"<html><p>Please complete the CAPTCHA to continue</p></html>"
+        return Reply(503, [("Content-Type", "text/html")], body)
+
+    def _always_429(self, path: str, args: list[str]) -> Reply:
+        return Reply(429, [("Content-Type", "text/plain")], b"too many")
+
+    def _short(self, path: str, args: list[str]) -> Reply:
+        body = b"x" * 1000
+        return Reply(200, [("Content-Type", "text/plain")], body, cut_at=-900)
+
+    def _reset(self, path: str, args: list[str]) -> Reply:
+        body = b"y" * 1000
+        return Reply(
+            200, [("Content-Type", "text/plain")], body, cut_at=-900, reset=True
+        )
+
+    def _reset_early(self, path: str, args: list[str]) -> Reply:
+        return Reply(200, [], b"", cut_at=0, reset=True)
+
+    def _malformed(self, path: str, args: list[str]) -> Reply:
+        raw = (
+            b"HTTP/1.1 200 OK\r\nthis line is no header\r\nContent-Length: 2\r\n\r\nok"
+        )
+        return Reply(200, raw=raw)
+
+    def _bad_encoding(self, path: str, args: list[str]) -> Reply:
+        headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
+        return Reply(200, headers, b"<p>not gzip at all \xff\xfe</p>")
+
+    def _trickle(self, path: str, args: list[str]) -> Reply:
+        return Reply(200, [("Content-Type", "text/plain")], b"z" * 200, trickle=0.2)
+
     def _loop(self, path: str, args: list[str]) -> Reply:
         return Reply(302, [("Location", path)], b"")
 
@@ -288,4 +426,13 @@ class FakeWeb:
         "headers-case": _headers_case,
         "slow": _slow,
         "loop": _loop,
+        "wall": _wall,
+        "captcha": _captcha,
+        "always-429": _always_429,
+        "short": _short,
+        "reset": _reset,
+        "reset-early": _reset_early,
+        "malformed": _malformed,
+        "bad-encoding": _bad_encoding,
+        "trickle": _trickle,
     }
