@@ -37,3 +37,9 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
 def read_manifest(out: Path) -> dict[str, dict[str, Any]]:
     lines = (out / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     return {entry["url"]: entry for entry in map(json.loads, lines)}
+
+
+def preserve_local(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``archiver preserve folder/a.txt --out folder/out``, 127.0.0.1 allowed."""
+    article, out = str(folder / "a.txt"), str(folder / "out")
+    return run_cli("preserve", article, "--out", out, "--allow-private", *args)

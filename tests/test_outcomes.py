@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.clirun import links_to, read_manifest, run_cli, write_article
+from tests.clirun import (
+    links_to,
+    preserve_local,
+    read_manifest,
+    run_cli,
+    write_article,
+)
 from tests.fakeweb.server import FakeWeb
 from tests.test_preserve import closed_port
 
@@ -171,12 +177,8 @@ def test_a_host_saying_slow_down_slows_all_its_urls(fakeweb, tmp_path):
         tmp_path / "a.txt", fakeweb.url(f"/page/slow-{token}"), links_to(urls)
     )
     started = time.monotonic()
-    result = run_cli(
-        "preserve",
-        str(tmp_path / "a.txt"),
-        "--out",
-        str(tmp_path / "out"),
-        "--allow-private",
+    result = preserve_local(
+        tmp_path,
         "--per-host",
         "2",
         "--retry-base",
@@ -205,12 +207,8 @@ def test_per_host_limit_is_never_exceeded(tmp_path):
     try:
         urls = {f"s{n}": web.url(f"/slow/0.3/{n}") for n in range(6)}
         write_article(tmp_path / "a.txt", web.url("/page/peak"), links_to(urls))
-        result = run_cli(
-            "preserve",
-            str(tmp_path / "a.txt"),
-            "--out",
-            str(tmp_path / "out"),
-            "--allow-private",
+        result = preserve_local(
+            tmp_path,
             "--per-host",
             "2",
             "--no-probe",
@@ -225,12 +223,8 @@ def test_a_host_that_keeps_refusing_is_given_up_on(fakeweb, tmp_path):
     port = closed_port()
     urls = {f"c{n}": f"http://127.0.0.1:{port}/gone-{n}" for n in range(5)}
     write_article(tmp_path / "a.txt", urls.pop("c0"), links_to(urls))
-    result = run_cli(
-        "preserve",
-        str(tmp_path / "a.txt"),
-        "--out",
-        str(tmp_path / "out"),
-        "--allow-private",
+    result = preserve_local(
+        tmp_path,
         "--per-host",
         "1",
         "--retry-base",
@@ -258,12 +252,8 @@ def test_deadline_stops_the_run_and_keeps_what_was_archived(fakeweb, tmp_path):
     }
     write_article(tmp_path / "a.txt", fakeweb.url(f"/page/dl-{token}"), links_to(urls))
     started = time.monotonic()
-    result = run_cli(
-        "preserve",
-        str(tmp_path / "a.txt"),
-        "--out",
-        str(tmp_path / "out"),
-        "--allow-private",
+    result = preserve_local(
+        tmp_path,
         "--deadline",
         "2",
         "--timeout",
