@@ -1,0 +1,129 @@
+"""Package a run folder as one WACZ file that ReplayWeb.page and pywb open.
+
+A WACZ is a ZIP holding the WARC files, a compressed CDXJ index, a page list
+and a ``datapackage.json`` with a SHA-256 of every file: one file to hand
+over, verifiable on its own. py-wacz builds it. It runs as a child process
+of this same interpreter because importing it changes cdxj-indexer's default
+record types for the whole process (see ``archiver.index``) and it reports
+progress on stdout; its exit code says whether it worked.
+
+What goes in: every ``*.warc.gz`` of the folder; a page list with every link
+the manifest says is alive (so a replay tool lists them, titled by the
+article's title or the link's anchor text); ``manifest.jsonl`` and
+``dead-links.csv`` under ``logs/``, so the package carries its own evidence
+of what was checked and what was dead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+from archiver.errors import ArchiveWriteError, UsageError
+from archiver.manifest import DEAD_LINKS_NAME, MANIFEST_NAME
+
+WACZ_SUFFIX: Final = ".wacz"
+
+# py-wacz's console entry point, run by this interpreter. ``python -m wacz``
+# would do, but it drops main()'s return value, so a failed run exits 0.
+WACZ_COMMAND: Final = (
+    sys.executable,
+    "-c",
+    "import sys; from wacz.main import main; sys.exit(main())",
+)
+
+PAGES_HEADER: Final = {"format": "json-pages-1.0", "id": "pages", "title": "Preserved"}
+
+
+def package(
+    run_dir: Path,
+    out: Path | None = None,
+    *,
+    title: str | None = None,
+    wacz_command: Sequence[str] = WACZ_COMMAND,
+) -> Path:
+    """Write the WACZ of ``run_dir``; return its path.
+
+    Args:
+        run_dir: a folder written by ``archiver preserve`` (``*.warc.gz``,
+            ``manifest.jsonl``, ``dead-links.csv``).
+        out: where to write; default ``RUN_DIR/<folder name>.wacz``. An
+            existing file is replaced only once the new one is complete.
+        title: the package title; default the folder name.
+        wacz_command: how to run py-wacz; another environment's ``wacz``
+            executable may be given if py-wacz cannot share this one.
+
+    Raises ``UsageError`` when the folder holds no WARC file and
+    ``ArchiveWriteError`` when py-wacz fails.
+    """
+    folder = run_dir.resolve()
+    warcs = sorted(folder.glob("*.warc.gz"))
+    if not folder.is_dir() or not warcs:
+        raise UsageError(f"{run_dir}: no .warc.gz files to package")
+    target = (out or folder / (folder.name + WACZ_SUFFIX)).resolve()
+    tmp = target.with_name(target.name + ".tmp")
+    with tempfile.TemporaryDirectory(prefix="archiver-wacz-") as scratch:
+        work = Path(scratch)
+        logs = work / "logs"
+        logs.mkdir()
+        for name in (MANIFEST_NAME, DEAD_LINKS_NAME):
+            if (folder / name).is_file():
+                shutil.copy2(folder / name, logs / name)
+        args = [
+            *wacz_command,
+            "create",
+            "--output",
+            str(tmp),
+            "--title",
+            title or folder.name,
+            "--log-directory",
+            str(logs),
+        ]
+        pages = list(_pages(folder / MANIFEST_NAME))
+        if pages:
+            pages_file = work / "pages.jsonl"
+            lines = [json.dumps(PAGES_HEADER), *map(json.dumps, pages)]
+            pages_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            args += ["--pages", str(pages_file)]
+        args += [str(path) for path in warcs]
+        _run(args, tmp)
+    try:
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ArchiveWriteError(f"{target}: cannot write the WACZ: {exc}") from exc
+    return target
+
+
+def _pages(manifest: Path) -> Iterator[dict[str, str]]:
+    """One page per archived URL that answered 2xx, titled for a reader."""
+    if not manifest.is_file():
+        return
+    with manifest.open(encoding="utf-8") as lines:
+        for line in lines:
+            entry = json.loads(line)
+            if entry.get("outcome") != "alive" or not entry.get("warc_file"):
+                continue
+            texts = [c.get("text") for c in entry.get("citations", [])]
+            title = next((t for t in texts if t), None) or entry["url"]
+            yield {"url": entry["url"], "title": title}
+
+
+def _run(args: Sequence[str], tmp: Path) -> None:
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and file names
+            args, capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        raise ArchiveWriteError(f"cannot run py-wacz ({args[0]}): {exc}") from exc
+    if done.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        said = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        last = said[-1] if said else f"exit code {done.returncode}"
+        raise ArchiveWriteError(f"{tmp.with_suffix('')}: py-wacz failed: {last}")
