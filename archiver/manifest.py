@@ -38,6 +38,7 @@ MANIFEST_FIELDS: Final = (
     "payload_digest",
     "warc_file",
     "warc_offset",
+    "revisit_of",
     "checked",
     "citations",
 )
@@ -77,6 +78,11 @@ def manifest_entry(status: LinkStatus) -> dict[str, object]:
         "payload_digest": record.payload_digest if record else None,
         "warc_file": record.warc_file if record else None,
         "warc_offset": record.offset if record else None,
+        "revisit_of": (
+            {"uri": record.revisit_of.uri, "date": record.revisit_of.date}
+            if record and record.revisit_of
+            else None
+        ),
         "checked": status.checked.isoformat() if status.checked else None,
         "citations": [
             {

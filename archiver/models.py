@@ -205,12 +205,21 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Capture:
+    """The first archived copy of a payload, as a revisit record refers to it."""
+
+    uri: str
+    date: str  # WARC-Date of that response, ISO 8601 as in the record
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordRef:
     """Where a response record sits: its WARC file and byte offset."""
 
     warc_file: str
     offset: int
     payload_digest: str | None = None
+    revisit_of: Capture | None = None  # set when the record is a revisit
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,8 @@ the pipeline calls it from one worker thread.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import os
 import socket
@@ -25,7 +27,7 @@ from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
 from archiver.errors import ArchiveWriteError
-from archiver.models import Hop, RawHeaders, RecordRef
+from archiver.models import Capture, Hop, RawHeaders, RecordRef
 
 OPEN_SUFFIX: Final = ".open"
 DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
@@ -116,10 +118,23 @@ class WarcSink:
         self._make_id = make_id
         self._serial = 0
         self._current: _OpenFile | None = None
+        self._captures: dict[str, Capture] = {}
         self.closed_files: list[Path] = []
 
+    def remember(self, digest: str, capture: Capture) -> None:
+        """Say that a payload with ``digest`` is already archived (an earlier run)."""
+        self._captures.setdefault(digest, capture)
+
     def write_hop(self, hop: Hop) -> RecordRef:
-        """Write a response and its request; return where the response starts."""
+        """Write a response (or a revisit) and its request; return where it starts.
+
+        A complete payload already archived, in this run or one given to
+        :meth:`remember`, is written as a ``revisit`` record (profile
+        identical-payload-digest) that points at the first capture, instead of
+        the same bytes again.
+        """
+        digest = payload_digest(hop.body.path) if _dedupable(hop) else None
+        earlier = self._captures.get(digest) if digest else None
         try:
             current = self._file_with_room()
             response_id = self._make_id()
@@ -130,14 +145,28 @@ class WarcSink:
             if hop.peer_ip:
                 common["WARC-IP-Address"] = hop.peer_ip
             offset = current.handle.tell()
-            with hop.body.path.open("rb") as body:
-                response = _response_record(
+            if digest is not None and earlier is not None:
+                response = _revisit_record(
                     current.writer,
                     hop,
-                    body,
+                    digest,
+                    earlier,
                     {**common, "WARC-Record-ID": response_id},
                 )
                 current.writer.write_record(response)
+            else:
+                with hop.body.path.open("rb") as body:
+                    response = _response_record(
+                        current.writer,
+                        hop,
+                        body,
+                        {**common, "WARC-Record-ID": response_id},
+                    )
+                    current.writer.write_record(response)
+                if digest is not None:
+                    self._captures[digest] = Capture(
+                        uri=hop.url, date=_warc_date(hop.started)
+                    )
             request_line = f"{hop.method} {hop.target} HTTP/1.1"
             request = current.writer.create_warc_record(
                 hop.url,
@@ -156,6 +185,9 @@ class WarcSink:
                 },
             )
             current.writer.write_record(request)
+            # Whole records reach the file now, so a crash loses at most the
+            # record being written; sync() makes them durable.
+            current.handle.flush()
         except OSError as exc:
             where = self._current.path if self._current else self._folder
             raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
@@ -163,7 +195,18 @@ class WarcSink:
             warc_file=current.name,
             offset=offset,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            revisit_of=earlier,
         )
+
+    def sync(self) -> None:
+        """Make every record written so far durable (before the store says so)."""
+        if self._current is not None:
+            try:
+                os.fsync(self._current.handle.fileno())
+            except OSError as exc:
+                raise ArchiveWriteError(
+                    f"{self._current.path}: cannot sync WARC: {exc}"
+                ) from exc
 
     def close(self) -> None:
         """Finish the current file: flush, sync, and drop its ``.open`` suffix."""
@@ -217,6 +260,43 @@ class WarcSink:
         )
         writer.write_record(record)
         return current
+
+
+def payload_digest(path: Path) -> str:
+    """``sha1:<base32>`` of a spooled body, as WARC-Payload-Digest spells it."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as body:
+        while block := body.read(1024 * 1024):
+            digest.update(block)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
+def _dedupable(hop: Hop) -> bool:
+    # Only whole payloads stand for each other; an empty one says nothing.
+    return hop.body.complete and not hop.body.truncated and hop.body.length > 0
+
+
+def _revisit_record(
+    writer: WARCWriter,
+    hop: Hop,
+    digest: str,
+    earlier: Capture,
+    common: dict[str, str],
+) -> ArcWarcRecord:
+    status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
+    stored = _stored_response_headers(hop.response_headers)
+    return writer.create_revisit_record(
+        hop.url,
+        digest,
+        earlier.uri,
+        earlier.date,
+        http_headers=_ExactHeaders(
+            _header_block(status_line, stored),
+            f"{hop.status} {hop.reason}".rstrip(),
+            _decoded(stored),
+        ),
+        warc_headers_dict=common,
+    )
 
 
 def _response_record(

@@ -75,6 +75,7 @@ def run(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Run:
         "article": fakeweb.url(f"/page/article-{token}"),
         "ok": fakeweb.url(f"/page/ok-{token}"),
         "image": fakeweb.url(f"/image/pic-{token}.png"),
+        "image_copy": fakeweb.url(f"/image/copy-{token}.png"),
         "https": fakeweb.https_url(f"/page/secure-{token}"),
         "gzip": fakeweb.url(f"/gzip/{token}"),
         "chunked": fakeweb.url(f"/chunked/{token}"),
@@ -95,10 +96,11 @@ def run(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Run:
     links = "".join(
         f'<p><a href="{url}" title="t-{name}">link {name}</a></p>'
         for name, url in urls.items()
-        if name not in ("article", "image")
+        if name not in ("article", "image", "image_copy")
     )
     body = (
         f'<figure><img src="{urls["image"]}" alt="a picture"></figure>{links}'
+        f'<img src="{urls["image_copy"]}">'
         '<a href="mailto:someone@example.org">mail</a>'
         '<a href="http://bad host:99999/">bad</a>'
     )
@@ -212,7 +214,9 @@ def test_redirect_chain_is_recorded_hop_by_hop(run):
     assert chain[0] == run.urls["redirect"]
     assert line["final_url"] == chain[-1]
     responses = [
-        r for r in all_records(run.out) if r["type"] == "response" and r["uri"] in chain
+        r
+        for r in all_records(run.out)
+        if r["type"] in ("response", "revisit") and r["uri"] in chain
     ]
     assert sorted(r["status"] for r in responses) == [200, 301, 301]
 
@@ -223,7 +227,10 @@ def all_records(out: Path) -> list[dict[str, Any]]:
         with path.open("rb") as stream:
             for record in ArchiveIterator(stream):
                 status = None
-                if record.http_headers is not None and record.rec_type == "response":
+                if record.http_headers is not None and record.rec_type in (
+                    "response",
+                    "revisit",
+                ):
                     status = int(record.http_headers.get_statuscode())
                 found.append(
                     {
@@ -242,9 +249,13 @@ def test_every_manifest_offset_points_at_its_response(run):
         if line["warc_file"] is None:
             continue
         record, body = record_at(run.out, line["warc_file"], line["warc_offset"])
-        assert record.rec_type == "response"
         assert record.rec_headers.get_header("WARC-Target-URI") == line["final_url"]
-        assert line["payload_digest"] == sha1_b32(body), url
+        if line["revisit_of"] is None:
+            assert record.rec_type == "response"
+            assert line["payload_digest"] == sha1_b32(body), url
+        else:
+            assert record.rec_type == "revisit"
+            assert body == b""
         checked += 1
     assert checked >= 12
 
@@ -252,11 +263,25 @@ def test_every_manifest_offset_points_at_its_response(run):
 @pytest.mark.parametrize("name", ["ok", "image", "gzip", "chunked", "https"])
 def test_archived_body_is_exactly_what_the_server_sent(run, name):
     line = entry(run, name)
+    if line["revisit_of"]:  # the same bytes were archived under another URL
+        line = run.manifest[line["revisit_of"]["uri"]]
     _, body = record_at(run.out, line["warc_file"], line["warc_offset"])
     url = run.urls[name]
     path = "/" + url.split("/", 3)[3]
     assert body == run.web.sent_body(path)
     assert line["length"] == len(body)
+
+
+def test_same_bytes_under_a_second_url_are_a_revisit(run):
+    first, copy = entry(run, "image"), entry(run, "image_copy")
+    assert first["payload_digest"] == copy["payload_digest"]
+    # whichever finished first holds the bytes; the other refers to it
+    original, revisit = (first, copy) if copy["revisit_of"] else (copy, first)
+    assert original["revisit_of"] is None
+    assert revisit["revisit_of"]["uri"] == original["url"]
+    record, _ = record_at(run.out, *locate(run, "image_copy"))
+    assert record.rec_type in ("response", "revisit")
+    assert copy["outcome"] == "alive"
 
 
 def test_gzip_and_chunked_headers_are_kept_for_replay(run):
@@ -299,7 +324,7 @@ def test_records_carry_required_headers(run):
     responses = {
         r["headers"].get_header("WARC-Record-ID"): r
         for r in records
-        if r["type"] == "response"
+        if r["type"] in ("response", "revisit")
     }
     requests = [r for r in records if r["type"] == "request"]
     assert len(requests) == len(responses)

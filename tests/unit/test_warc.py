@@ -10,8 +10,8 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.models import Body, Hop
-from archiver.warc import WarcSink
+from archiver.models import Body, Capture, Hop
+from archiver.warc import WarcSink, payload_digest
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 RESPONSE_HEADERS = (
@@ -169,3 +169,44 @@ def test_existing_names_are_never_overwritten(tmp_path):
     writer.close()
     assert writer.closed_files[0].name.endswith("-00002.warc.gz")
     assert (folder / "archiver-20260304050607-00001.warc.gz").read_bytes() == b"keep me"
+
+
+def test_identical_payload_is_written_once_then_as_revisits(tmp_path):
+    out = tmp_path / "out"
+    warc = sink(out)
+    first = warc.write_hop(make_hop(tmp_path, "a", b"same picture"))
+    second = warc.write_hop(make_hop(tmp_path, "b", b"same picture"))
+    cut = warc.write_hop(make_hop(tmp_path, "c", b"same picture", truncated=True))
+    warc.remember("sha1:" + "A" * 32, Capture(uri="https://old.example/x", date="2020"))
+    warc.close()
+    assert first.revisit_of is None
+    assert second.revisit_of == Capture(
+        uri="https://news.example/a", date="2026-03-04T05:06:07.123456Z"
+    )
+    assert cut.revisit_of is None  # a cut body stands for nothing else
+    assert first.payload_digest == second.payload_digest
+    (path,) = warc.closed_files
+    with path.open("rb") as stream:
+        stream.seek(second.offset)
+        record = next(iter(ArchiveIterator(stream)))
+        assert record.rec_type == "revisit"
+        headers = record.rec_headers
+        assert (
+            headers.get_header("WARC-Refers-To-Target-URI") == "https://news.example/a"
+        )
+        assert (
+            headers.get_header("WARC-Refers-To-Date") == "2026-03-04T05:06:07.123456Z"
+        )
+        assert "identical-payload-digest" in headers.get_header("WARC-Profile")
+        assert headers.get_header("WARC-Payload-Digest") == first.payload_digest
+        assert record.content_stream().read() == b""
+
+
+def test_a_payload_from_an_earlier_run_becomes_a_revisit(tmp_path):
+    warc = sink(tmp_path / "out")
+    hop = make_hop(tmp_path, "a", b"unchanged page")
+    earlier = Capture(uri="https://news.example/a", date="2026-01-01T00:00:00Z")
+    warc.remember(payload_digest(hop.body.path), earlier)
+    ref = warc.write_hop(hop)
+    warc.close()
+    assert ref.revisit_of == earlier
