@@ -8,6 +8,8 @@ never exceptions. These classes are for situations a caller must decide about:
   + InputError          one article unreadable; the run reports and skips it
   + ArchiveWriteError   a WARC file cannot be written; closed files stay valid -> 1
   + NetworkUnavailable  this machine itself seems offline; nothing marked dead -> 5
+  + RunLocked           another run is writing to the same folder              -> 4
+  + StoreError          the history store cannot be used                       -> 1
 
 ``cli.main`` has the one ``except ArchiverError`` that prints the message and
 exits with the class's code.
@@ -26,6 +28,7 @@ class ExitCode(IntEnum):
     FAILURE = 1  # the run could not complete (WARC write failed, or a bug)
     USAGE = 2  # bad option, argument or input path
     DEAD_LINKS = 3  # --fail-on-dead was given and dead links were found
+    LOCKED = 4  # another run holds the output folder's lock
     NETWORK_UNAVAILABLE = 5  # no host could be reached: the machine looks offline
 
 
@@ -57,3 +60,15 @@ class NetworkUnavailable(ArchiverError):
     """Every host failed at the network level: the fault is ours, not the web's."""
 
     exit_code = ExitCode.NETWORK_UNAVAILABLE
+
+
+class StoreError(ArchiverError):
+    """The history store cannot be opened, upgraded, read or written."""
+
+    exit_code = ExitCode.FAILURE
+
+
+class RunLocked(ArchiverError):
+    """Another run holds the lock on the output folder: this one must not start."""
+
+    exit_code = ExitCode.LOCKED

@@ -1,0 +1,134 @@
+"""Crash repair of .open WARC files, and the run lock, on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.errors import RunLocked
+from archiver.lock import run_lock
+from archiver.repair import repair_file, repair_folder
+
+_CRASHING_WRITER = """
+import json, os, sys
+from pathlib import Path
+from tests.unit.test_warc import make_hop, sink
+folder = Path(sys.argv[1])
+warc = sink(folder / "out")
+sizes = enumerate(json.loads(sys.argv[2]))
+hops = [make_hop(folder, f"p{n}", bytes([65 + n]) * size) for n, size in sizes]
+refs = [warc.write_hop(hop) for hop in hops]
+print(json.dumps([ref.offset for ref in refs]), flush=True)
+os._exit(0)  # die like kill -9 would leave it: no close, no rename
+"""
+
+
+def write_open_file(tmp_path: Path, sizes: list[int]) -> tuple[Path, list[int]]:
+    """A WARC left as .open by a process that died after writing its records."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASHING_WRITER, str(tmp_path), json.dumps(sizes)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (path,) = (tmp_path / "out").glob("*.open")
+    return path, json.loads(done.stdout)
+
+
+def records(path: Path) -> list[str]:
+    with path.open("rb") as stream:
+        return [r.rec_type for r in ArchiveIterator(stream)]
+
+
+@pytest.mark.parametrize("cut", [1, 10, 100])
+def test_torn_tail_is_cut_back_to_the_last_whole_record(tmp_path, cut):
+    path, _ = write_open_file(tmp_path, [5000, 5000, 5000])
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-cut])  # the last member (a request record) is torn
+    repair = repair_file(path)
+    assert not repair.removed
+    assert repair.path.name.endswith(".warc.gz")
+    assert not path.exists()
+    # warcinfo + 3 responses + 2 requests survive; the torn request is dropped
+    assert records(repair.path) == ["warcinfo"] + ["response", "request"] * 2 + [
+        "response"
+    ]
+    assert repair.records == 6
+    assert repair.dropped_bytes > 0
+    check = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from warcio.cli import main; main()",
+            "check",
+            str(repair.path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_cut_inside_a_response_keeps_the_records_before_it(tmp_path):
+    path, offsets = write_open_file(tmp_path, [5000, 50000])
+    path.write_bytes(path.read_bytes()[: offsets[1] + 200])
+    repair = repair_file(path)
+    assert records(repair.path) == ["warcinfo", "response", "request"]
+
+
+def test_a_whole_file_is_kept_whole(tmp_path):
+    path, _ = write_open_file(tmp_path, [100])
+    size = path.stat().st_size
+    (repair,) = repair_folder(tmp_path / "out")
+    assert repair.dropped_bytes == 0
+    assert repair.path.stat().st_size == size
+
+
+def test_a_file_with_nothing_whole_is_removed(tmp_path):
+    path, _ = write_open_file(tmp_path, [1])
+    path.write_bytes(path.read_bytes()[:20])
+    repair = repair_file(path)
+    assert repair.removed
+    assert not path.exists()
+
+
+def test_garbage_after_records_is_dropped(tmp_path):
+    path, _ = write_open_file(tmp_path, [10])
+    whole = path.read_bytes()
+    path.write_bytes(whole + b"\x00garbage that is not gzip")
+    repair = repair_file(path)
+    assert repair.path.read_bytes() == whole
+
+
+def test_second_lock_holder_is_refused_and_the_lock_dies_with_its_process(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom pathlib import Path\n"
+            "from archiver.lock import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n"
+            "    print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunLocked, match=f"pid {holder.pid}"), run_lock(tmp_path):
+            pass
+    finally:
+        holder.kill()  # like kill -9: no clean-up code runs
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    with run_lock(tmp_path):
+        pass  # the kernel released the dead process's lock
