@@ -23,6 +23,7 @@ from archiver import extract, seeds
 from archiver.client import ssl_context
 from archiver.errors import ArchiverError, ExitCode, UsageError
 from archiver.fetch import FetchSettings
+from archiver.lock import run_lock
 from archiver.models import FoundLink, Outcome, Rejection
 from archiver.pipeline import (
     DEFAULT_CANARIES,
@@ -34,6 +35,7 @@ from archiver.pipeline import (
     preserve,
 )
 from archiver.progress import PlainReporter, RichReporter, summary_lines
+from archiver.repair import Repair, repair_folder
 from archiver.retry import RetryPolicy
 from archiver.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.urls import normalise
@@ -277,7 +279,9 @@ def preserve_cmd(
     if dry_run:
         _print_plan(gathered)
         return
-    with reporter:
+    with run_lock(out), reporter:
+        for repair in repair_folder(out):
+            click.echo(f"archiver: {_describe(repair)}", err=True)
         summary = preserve(settings, gathered, reporter)
     for line in summary_lines(summary):
         click.echo(line)
@@ -343,6 +347,16 @@ def _split_arguments(
 
 def _rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
     return (*DEFAULT_RULES, *(parse_rule(spec) for spec in specs))
+
+
+def _describe(repair: Repair) -> str:
+    """One log line for a WARC file a crashed run left open."""
+    if repair.removed:
+        return f"removed {repair.path}: a crashed run left no whole record in it"
+    return (
+        f"repaired {repair.path}: kept {repair.records} whole records, cut "
+        f"{repair.dropped_bytes} bytes a crashed run left half-written"
+    )
 
 
 def _print_plan(gathered: Gathered) -> None:
