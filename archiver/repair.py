@@ -59,8 +59,60 @@ def repair_file(path: Path) -> Repair:
     )
 
 
+def cut_after_unit(path: Path, offset: int | None) -> int:
+    """Cut ``path`` back to the end of the fetch written at ``offset``.
+
+    A fetch's records are its response (or revisit) followed by its request;
+    everything after them is cut. ``offset`` None keeps only the warcinfo
+    record. This is how a resumed run drops records whose checks a crash kept
+    from reaching the store: they are fetched again, never written twice.
+    Returns the bytes cut.
+    """
+    members = list(_members(path))
+    if not members:
+        return 0
+    keep = members[0].end  # the warcinfo
+    if offset is not None:
+        index = next((i for i, m in enumerate(members) if m.start == offset), None)
+        if index is None:
+            raise ArchiveWriteError(f"{path}: no record starts at offset {offset}")
+        keep = members[index].end
+        following = members[index + 1] if index + 1 < len(members) else None
+        if following is not None and following.kind == "request":
+            keep = following.end
+    try:
+        size = path.stat().st_size
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise ArchiveWriteError(f"{path}: cannot cut back: {exc}") from exc
+    return size - keep
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+    kind: str  # WARC-Type
+
+
+def _members(path: Path) -> Iterator[_Span]:
+    start = 0
+    for end, kind in _whole_records(path):
+        yield _Span(start, end, kind)
+        start = end
+
+
 def _record_ends(path: Path) -> Iterator[int]:
     """Byte offsets where each whole, well-formed record's gzip member ends."""
+    for end, _kind in _whole_records(path):
+        yield end
+
+
+def _whole_records(path: Path) -> Iterator[tuple[int, str]]:
+    """(end offset, WARC-Type) of each whole, well-formed record, in order."""
     with path.open("rb") as handle:
         member = _Member()
         pending = b""
@@ -79,7 +131,7 @@ def _record_ends(path: Path) -> Iterator[int]:
             if member.finished:
                 if not member.well_formed():
                     return
-                yield position
+                yield position, member.kind()
                 member = _Member()
 
 
@@ -102,6 +154,13 @@ class _Member:
             self.finished = True
             return len(data) - len(self._inflate.unused_data)
         return len(data)
+
+    def kind(self) -> str:
+        for line in self._head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"warc-type":
+                return value.strip().decode("ascii", "replace")
+        return ""
 
     def well_formed(self) -> bool:
         """A WARC record whose block is as long as its Content-Length says."""

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.errors import RunLocked
+from archiver.errors import ArchiveWriteError, RunLocked
 from archiver.lock import run_lock
-from archiver.repair import repair_file, repair_folder
+from archiver.repair import cut_after_unit, repair_file, repair_folder
 
 _CRASHING_WRITER = """
 import json, os, sys
@@ -132,3 +132,15 @@ def test_second_lock_holder_is_refused_and_the_lock_dies_with_its_process(tmp_pa
             holder.stdout.close()
     with run_lock(tmp_path):
         pass  # the kernel released the dead process's lock
+
+
+def test_cut_after_unit_keeps_that_fetch_and_drops_the_rest(tmp_path):
+    path, offsets = write_open_file(tmp_path, [100, 200, 300])
+    repair = repair_file(path)
+    cut = cut_after_unit(repair.path, offsets[1])
+    assert cut > 0
+    assert records(repair.path) == ["warcinfo"] + ["response", "request"] * 2
+    cut_after_unit(repair.path, None)
+    assert records(repair.path) == ["warcinfo"]
+    with pytest.raises(ArchiveWriteError, match="no record starts at offset 7"):
+        cut_after_unit(repair.path, 7)
