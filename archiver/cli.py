@@ -19,7 +19,7 @@ import click
 import httpx
 from rich.console import Console
 
-from archiver import extract, seeds
+from archiver import extract, package, seeds
 from archiver.client import ssl_context
 from archiver.errors import ArchiverError, ExitCode, UsageError
 from archiver.fetch import FetchSettings
@@ -312,6 +312,30 @@ def extract_cmd(paths: tuple[Path, ...], unwrap_specs: tuple[str, ...]) -> None:
             continue
         for link in extract.links(article, rules):
             click.echo(json.dumps(_extract_record(link), ensure_ascii=False))
+
+
+@cli.command("package", context_settings=CONTEXT_SETTINGS)
+@click.argument(
+    "run_dir", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="WACZ file to write.  [default: RUN_DIR/<folder name>.wacz]",
+)
+@click.option("--title", help="The package's title.  [default: the folder's name]")
+def package_cmd(run_dir: Path, out: Path | None, title: str | None) -> None:
+    """Package a run folder as one WACZ file for ReplayWeb.page or pywb.
+
+    The WACZ holds the folder's WARC files, an index, a page list of every
+    link found alive (titled by article title or anchor text), and
+    manifest.jsonl and dead-links.csv under logs/. Prints the file's path.
+
+    Example:
+
+        archiver package warcs/ --out run.wacz
+    """
+    click.echo(str(package.package(run_dir, out, title=title)))
 
 
 def _extract_record(link: FoundLink) -> dict[str, object]:

@@ -24,7 +24,7 @@ from typing import Protocol
 import httpx
 import trio
 
-from archiver import classify, extract, manifest, plan, seeds
+from archiver import classify, extract, index, manifest, plan, seeds
 from archiver.client import build_client
 from archiver.errors import InputError
 from archiver.fetch import Fetcher, FetchSettings
@@ -111,6 +111,7 @@ class RunSummary:
     warc_files: tuple[Path, ...]
     manifest: Path
     dead_links: Path
+    index: Path | None = None
     offline: bool = False
 
     def count(self, outcome: Outcome) -> int:
@@ -240,6 +241,11 @@ def preserve(
             reporter.done(status)
     statuses += fetched
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
+    # Every WARC in the folder, not only this run's: revisit records may point
+    # at captures of earlier runs, and pywb serves the whole folder.
+    index_path = index.write_cdxj(
+        sorted(settings.out.glob("*.warc.gz")), settings.out / index.INDEX_NAME
+    )
     return RunSummary(
         articles=len(gathered.articles),
         skipped_articles=gathered.skipped,
@@ -249,6 +255,7 @@ def preserve(
         warc_files=tuple(sink.closed_files),
         manifest=manifest_path,
         dead_links=dead_path,
+        index=index_path,
         offline=offline,
     )
 
