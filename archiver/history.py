@@ -1,0 +1,277 @@
+"""What the history store remembers about links, and what it concludes from it.
+
+The value types the store hands out, and the two pure rules that turn a URL's
+checks into a verdict: :func:`advance` folds one more check into a
+:class:`Streak`, and :func:`judge` reads a streak under a :class:`DeadRule`.
+The streak keeps facts, not conclusions, so changing K or D in the settings
+takes effect at once, without rewriting any stored row. No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from archiver.models import Article, Outcome, RecordRef
+
+SLACK: Final = timedelta(hours=2)
+"""How much shorter than nominal a schedule interval may be and still count.
+
+Nights are measured between run starts, and a cron job at 03:00 local time
+starts 23 hours after the previous one on the night clocks go forward. Without
+slack a daily re-check would silently become an every-other-day re-check, and
+"3 days" of failures would need a fifth night.
+"""
+
+
+class RunStatus(StrEnum):
+    """Where a run is: still going (or killed without a trace), or over."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CRASHED = "crashed"  # a later run found it unfinished and gave up on it
+
+
+class Verdict(StrEnum):
+    """A URL's current state, for reports and for scheduling its next check."""
+
+    ALIVE = "alive"
+    DRIFT = "drift"  # alive, but the content differs from the previous capture
+    REVIVED = "revived"  # alive again after it had been confirmed dead
+    SUSPECT = "suspect"  # failing, but not yet for long enough to call it dead
+    DEAD = "dead"  # failed on at least K checks spanning at least D days
+    UNKNOWN = "unknown"  # checked, but never with an alive or dead outcome
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadRule:
+    """When a failing URL is confirmed dead: ``failures`` checks over ``span``."""
+
+    failures: int = 3
+    span: timedelta = timedelta(days=3)
+
+    def confirms(
+        self, failures: int, first: datetime | None, last: datetime | None
+    ) -> bool:
+        """True when ``failures`` dead checks between these nights are enough."""
+        if failures < self.failures or first is None or last is None:
+            return False
+        return last - first >= self.span - SLACK
+
+
+DEFAULT_RULE: Final = DeadRule()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    """One run as the store recorded it."""
+
+    id: str
+    started: datetime
+    finished: datetime | None
+    options: Mapping[str, object]
+    counts: Mapping[str, int] | None
+    conclusive: bool | None  # None until the run finishes
+    status: RunStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Check:
+    """One URL checked in one run: the stored form of a manifest line."""
+
+    url: str
+    run_id: str
+    checked: datetime
+    outcome: Outcome
+    reason: str
+    detail: str
+    http_status: int | None
+    final_url: str | None
+    attempts: int
+    content_type: str | None
+    length: int | None
+    truncated: bool
+    record: RecordRef | None  # the final response record, when one was written
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchivedCopy:
+    """A check that left a response in a WARC file: where a copy of the page is."""
+
+    url: str
+    run_id: str
+    checked: datetime
+    record: RecordRef
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleChange:
+    """An article whose links the store does not have for its current content."""
+
+    article: Article
+    previous_sha256: str | None  # content whose links were recorded; None if new
+
+    @property
+    def path(self) -> Path:
+        return self.article.path
+
+    @property
+    def is_new(self) -> bool:
+        return self.previous_sha256 is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Streak:
+    """Everything the verdict needs about one URL's checks, folded in order.
+
+    Times named ``*_night`` are the start of the run that made the check: the
+    schedule counts nights, so a long run does not make tomorrow's re-check
+    look early. ``failing_since`` is the check's own time, for reports.
+    """
+
+    url: str
+    checked: datetime  # the latest check, whatever its outcome
+    night: datetime
+    outcome: Outcome
+    conclusive: Outcome | None  # ALIVE or DEAD: the latest check that said either
+    failures: int  # dead checks since the last alive one
+    failing_since: datetime | None
+    first_failure_night: datetime | None
+    last_failure_night: datetime | None
+    ended_failures: int  # the failing streak the latest alive check ended
+    ended_first_night: datetime | None
+    ended_last_night: datetime | None
+    last_alive: datetime | None
+    digest: str | None  # payload digest of the latest alive check that had one
+    drifted: bool  # the latest alive check's digest differs from the one before
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UrlState:
+    """A URL's verdict with the facts a report shows next to it."""
+
+    url: str
+    verdict: Verdict
+    checked: datetime  # the latest check
+    outcome: Outcome  # the latest check's outcome (may be inconclusive)
+    failures: int  # dead checks in the current failing streak
+    dead_since: datetime | None  # first failing check of that streak
+    last_alive: datetime | None
+    digest: str | None
+
+
+def advance(previous: Streak | None, check: Check, night: datetime) -> Streak:
+    """Fold ``check``, made in the run that started at ``night``, into a streak.
+
+    Only alive and dead outcomes move the verdict. Blocked, error and the rest
+    say nothing about whether the page is still there, so they neither count
+    as a failure nor end a failing streak.
+    """
+    base = previous or Streak(
+        url=check.url,
+        checked=check.checked,
+        night=night,
+        outcome=check.outcome,
+        conclusive=None,
+        failures=0,
+        failing_since=None,
+        first_failure_night=None,
+        last_failure_night=None,
+        ended_failures=0,
+        ended_first_night=None,
+        ended_last_night=None,
+        last_alive=None,
+        digest=None,
+        drifted=False,
+    )
+    base = replace(base, checked=check.checked, night=night, outcome=check.outcome)
+    if check.outcome is Outcome.ALIVE:
+        digest = check.record.payload_digest if check.record else None
+        return replace(
+            base,
+            conclusive=Outcome.ALIVE,
+            failures=0,
+            failing_since=None,
+            first_failure_night=None,
+            last_failure_night=None,
+            ended_failures=base.failures,
+            ended_first_night=base.first_failure_night,
+            ended_last_night=base.last_failure_night,
+            last_alive=check.checked,
+            digest=digest or base.digest,
+            drifted=bool(digest and base.digest and digest != base.digest),
+        )
+    if check.outcome is Outcome.DEAD:
+        first = base.failures == 0
+        return replace(
+            base,
+            conclusive=Outcome.DEAD,
+            failures=base.failures + 1,
+            failing_since=check.checked if first else base.failing_since,
+            first_failure_night=night if first else base.first_failure_night,
+            last_failure_night=night,
+            ended_failures=0,
+            ended_first_night=None,
+            ended_last_night=None,
+        )
+    return base
+
+
+def judge(streak: Streak, rule: DeadRule) -> Verdict:
+    """The verdict on a streak: revived beats drift, which beats plain alive."""
+    if streak.conclusive is Outcome.DEAD:
+        confirmed = rule.confirms(
+            streak.failures, streak.first_failure_night, streak.last_failure_night
+        )
+        return Verdict.DEAD if confirmed else Verdict.SUSPECT
+    if streak.conclusive is Outcome.ALIVE:
+        if rule.confirms(
+            streak.ended_failures, streak.ended_first_night, streak.ended_last_night
+        ):
+            return Verdict.REVIVED
+        return Verdict.DRIFT if streak.drifted else Verdict.ALIVE
+    return Verdict.UNKNOWN
+
+
+def url_state(streak: Streak, rule: DeadRule) -> UrlState:
+    """The report's view of a streak."""
+    return UrlState(
+        url=streak.url,
+        verdict=judge(streak, rule),
+        checked=streak.checked,
+        outcome=streak.outcome,
+        failures=streak.failures,
+        dead_since=streak.failing_since,
+        last_alive=streak.last_alive,
+        digest=streak.digest,
+    )
+
+
+def due(
+    candidates: Iterable[tuple[str, datetime, Streak | None]],
+    now: datetime,
+    alive_every: timedelta,
+    suspect_every: timedelta,
+    rule: DeadRule,
+    limit: int,
+) -> tuple[str, ...]:
+    """Which of ``(url, first_seen, streak)`` to check at ``now``, in order.
+
+    Suspect URLs first, because their verdict is waiting on the next check;
+    then URLs never checked; then the rest. Most overdue first in each group.
+    """
+    found: list[tuple[int, datetime, str]] = []
+    for url, first_seen, streak in candidates:
+        if streak is None:
+            found.append((1, first_seen, url))
+            continue
+        suspect = judge(streak, rule) is Verdict.SUSPECT
+        every = suspect_every if suspect else alive_every
+        if streak.night <= now - every + SLACK:
+            found.append((0 if suspect else 2, streak.night, url))
+    found.sort()
+    return tuple(url for _, _, url in found[: max(limit, 0)])

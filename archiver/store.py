@@ -1,0 +1,200 @@
+"""The history store: what every run checked, so a nightly run can plan and report.
+
+:class:`Store` is the whole interface the rest of the program may use;
+:func:`open_store` returns the SQLite implementation (one file, WAL mode).
+A server database can replace it by implementing the same protocol. The
+value types it returns, and the rules for "suspect", "dead", "revived" and
+"drift", live in :mod:`archiver.history`; they are re-exported here.
+
+A trio program must not call a store directly from a task (every call does
+disk I/O under a lock); it goes through :class:`archiver.store_writer.StoreWriter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from archiver.history import (
+    DEFAULT_RULE,
+    ArchivedCopy,
+    ArticleChange,
+    Check,
+    DeadRule,
+    Run,
+    RunStatus,
+    UrlState,
+    Verdict,
+)
+from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
+from archiver.sqlite_store import SQLiteStore
+
+__all__ = [
+    "ArchivedCopy",
+    "ArticleChange",
+    "Check",
+    "DeadRule",
+    "Run",
+    "RunStatus",
+    "SQLiteStore",
+    "Store",
+    "UrlState",
+    "Verdict",
+    "open_store",
+]
+
+
+class Store(Protocol):
+    """Everything the program asks of the history store.
+
+    All times are timezone-aware; they come back in UTC. Each method that
+    writes is one transaction: after a crash, a call either happened entirely
+    or not at all.
+    """
+
+    rule: DeadRule  # what "confirmed dead" means for state, states and due_urls
+
+    def close(self) -> None: ...
+    def __enter__(self) -> Store: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def begin_run(
+        self, run_id: str, started: datetime, options: Mapping[str, object]
+    ) -> Run:
+        """Record a run as running; a run id already recorded is a StoreError."""
+        ...
+
+    def finish_run(
+        self,
+        run_id: str,
+        finished: datetime,
+        counts: Mapping[str, int],
+        conclusive: bool,
+        status: RunStatus = RunStatus.COMPLETED,
+    ) -> Run:
+        """Close a run; pass ``status=CRASHED`` to give up on an unfinished one."""
+        ...
+
+    def run(self, run_id: str) -> Run | None: ...
+
+    def unfinished_runs(self) -> tuple[Run, ...]:
+        """Runs still marked running, oldest first; under the run lock, crashed ones."""
+        ...
+
+    def record_articles(
+        self, articles: Iterable[Article], seen: datetime
+    ) -> tuple[ArticleChange, ...]:
+        """Remember the articles; return those whose links must be gathered.
+
+        An article is returned when it is new, or when its content (sha256)
+        differs from the content whose links :meth:`record_citations` last
+        stored. So an article whose links a crashed run never recorded is
+        returned again by the next run, not forgotten.
+        """
+        ...
+
+    def record_citations(
+        self,
+        links: Iterable[Target | Unfetched],
+        seen: datetime,
+        *,
+        articles: Iterable[str] = (),
+    ) -> None:
+        """Replace the citations of every article named in ``links`` or ``articles``.
+
+        Pass every link of each article you gathered; name in ``articles`` an
+        article that now cites nothing, to clear it. Articles must have been
+        recorded first. Unfetched URLs are kept but never come due.
+        """
+        ...
+
+    def citations(self, urls: Iterable[str]) -> dict[str, tuple[Citation, ...]]:
+        """Each URL's stored citations (empty for a URL no article cites)."""
+        ...
+
+    def record_checks(
+        self, run_id: str, statuses: Sequence[LinkStatus], at: datetime | None = None
+    ) -> int:
+        """Store a batch of manifest lines as checks of ``run_id``, in one transaction.
+
+        ``at`` is the time for statuses with no ``checked`` time. A URL the run
+        already has a check for is left as first recorded. Returns how many
+        checks were added.
+        """
+        ...
+
+    def checked_in_run(self, run_id: str) -> set[str]:
+        """URLs the run has a committed check for: what a resumed run skips."""
+        ...
+
+    def history(self, url: str) -> tuple[Check, ...]:
+        """Every check of the URL, oldest first."""
+        ...
+
+    def last_good(self, url: str) -> ArchivedCopy | None:
+        """The latest alive check that wrote a record: the newest good copy.
+
+        The record may be a revisit; its ``revisit_of`` names the capture that
+        holds the body, and :meth:`first_capture` finds where that is.
+        """
+        ...
+
+    def first_capture(self, url: str, digest: str) -> ArchivedCopy | None:
+        """The earliest full response (not a revisit) of the URL with this digest.
+
+        It is where the body is, so a revisit record for unchanged content can
+        refer to it.
+        """
+        ...
+
+    def last_digest(self, url: str) -> str | None:
+        """Payload digest of the latest alive check that had one (drift/revisit)."""
+        ...
+
+    def state(self, url: str) -> UrlState | None:
+        """The URL's verdict under :attr:`rule`; None if never checked."""
+        ...
+
+    def states(
+        self, verdicts: Collection[Verdict] | None = None
+    ) -> tuple[UrlState, ...]:
+        """Every checked URL's state (or those with these verdicts), by URL."""
+        ...
+
+    def dead_since(self, url: str) -> datetime | None:
+        """When the current failing streak began (suspect or dead), else None."""
+        ...
+
+    def due_urls(
+        self,
+        now: datetime,
+        alive_every: timedelta,
+        suspect_every: timedelta,
+        limit: int,
+    ) -> tuple[str, ...]:
+        """Known URLs whose next check is due at ``now``, at most ``limit``.
+
+        Suspect URLs come due ``suspect_every`` after the run that last checked
+        them, everything else (alive, dead, unknown) ``alive_every`` after,
+        both less :data:`archiver.history.SLACK`. Order: suspect first, then
+        URLs never checked (a run that recorded their citations died before
+        fetching them), then the rest; most overdue first within each group.
+        """
+        ...
+
+
+def open_store(path: Path, *, rule: DeadRule = DEFAULT_RULE) -> Store:
+    """Open, creating or upgrading, the SQLite store at ``path``.
+
+    Raises :class:`~archiver.errors.StoreError` (one line) when the file is
+    not a store, was written by a newer archiver, or cannot be opened.
+    """
+    return SQLiteStore.open(path, rule=rule)

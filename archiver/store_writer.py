@@ -1,0 +1,77 @@
+"""Store writes from a trio program: batched, one worker thread at a time.
+
+Fetch tasks hand statuses to :meth:`StoreWriter.send`, which never blocks.
+One task, :meth:`StoreWriter.run`, takes whatever has queued up and writes it
+as one transaction in a worker thread. While a batch is being written the
+next one gathers, so batches grow with the load and nothing waits on a timer.
+Every store call goes through one ``CapacityLimiter(1)``, so the connection
+is never used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeVar, TypeVarTuple
+
+import trio
+
+from archiver.models import LinkStatus
+from archiver.store import Store
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
+
+
+class StoreWriter:
+    """The trio side of a store: start :meth:`run` in a nursery, then send.
+
+    Send a status only once its WARC record is flushed to disk: then a check
+    in the store always has its record. Call :meth:`close` when done sending;
+    :meth:`run` then writes what is queued and returns. If :meth:`run` is
+    cancelled, statuses still queued are not written, and a resumed run
+    fetches those URLs again (see :meth:`Store.checked_in_run`).
+    """
+
+    def __init__(self, store: Store, run_id: str, *, batch_size: int = 500) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self._store = store
+        self._run_id = run_id
+        self._batch_size = batch_size
+        self._limiter = trio.CapacityLimiter(1)
+        # Unbounded: a status is small and a run has a bounded number of URLs,
+        # while a bounded buffer would make fetchers wait for the disk.
+        self._send, self._receive = trio.open_memory_channel[LinkStatus](math.inf)
+        self.written = 0  # checks added to the store so far
+
+    def send(self, status: LinkStatus) -> None:
+        """Queue ``status`` for the store; never blocks. Not allowed after close."""
+        self._send.send_nowait(status)
+
+    def close(self) -> None:
+        """No more statuses: :meth:`run` finishes the queue, then returns."""
+        self._send.close()
+
+    async def run(self) -> None:
+        """Write queued statuses in batches until closed; store errors propagate."""
+        async with self._receive:
+            async for first in self._receive:
+                batch = [first]
+                while len(batch) < self._batch_size:
+                    try:
+                        batch.append(self._receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                store = self._store
+                self.written += await self.call(
+                    store.record_checks, self._run_id, batch
+                )
+
+    async def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run any store method in a worker thread, in turn with the writes.
+
+        Use it for reads from trio code (``checked_in_run``, ``due_urls``), so
+        the event loop never waits on the disk or on the store's lock.
+        """
+        return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
