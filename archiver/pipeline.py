@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from archiver.errors import InputError
 from archiver.fetch import Fetcher, FetchSettings
 from archiver.models import (
     Article,
+    Capture,
     Citation,
     FetchResult,
     FoundLink,
@@ -138,6 +139,7 @@ class _Tally:
     bytes: int = 0
     online: bool = False  # some host answered: network failures are the web's
     held: list[LinkStatus] = field(default_factory=list)
+    offline: bool = False  # no host and no canary answered: nothing is known
 
 
 def default_user_agent() -> str:
@@ -194,10 +196,33 @@ def gather(
     return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
 
 
+class History(Protocol):
+    """Where a run's checks go once their records are on disk (the store).
+
+    ``send`` is called only after the WARC records of a status are synced,
+    and never for a status that says nothing about the link (an offline
+    machine, the deadline): so a crash or an outage cannot make a link look
+    dead, and a resumed run fetches again whatever was not committed.
+    """
+
+    async def run(self) -> None: ...
+    def send(self, status: LinkStatus) -> None: ...
+    def close(self) -> None: ...
+
+
 def preserve(
-    settings: PreserveSettings, gathered: Gathered, reporter: Reporter
+    settings: PreserveSettings,
+    gathered: Gathered,
+    reporter: Reporter,
+    *,
+    history: History | None = None,
+    known: Mapping[str, Capture] | None = None,
 ) -> RunSummary:
-    """Fetch and archive everything ``gathered`` planned, then write the manifest."""
+    """Fetch and archive everything ``gathered`` planned, then write the manifest.
+
+    ``known`` maps payload digests to earlier captures, which the WARC sink
+    writes revisit records for instead of the same bytes again.
+    """
     started = time.monotonic()
     statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
     for status in statuses:
@@ -210,12 +235,13 @@ def preserve(
         info=_warcinfo(settings),
         max_file_size=settings.max_file_size,
     )
+    for digest, capture in (known or {}).items():
+        sink.remember(digest, capture)
     spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
     tally = _Tally()
+    recorder = _Recorder(sink, tally, reporter, history, settings)
     try:
-        trio.run(
-            _archive, settings, gathered.plan.targets, sink, spool, tally, reporter
-        )
+        trio.run(_archive, settings, gathered.plan.targets, spool, recorder)
     finally:
         sink.close()
         shutil.rmtree(spool, ignore_errors=True)
@@ -228,7 +254,7 @@ def preserve(
                 late = classify.not_reached(target, settings.deadline, now)
                 fetched.append(late)
                 reporter.done(late)
-    offline = _looks_offline(fetched) and not trio.run(_any_canary_answers, settings)
+    offline = tally.offline
     if offline:
         hosts = len({s.url.split("/", 3)[2] for s in fetched})
         fetched = [classify.offline(s, hosts) for s in fetched]
@@ -236,9 +262,6 @@ def preserve(
         for status in fetched:
             if status.url in held:
                 reporter.done(status)
-    else:
-        for status in tally.held:
-            reporter.done(status)
     statuses += fetched
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
     # Every WARC in the folder, not only this run's: revisit records may point
@@ -319,10 +342,8 @@ def _dist(name: str) -> str:
 async def _archive(
     settings: PreserveSettings,
     targets: Sequence[Target],
-    sink: WarcSink,
     spool: Path,
-    tally: _Tally,
-    reporter: Reporter,
+    recorder: _Recorder,
 ) -> None:
     by_host: dict[str, deque[Target]] = defaultdict(deque)
     for target in targets:
@@ -343,7 +364,9 @@ async def _archive(
         fetcher = Fetcher(client, gate, settings.fetch, spool)
         verifier = Verifier(fetcher, probe=settings.probe)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_record_results, receive, sink, tally, reporter)
+            if recorder.history is not None:
+                nursery.start_soon(recorder.history.run)
+            nursery.start_soon(recorder.run, receive)
             deadline = (
                 trio.current_time() + settings.deadline
                 if settings.deadline is not None
@@ -370,36 +393,72 @@ async def _work(
             await send.send(result)
 
 
-async def _record_results(
-    receive: trio.MemoryReceiveChannel[FetchResult],
-    sink: WarcSink,
-    tally: _Tally,
-    reporter: Reporter,
-) -> None:
-    """The one task that writes WARC records; classifies as results arrive."""
-    one_thread = trio.CapacityLimiter(1)
-    async with receive:
-        async for result in receive:
-            try:
-                refs = await trio.to_thread.run_sync(
-                    _write_hops, sink, result, limiter=one_thread
+class _Recorder:
+    """The one task that writes WARC records and hands statuses on.
+
+    It classifies results as they arrive, writes their records from one
+    worker thread, and holds back network-level failures (from the log and
+    the history) until some host has answered, because until then they may
+    be this machine's outage rather than the links' fault.
+    """
+
+    def __init__(
+        self,
+        sink: WarcSink,
+        tally: _Tally,
+        reporter: Reporter,
+        history: History | None,
+        settings: PreserveSettings,
+    ) -> None:
+        self.sink = sink
+        self.tally = tally
+        self.reporter = reporter
+        self.history = history
+        self.settings = settings
+
+    async def run(self, receive: trio.MemoryReceiveChannel[FetchResult]) -> None:
+        one_thread = trio.CapacityLimiter(1)
+        tally = self.tally
+        try:
+            async with receive:
+                async for result in receive:
+                    try:
+                        refs = await trio.to_thread.run_sync(
+                            self._write, result, limiter=one_thread
+                        )
+                    finally:
+                        for hop in result.hops:
+                            hop.body.path.unlink(missing_ok=True)
+                    tally.bytes += sum(hop.body.length for hop in result.hops)
+                    status = classify.classify(result, refs[-1] if refs else None)
+                    tally.statuses.append(status)
+                    if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
+                        self._pass_on(status)
+                    elif status.reason in NETWORK_REASONS:
+                        tally.held.append(status)
+                    else:
+                        tally.online = True
+                        for held in (*tally.held, status):
+                            self._pass_on(held)
+                        tally.held.clear()
+            if tally.held:
+                tally.offline = _looks_offline(tally.statuses) and not (
+                    await _any_canary_answers(self.settings)
                 )
-            finally:
-                for hop in result.hops:
-                    hop.body.path.unlink(missing_ok=True)
-            tally.bytes += sum(hop.body.length for hop in result.hops)
-            status = classify.classify(result, refs[-1] if refs else None)
-            tally.statuses.append(status)
-            if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
-                reporter.done(status)
-            elif status.reason in NETWORK_REASONS:
-                tally.held.append(status)
-            else:
-                tally.online = True
-                for held in (*tally.held, status):
-                    reporter.done(held)
-                tally.held.clear()
+                if not tally.offline:
+                    for held in tally.held:
+                        self._pass_on(held)
+        finally:
+            if self.history is not None:
+                self.history.close()
 
+    def _write(self, result: FetchResult) -> list[RecordRef]:
+        refs = [self.sink.write_hop(hop) for hop in result.hops]
+        if refs and self.history is not None:
+            self.sink.sync()  # on disk before the history may say so
+        return refs
 
-def _write_hops(sink: WarcSink, result: FetchResult) -> list[RecordRef]:
-    return [sink.write_hop(hop) for hop in result.hops]
+    def _pass_on(self, status: LinkStatus) -> None:
+        self.reporter.done(status)
+        if self.history is not None:
+            self.history.send(status)
