@@ -7,24 +7,28 @@ with that error's code; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 import httpx
 from rich.console import Console
 
-from archiver import extract, package, seeds
+from archiver import config, extract, package, seeds
 from archiver.client import ssl_context
 from archiver.errors import ArchiverError, ExitCode, UsageError
 from archiver.fetch import FetchSettings
+from archiver.history import DeadRule
 from archiver.lock import run_lock
 from archiver.models import FoundLink, Outcome, Rejection
+from archiver.nightly import STORE_NAME, NightlyResult, NightlySettings, run_nightly
 from archiver.pipeline import (
     DEFAULT_CANARIES,
     Gathered,
@@ -34,7 +38,12 @@ from archiver.pipeline import (
     gather,
     preserve,
 )
-from archiver.progress import PlainReporter, RichReporter, summary_lines
+from archiver.progress import (
+    JsonReporter,
+    PlainReporter,
+    RichReporter,
+    summary_lines,
+)
 from archiver.repair import Repair, repair_folder
 from archiver.retry import RetryPolicy
 from archiver.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
@@ -165,6 +174,79 @@ def unwrap_option(func: F) -> F:
     )(func)
 
 
+def run_options(func: F) -> F:
+    """Options of every command that runs an archiving pass (besides fetching)."""
+    options = [
+        click.option(
+            "--deadline",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Stop fetching after this long; what is left is marked 'deadline'.",
+        ),
+        click.option(
+            "--probe/--no-probe",
+            default=True,
+            show_default=True,
+            help="Ask each host once for a made-up path, to tell soft 404s and "
+            "parked domains from live pages.",
+        ),
+        click.option(
+            "--canary",
+            "canaries",
+            metavar="URL",
+            multiple=True,
+            help="When every link fails at the network level, the run is called "
+            "offline unless one of these answers (repeatable; default: a few "
+            "well-known sites).",
+        ),
+        unwrap_option,
+        click.option(
+            "--operator", help="Who runs the archive; written into each WARC."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(
+    inputs: tuple[Path, ...], out: Path, opts: dict[str, Any]
+) -> PreserveSettings:
+    """PreserveSettings from the values of ``fetch_options`` and ``run_options``."""
+    proxy = opts["proxy"]
+    _check_proxy(proxy)
+    if opts["ca_bundle"] is not None:
+        ssl_context(opts["ca_bundle"])
+    return PreserveSettings(
+        inputs=inputs,
+        out=out,
+        fetch=FetchSettings(
+            timeout=opts["timeout"],
+            max_time=opts["max_time"],
+            host_failures=opts["host_failures"],
+            max_size=opts["max_size"],
+            allow_private=opts["allow_private"],
+            proxied=proxy is not None,
+            retry=RetryPolicy(
+                attempts=opts["retries"],
+                base=opts["retry_base"],
+                retry_after_cap=opts["retry_after_cap"],
+            ),
+        ),
+        concurrency=opts["concurrency"],
+        per_host=opts["per_host"],
+        delay=opts["delay"],
+        user_agent=opts["user_agent"] or default_user_agent(),
+        proxy=proxy,
+        ca_bundle=opts["ca_bundle"],
+        operator=opts["operator"],
+        deadline=opts["deadline"],
+        probe=opts["probe"],
+        canaries=tuple(opts["canaries"]) or DEFAULT_CANARIES,
+        command=shlex.join(["archiver", *sys.argv[1:]]),
+    )
+
+
 @cli.command("preserve", context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, metavar="[PATH_OR_URL]...")
 @click.option(
@@ -175,29 +257,7 @@ def unwrap_option(func: F) -> F:
     help="Folder for WARC files, manifest.jsonl and dead-links.csv.",
 )
 @fetch_options
-@click.option(
-    "--deadline",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Stop fetching after this long; what is left is marked 'deadline'.",
-)
-@click.option(
-    "--probe/--no-probe",
-    default=True,
-    show_default=True,
-    help="Ask each host once for a made-up path, to tell soft 404s and parked "
-    "domains from live pages.",
-)
-@click.option(
-    "--canary",
-    "canaries",
-    metavar="URL",
-    multiple=True,
-    help="When every link fails at the network level, the run is called offline "
-    "unless one of these answers (repeatable; default: a few well-known sites).",
-)
-@unwrap_option
-@click.option("--operator", help="Who runs the archive; written into each WARC.")
+@run_options
 @click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
 @click.option(
     "--fail-on-dead",
@@ -207,27 +267,9 @@ def unwrap_option(func: F) -> F:
 def preserve_cmd(
     paths: tuple[str, ...],
     out: Path,
-    concurrency: int,
-    per_host: int,
-    delay: float,
-    retries: int,
-    retry_base: float,
-    retry_after_cap: float,
-    timeout: float,
-    max_time: float | None,
-    host_failures: int,
-    max_size: int,
-    proxy: str | None,
-    ca_bundle: Path | None,
-    user_agent: str | None,
-    allow_private: bool,
-    deadline: float | None,
-    probe: bool,
-    canaries: tuple[str, ...],
-    unwrap_specs: tuple[str, ...],
-    operator: str | None,
     dry_run: bool,
     fail_on_dead: bool,
+    **opts: Any,
 ) -> None:
     """Archive every URL the articles cite; report which are dead.
 
@@ -240,41 +282,9 @@ def preserve_cmd(
         archiver preserve seeds/ --out warcs/ --per-host 2
     """
     inputs, urls = _split_arguments(paths)
-    rules = _rules(unwrap_specs)
-    _check_proxy(proxy)
-    if ca_bundle is not None:
-        ssl_context(ca_bundle)
-    settings = PreserveSettings(
-        inputs=inputs,
-        out=out,
-        fetch=FetchSettings(
-            timeout=timeout,
-            max_time=max_time,
-            host_failures=host_failures,
-            max_size=max_size,
-            allow_private=allow_private,
-            proxied=proxy is not None,
-            retry=RetryPolicy(
-                attempts=retries, base=retry_base, retry_after_cap=retry_after_cap
-            ),
-        ),
-        concurrency=concurrency,
-        per_host=per_host,
-        delay=delay,
-        user_agent=user_agent or default_user_agent(),
-        proxy=proxy,
-        ca_bundle=ca_bundle,
-        operator=operator,
-        deadline=deadline,
-        probe=probe,
-        canaries=canaries or DEFAULT_CANARIES,
-        command=shlex.join(["archiver", *sys.argv[1:]]),
-    )
-    console = Console(stderr=True)
-    if console.is_terminal:
-        reporter: PlainReporter | RichReporter = RichReporter(console)
-    else:
-        reporter = PlainReporter()
+    rules = _rules(opts["unwrap_specs"])
+    settings = _settings(inputs, out, opts)
+    reporter = _reporter("auto")
     gathered = gather(inputs, reporter, urls=urls, rules=rules)
     if dry_run:
         _print_plan(gathered)
@@ -286,6 +296,200 @@ def preserve_cmd(
     for line in summary_lines(summary):
         click.echo(line)
     sys.exit(_exit_code(summary, fail_on_dead))
+
+
+def _load_config(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """Make archiver.toml's settings the command's defaults (flags still win)."""
+    path = value if value is not None else config.DEFAULT_CONFIG
+    names = {p.name for p in ctx.command.params if p.name and p.name != "config"}
+    settings = config.load(path, names, required=value is not None)
+    ctx.default_map = {**(ctx.default_map or {}), **settings}
+    return path if settings else None
+
+
+def _now(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@cli.command("nightly", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    is_eager=True,
+    expose_value=False,
+    callback=_load_config,
+    help="Settings file; every key is an option's long name.  "
+    "[default: archiver.toml, if present]",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Root folder: one subfolder per run, and the store.",
+)
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="History store (SQLite).  [default: OUT/archiver.sqlite3]",
+)
+@click.option(
+    "--alive-every",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Re-check a link that was alive (or dead) after this many days.",
+)
+@click.option(
+    "--suspect-every",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Re-check a link that failed, but is not yet confirmed dead, this often.",
+)
+@click.option(
+    "--max-rechecks",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Known links re-checked in one run at most (new links always are).",
+)
+@click.option(
+    "--dead-after-failures",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="A link is confirmed dead after failing this many checks ...",
+)
+@click.option(
+    "--dead-after-days",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    metavar="DAYS",
+    help="... spanning at least this many days; until then it is 'suspect'.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "plain"]),
+    default="auto",
+    show_default=True,
+    help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the log lines to this file (then they are JSON).",
+)
+@click.option("--now", callback=_now, hidden=True, help="The run's clock (tests).")
+@fetch_options
+@run_options
+def nightly_cmd(
+    paths: tuple[Path, ...],
+    out: Path,
+    store: Path | None,
+    alive_every: float,
+    suspect_every: float,
+    max_rechecks: int,
+    dead_after_failures: int,
+    dead_after_days: float,
+    log_format: str,
+    log_file: Path | None,
+    now: datetime | None,
+    **opts: Any,
+) -> None:
+    """The cron job: archive new articles' links and re-check known ones.
+
+    Reads the articles in PATHS (default seeds/), fetches every link of an
+    article that is new or changed and the known links whose re-check is
+    due, and records every check in the store, which remembers when a link
+    died and where its last good copy is. Each run writes its WARC files and
+    manifest into OUT/<run id>/. Two runs never overlap, and a run after a
+    crash repairs what the crash left and finishes its work.
+
+    Example (crontab):
+
+        17 3 * * *  cd /srv/archive && .venv/bin/archiver nightly --log-file nightly.log
+    """
+    settings = NightlySettings(
+        preserve=_settings(paths or (DEFAULT_INPUT,), out, opts),
+        store=store or out / STORE_NAME,
+        rule=DeadRule(
+            failures=dead_after_failures, span=timedelta(days=dead_after_days)
+        ),
+        alive_every=timedelta(days=alive_every),
+        suspect_every=timedelta(days=suspect_every),
+        max_rechecks=max_rechecks,
+        rules=_rules(opts["unwrap_specs"]),
+        now=now,
+    )
+    with contextlib.ExitStack() as stack:
+        streams: list[TextIO] = [sys.stderr]
+        if log_file is not None:
+            try:
+                streams.append(
+                    stack.enter_context(log_file.open("a", encoding="utf-8"))
+                )
+            except OSError as exc:
+                raise UsageError(f"--log-file {log_file}: {exc.strerror}") from exc
+        reporter = _reporter(log_format, streams)
+        stack.enter_context(run_lock(out))
+        with reporter:
+            result = run_nightly(settings, reporter)
+        summary = result.summary
+        for line in _nightly_lines(result):
+            click.echo(line)
+        if isinstance(reporter, JsonReporter):
+            reporter.event(
+                "summary",
+                run=result.run_id,
+                urls=len(summary.statuses),
+                **{str(o): summary.count(o) for o in Outcome},
+                offline=summary.offline,
+                seconds=round(summary.elapsed, 1),
+            )
+    sys.exit(_exit_code(summary, fail_on_dead=False))
+
+
+def _nightly_lines(result: NightlyResult) -> list[str]:
+    return [
+        f"run: {result.run_id} ({result.folder})",
+        f"articles: {result.new_articles} new, {result.changed_articles} changed; "
+        f"{result.rechecked} known links re-checked",
+        *(
+            f"recovered crashed run {r.run_id}: {r.files} WARC file(s), "
+            f"{r.bytes_cut} uncommitted bytes cut"
+            for r in result.recovered
+        ),
+        *summary_lines(result.summary),
+    ]
+
+
+def _reporter(
+    log_format: str, streams: list[TextIO] | None = None
+) -> PlainReporter | RichReporter | JsonReporter:
+    console = Console(stderr=True)
+    to_file = streams is not None and len(streams) > 1
+    if log_format == "json" or (
+        log_format == "auto" and streams and (to_file or not console.is_terminal)
+    ):
+        return JsonReporter(streams)
+    if log_format == "auto" and console.is_terminal:
+        return RichReporter(console)
+    return PlainReporter()
 
 
 @cli.command("extract", context_settings=CONTEXT_SETTINGS)

@@ -7,7 +7,10 @@ same in both cases and fits on one screen.
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import TextIO
 
@@ -56,6 +59,55 @@ class PlainReporter:
             f"archiver: {status.outcome} {code} {status.url} ({status.reason})",
             file=self._stream,
             flush=True,
+        )
+
+
+class JsonReporter:
+    """One JSON object per line and event, for log collectors and cron mail.
+
+    Every line has ``time`` (UTC, ISO 8601) and ``event``; the same lines go
+    to each stream given (stderr, and a log file when asked).
+    """
+
+    def __init__(self, streams: Sequence[TextIO] | None = None) -> None:
+        self._streams = list(streams) if streams is not None else [sys.stderr]
+
+    def __enter__(self) -> JsonReporter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def event(self, name: str, **fields: object) -> None:
+        line = json.dumps(
+            {"time": datetime.now(UTC).isoformat(), "event": name, **fields},
+            ensure_ascii=False,
+        )
+        for stream in self._streams:
+            print(line, file=stream, flush=True)
+
+    def article_error(self, message: str) -> None:
+        self.event("article-skipped", message=message)
+
+    def planned(self, total: int) -> None:
+        self.event("planned", urls=total)
+
+    def done(self, status: LinkStatus) -> None:
+        record = status.record
+        self.event(
+            "checked",
+            url=status.url,
+            outcome=str(status.outcome),
+            reason=status.reason,
+            http_status=status.http_status,
+            attempts=status.attempts,
+            warc_file=record.warc_file if record else None,
+            warc_offset=record.offset if record else None,
         )
 
 

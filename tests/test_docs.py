@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import click
+import pytest
 
 from archiver.cli import cli
 from archiver.errors import ExitCode
@@ -46,14 +47,15 @@ def test_exit_code_table_matches_the_enum():
     assert documented == {int(code) for code in ExitCode}
 
 
-def test_every_preserve_option_is_documented():
-    command = cli.commands["preserve"]
+@pytest.mark.parametrize("name", ["preserve", "nightly"])
+def test_every_option_is_documented(name):
+    command = cli.commands[name]
     options = [
         opt
         for param in command.params
         if isinstance(param, click.Option)
         for opt in param.opts
-        if opt.startswith("--") and opt != "--help"
+        if opt.startswith("--") and opt != "--help" and not param.hidden
     ]
     missing = [opt for opt in options if f"`{opt}" not in README]
     assert not missing

@@ -226,6 +226,7 @@ class FakeWeb:
         # every path behaves one way: see ``site_url``.
         self._sites = {mode: _Server(self, None, mode) for mode in SITE_MODES}
         self._rate_once_served = False
+        self._switches: dict[str, Reply] = {}
         self._threads = [
             threading.Thread(target=server.serve_forever, daemon=True)
             for server in (self._http, self._https, *self._sites.values())
@@ -272,6 +273,18 @@ class FakeWeb:
         with self._lock:
             found = self._sent.get(path)
         return found[1] if found else None
+
+    def switch(self, name: str, status: int, body: bytes = b"") -> None:
+        """What ``/switch/<name>`` answers from now on (tests play nights)."""
+        with self._lock:
+            self._switches[name] = Reply(
+                status, [("Content-Type", "text/html; charset=utf-8")], body
+            )
+
+    def _switch(self, path: str, args: list[str]) -> Reply:
+        with self._lock:
+            reply = self._switches.get(args[0] if args else "")
+        return reply if reply is not None else self._not_found(path, args)
 
     def answer(self, path: str, mode: str = "main") -> Reply:
         parts = path.split("?", 1)[0].strip("/").split("/")
@@ -427,6 +440,7 @@ class FakeWeb:
         "slow": _slow,
         "loop": _loop,
         "wall": _wall,
+        "switch": _switch,
         "captcha": _captcha,
         "always-429": _always_429,
         "short": _short,

@@ -1,0 +1,237 @@
+"""The nightly run: new articles, links that are due, and the store's memory.
+
+Each night gets its own folder (``<out>/<run id>/``) with its WARC files,
+manifest and index, and one row in the store. What is fetched:
+
+* every link of an article that is new or whose content changed;
+* links already known whose next check is due: suspect ones daily, the rest
+  every few days (the store decides, :meth:`archiver.store.Store.due_urls`),
+  capped so that one night stays bounded.
+
+A payload identical to the URL's last capture is written as a ``revisit``
+record pointing at that capture; a changed one is archived in full and the
+store calls it drift.
+
+Before anything else a run puts right what a crashed one left: ``.open`` WARC
+files are cut back to their last whole record, and records whose checks never
+reached the store are cut too (their URLs are still due, so they are fetched
+again rather than written twice). The crashed run is marked as such.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver import extract, plan, seeds
+from archiver.errors import InputError
+from archiver.history import ArchivedCopy, DeadRule, RunStatus
+from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
+from archiver.pipeline import Gathered, PreserveSettings, Reporter, RunSummary, preserve
+from archiver.repair import cut_after_unit, repair_folder
+from archiver.store import Store, open_store
+from archiver.store_writer import StoreWriter
+from archiver.unwrap import DEFAULT_RULES, WrapperRule
+
+STORE_NAME = "archiver.sqlite3"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NightlySettings:
+    """A nightly run's own settings; fetching ones are in ``preserve``."""
+
+    preserve: PreserveSettings  # its ``out`` is the root; each run gets a folder
+    store: Path
+    rule: DeadRule
+    alive_every: timedelta = timedelta(days=7)
+    suspect_every: timedelta = timedelta(days=1)
+    max_rechecks: int = 2000
+    rules: tuple[WrapperRule, ...] = DEFAULT_RULES
+    now: datetime | None = None  # the run's start; set by tests to play nights
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recovered:
+    """What start-up put right after a crashed run."""
+
+    run_id: str
+    files: int  # WARC files looked at
+    bytes_cut: int  # records whose checks never reached the store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NightlyResult:
+    run_id: str
+    folder: Path
+    summary: RunSummary
+    new_articles: int
+    changed_articles: int
+    rechecked: int
+    recovered: tuple[Recovered, ...]
+
+
+def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
+    """One night: recover, plan, fetch, record. The caller holds the root's lock."""
+    root = settings.preserve.out
+    now = settings.now or datetime.now(UTC)
+    with open_store(settings.store, rule=settings.rule) as store:
+        recovered = tuple(_recover(store, root, now))
+        run_id = _new_run_id(store, now)
+        folder = root / run_id
+        store.begin_run(run_id, now, _options(settings))
+        due = store.due_urls(now, settings.alive_every, settings.suspect_every, 10**9)
+        gathered, new, changed = _gather(store, settings, now, reporter)
+        planned = {t.url for t in gathered.plan.targets}
+        rechecks = _due_targets(store, [u for u in due if u not in planned])
+        rechecks = rechecks[: settings.max_rechecks]
+        targets = (*gathered.plan.targets, *rechecks)
+        tonight = replace(gathered, plan=replace(gathered.plan, targets=targets))
+        writer = StoreWriter(store, run_id)
+        summary = preserve(
+            replace(settings.preserve, out=folder),
+            tonight,
+            reporter,
+            history=writer,
+            known=_known_captures(store, root, targets),
+        )
+        counts = {str(o): summary.count(o) for o in Outcome}
+        counts["checks"] = writer.written
+        store.finish_run(
+            run_id, datetime.now(UTC), counts, conclusive=not summary.offline
+        )
+    return NightlyResult(
+        run_id=run_id,
+        folder=folder,
+        summary=summary,
+        new_articles=new,
+        changed_articles=changed,
+        rechecked=len(rechecks),
+        recovered=recovered,
+    )
+
+
+def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
+    """Repair the folders of runs that never finished, then mark them crashed."""
+    for run in store.unfinished_runs():
+        folder = root / run.id
+        files = 0
+        cut = 0
+        if folder.is_dir():
+            repair_folder(folder)
+            committed = _committed_offsets(store, run.id)
+            for path in sorted(folder.glob("*.warc.gz")):
+                files += 1
+                cut += cut_after_unit(path, committed.get(path.name))
+                if committed.get(path.name) is None:
+                    path.unlink()  # nothing in it reached the store
+        store.finish_run(run.id, now, {}, conclusive=False, status=RunStatus.CRASHED)
+        yield Recovered(run_id=run.id, files=files, bytes_cut=cut)
+
+
+def _committed_offsets(store: Store, run_id: str) -> dict[str, int]:
+    """Per WARC file of the run, the offset of the last record the store holds."""
+    last: dict[str, int] = {}
+    for url in store.checked_in_run(run_id):
+        for check in store.history(url):
+            if check.run_id == run_id and check.record is not None:
+                name = check.record.warc_file
+                last[name] = max(last.get(name, -1), check.record.offset)
+    return last
+
+
+def _new_run_id(store: Store, now: datetime) -> str:
+    base = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_id, n = base, 1
+    while store.run(run_id) is not None:
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def _gather(
+    store: Store, settings: NightlySettings, now: datetime, reporter: Reporter
+) -> tuple[Gathered, int, int]:
+    """Read every article; gather the links of those new or changed since."""
+    articles: dict[str, Article] = {}
+    skipped: list[str] = []
+    for path in seeds.discover(settings.preserve.inputs):
+        try:
+            articles[str(path)] = seeds.read(path)
+        except InputError as exc:
+            skipped.append(str(exc))
+            reporter.article_error(str(exc))
+    changes = store.record_articles(articles.values(), now)
+    found: list[FoundLink] = []
+    for change in changes:
+        found.extend(extract.links(change.article, settings.rules))
+    built = plan.build(found)
+    store.record_citations(
+        (*built.targets, *built.unfetched),
+        now,
+        articles=[str(change.article.path) for change in changes],
+    )
+    new = sum(1 for change in changes if change.is_new)
+    gathered = Gathered(articles=articles, plan=built, skipped=tuple(skipped))
+    return gathered, new, len(changes) - new
+
+
+def _due_targets(store: Store, urls: Sequence[str]) -> list[Target]:
+    cited = store.citations(urls)
+    return [
+        Target(url=NormalizedURL(url), citations=cited[url])
+        for url in urls
+        if cited.get(url)
+    ]
+
+
+def _known_captures(
+    store: Store, root: Path, targets: Iterable[Target]
+) -> dict[str, Capture]:
+    """Each target's last payload, so an unchanged one is written as a revisit."""
+    known: dict[str, Capture] = {}
+    for target in targets:
+        digest = store.last_digest(target.url)
+        if digest is None or digest in known:
+            continue
+        copy = store.first_capture(target.url, digest)
+        capture = _capture(root, copy) if copy is not None else None
+        if capture is not None:
+            known[digest] = capture
+    return known
+
+
+def _capture(root: Path, copy: ArchivedCopy) -> Capture | None:
+    """The URI and WARC-Date of the record a revisit will refer to."""
+    path = root / copy.run_id / copy.record.warc_file
+    try:
+        with path.open("rb") as stream:
+            stream.seek(copy.record.offset)
+            record = next(iter(ArchiveIterator(stream)))
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            date = record.rec_headers.get_header("WARC-Date")
+    except (OSError, StopIteration, ValueError):
+        return None  # the copy is gone: archive the body again
+    if not uri or not date:
+        return None
+    return Capture(uri=str(uri), date=str(date))
+
+
+def _options(settings: NightlySettings) -> dict[str, object]:
+    fetch = settings.preserve.fetch
+    return {
+        "command": settings.preserve.command,
+        "inputs": [str(p) for p in settings.preserve.inputs],
+        "alive_every_days": settings.alive_every.total_seconds() / 86400,
+        "suspect_every_days": settings.suspect_every.total_seconds() / 86400,
+        "max_rechecks": settings.max_rechecks,
+        "dead_after_failures": settings.rule.failures,
+        "dead_after_days": settings.rule.span.total_seconds() / 86400,
+        "timeout": fetch.timeout,
+        "retries": fetch.retry.attempts,
+        "concurrency": settings.preserve.concurrency,
+        "per_host": settings.preserve.per_host,
+    }

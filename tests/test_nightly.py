@@ -1,0 +1,257 @@
+"""``archiver nightly`` over several nights, and after kill -9: the real CLI and store.
+
+The fake web's ``/switch/<name>`` routes answer what the test sets before
+each night; ``--now`` sets each night's clock. The store is read back with the
+store's own API from the SQLite file the runs wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.history import DeadRule, Verdict
+from archiver.store import open_store
+from tests.clirun import links_to, run_cli, write_article
+from tests.fakeweb.server import FakeWeb
+
+NIGHT_ONE = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+RULE = DeadRule(failures=3, span=timedelta(days=2))
+
+
+def nightly(root: Path, night: int, *args: str) -> subprocess.CompletedProcess[str]:
+    when = NIGHT_ONE + timedelta(days=night - 1)
+    return run_cli(
+        "nightly",
+        str(root / "articles"),
+        "--out",
+        str(root / "warcs"),
+        "--now",
+        when.isoformat(),
+        "--allow-private",
+        "--alive-every",
+        "1",
+        "--dead-after-failures",
+        "3",
+        "--dead-after-days",
+        "2",
+        "--retries",
+        "1",
+        "--no-probe",
+        *args,
+    )
+
+
+def records(root: Path) -> list[tuple[str, str, Any]]:
+    """(type, target URI, record headers) of every record of every run."""
+    found = []
+    for path in sorted((root / "warcs").glob("*/*.warc.gz")):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                found.append((record.rec_type, uri, record.rec_headers))
+    return found
+
+
+@pytest.fixture
+def nights(fakeweb: FakeWeb, tmp_path: Path):
+    token = uuid.uuid4().hex[:8]
+    names = ["dies", "drifts", "stable", "flaps"]
+    urls = {name: fakeweb.url(f"/switch/{name}-{token}") for name in names}
+    (tmp_path / "articles").mkdir()
+    write_article(
+        tmp_path / "articles" / "one.txt",
+        fakeweb.url(f"/page/one-{token}"),
+        links_to(urls),
+    )
+
+    def set_night(**states: tuple[int, bytes]) -> None:
+        for name, (status, body) in states.items():
+            fakeweb.switch(f"{name}-{token}", status, body)
+
+    return tmp_path, urls, set_night, token
+
+
+def verdicts(root: Path, urls: dict[str, str]) -> dict[str, Verdict]:
+    with open_store(root / "warcs" / "archiver.sqlite3", rule=RULE) as store:
+        found = {}
+        for name, url in urls.items():
+            state = store.state(url)
+            assert state is not None, name
+            found[name] = state.verdict
+        return found
+
+
+def test_links_go_suspect_then_dead_drift_and_revive_over_nights(nights, fakeweb):
+    root, urls, set_night, token = nights
+    ok = (200, b"<p>same</p>")
+    set_night(dies=(200, b"<p>dies v1</p>"), drifts=(200, b"<p>v1</p>"), stable=ok,
+              flaps=(200, b"<p>flaps</p>"))  # fmt: skip
+    first = nightly(root, 1)
+    assert first.returncode == 0, first.stderr
+    assert set(verdicts(root, urls).values()) == {Verdict.ALIVE}
+
+    set_night(dies=(404, b"gone"), drifts=(200, b"<p>v2</p>"), flaps=(404, b"x"))
+    assert nightly(root, 2).returncode == 0
+    second = verdicts(root, urls)
+    assert second["dies"] is Verdict.SUSPECT  # one failure is not death
+    assert second["flaps"] is Verdict.SUSPECT
+    assert second["drifts"] is Verdict.DRIFT
+    assert second["stable"] is Verdict.ALIVE
+
+    # night 2 archived the changed page in full and the unchanged one as a revisit
+    folders = sorted(p.name for p in (root / "warcs").iterdir() if p.is_dir())
+    assert folders == ["20260101T030000Z", "20260102T030000Z"]
+    night_two_records = records_in(root / "warcs" / folders[1])
+    assert night_two_records[urls["stable"]] == "revisit"
+    assert night_two_records[urls["drifts"]] == "response"
+    revisit = next(
+        h for k, u, h in records(root) if k == "revisit" and u == urls["stable"]
+    )
+    assert revisit.get_header("WARC-Refers-To-Target-URI") == urls["stable"]
+
+    # a new article arrives on night 3; flaps comes back
+    write_article(
+        root / "articles" / "two.txt",
+        fakeweb.url(f"/page/two-{token}"),
+        links_to({"fresh": fakeweb.url(f"/page/fresh-{token}")}),
+    )
+    set_night(flaps=(200, b"<p>flaps</p>"))
+    third_run = nightly(root, 3)
+    assert third_run.returncode == 0, third_run.stderr
+    assert "1 new" in third_run.stdout
+    third = verdicts(root, urls)
+    assert third["dies"] is Verdict.SUSPECT  # two failures, one day apart
+    assert third["flaps"] is Verdict.ALIVE  # never confirmed dead: not "revived"
+
+    assert nightly(root, 4).returncode == 0
+    assert verdicts(root, urls)["dies"] is Verdict.DEAD  # 3 failures over 2 days
+
+    set_night(dies=(200, b"<p>back</p>"))
+    assert nightly(root, 5).returncode == 0
+    assert verdicts(root, urls)["dies"] is Verdict.REVIVED
+
+    with open_store(root / "warcs" / "archiver.sqlite3", rule=RULE) as store:
+        assert len(store.history(urls["dies"])) == 5
+        good = store.last_good(urls["dies"])
+        assert good is not None
+        assert good.run_id == "20260105T030000Z"
+        fresh = store.state(fakeweb.url(f"/page/fresh-{token}"))
+        assert fresh is not None
+        assert fresh.verdict is Verdict.ALIVE
+    check = subprocess.run(
+        [sys.executable, "-c", "from warcio.cli import main; main()", "check"]
+        + [str(p) for p in (root / "warcs").glob("*/*.warc.gz")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def records_in(folder: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type in ("response", "revisit"):
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    found[uri] = record.rec_type
+    return found
+
+
+def test_log_lines_are_json_and_end_with_a_summary(nights):
+    root, urls, set_night, _ = nights
+    set_night(**{name: (200, name.encode()) for name in urls})
+    result = nightly(root, 1, "--log-file", str(root / "nightly.log"))
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert {e["event"] for e in events} >= {"planned", "checked", "summary"}
+    assert events[-1]["event"] == "summary"
+    assert events[-1]["alive"] == 5
+    logged = (root / "nightly.log").read_text().splitlines()
+    assert [json.loads(line)["event"] for line in logged] == [
+        e["event"] for e in events
+    ]
+
+
+def test_config_file_sets_defaults_and_flags_win(nights, tmp_path):
+    root, urls, set_night, _ = nights
+    set_night(**{name: (200, name.encode()) for name in urls})
+    config = root / "archiver.toml"
+    config.write_text("per-host = 1\nmax-rechecks = 0\nbogus = 3\n")
+    bad = nightly(root, 1, "--config", str(config))
+    assert bad.returncode == 2
+    assert "unknown setting 'bogus'" in bad.stderr
+    config.write_text("[nightly]\nmax-rechecks = 0\nalive-every = 1\n")
+    assert nightly(root, 1, "--config", str(config)).returncode == 0
+    second = nightly(root, 2, "--config", str(config))
+    assert "0 known links re-checked" in second.stdout  # from the file
+    third = nightly(root, 3, "--config", str(config), "--max-rechecks", "2")
+    assert "2 known links re-checked" in third.stdout  # the flag wins
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("kill_after", [0.0, 0.6, 1.4])
+def test_kill_9_then_rerun_loses_nothing_and_writes_nothing_twice(
+    fakeweb, tmp_path, kill_after
+):
+    token = uuid.uuid4().hex[:8]
+    urls = {f"q{n}": fakeweb.url(f"/page/q{n}-{token}") for n in range(6)}
+    urls |= {f"s{n}": fakeweb.url(f"/slow/0.4/s{n}-{token}") for n in range(8)}
+    (tmp_path / "articles").mkdir()
+    article_url = fakeweb.url(f"/page/crash-{token}")
+    write_article(tmp_path / "articles" / "a.txt", article_url, links_to(urls))
+    args = [
+        sys.executable, "-m", "archiver", "nightly", str(tmp_path / "articles"),
+        "--out", str(tmp_path / "warcs"), "--now", NIGHT_ONE.isoformat(),
+        "--allow-private", "--no-probe", "--per-host", "2",
+    ]  # fmt: skip
+    victim = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    store_file = tmp_path / "warcs" / "archiver.sqlite3"
+    wait_for(store_file.exists)
+    time.sleep(kill_after)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    finish = run_cli(*args[3:])
+    assert finish.returncode == 0, finish.stderr
+    assert "recovered crashed run 20260101T030000Z" in finish.stdout
+    everything = {article_url, *urls.values()}
+    with open_store(store_file) as store:
+        for url in everything:
+            night = store.history(url)
+            assert len(night) == 1, (url, night)
+            assert night[0].outcome.value == "alive", url
+    written = Counter(
+        uri for kind, uri, _ in records(tmp_path) if kind in ("response", "revisit")
+    )
+    assert set(written) == everything
+    assert max(written.values()) == 1, written
+    check = subprocess.run(
+        [sys.executable, "-c", "from warcio.cli import main; main()", "check"]
+        + [str(p) for p in (tmp_path / "warcs").glob("*/*.warc.gz")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert not list((tmp_path / "warcs").glob("*/*.open"))
