@@ -29,10 +29,10 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver import extract, plan, seeds
 from archiver.errors import InputError
-from archiver.history import ArchivedCopy, DeadRule, RunStatus
+from archiver.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.pipeline import Gathered, PreserveSettings, Reporter, RunSummary, preserve
-from archiver.repair import cut_after_unit, repair_folder
+from archiver.repair import cut_after_unit, record_count, repair_folder
 from archiver.store import Store, open_store
 from archiver.store_writer import StoreWriter
 from archiver.unwrap import DEFAULT_RULES, WrapperRule
@@ -84,7 +84,8 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
         folder = root / run_id
         store.begin_run(run_id, now, _options(settings))
         due = store.due_urls(now, settings.alive_every, settings.suspect_every, 10**9)
-        gathered, new, changed = _gather(store, settings, now, reporter)
+        gathered, changes = _gather(store, settings, now, reporter)
+        new = sum(1 for change in changes if change.is_new)
         planned = {t.url for t in gathered.plan.targets}
         rechecks = _due_targets(store, [u for u in due if u not in planned])
         rechecks = rechecks[: settings.max_rechecks]
@@ -97,6 +98,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
             reporter,
             history=writer,
             known=_known_captures(store, root, targets),
+            archive_articles=[str(change.article.path) for change in changes],
         )
         counts = {str(o): summary.count(o) for o in Outcome}
         counts["checks"] = writer.written
@@ -108,7 +110,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
         folder=folder,
         summary=summary,
         new_articles=new,
-        changed_articles=changed,
+        changed_articles=len(changes) - new,
         rechecked=len(rechecks),
         recovered=recovered,
     )
@@ -126,8 +128,8 @@ def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
             for path in sorted(folder.glob("*.warc.gz")):
                 files += 1
                 cut += cut_after_unit(path, committed.get(path.name))
-                if committed.get(path.name) is None:
-                    path.unlink()  # nothing in it reached the store
+                if record_count(path) <= 1:
+                    path.unlink()  # only its warcinfo is left
         store.finish_run(run.id, now, {}, conclusive=False, status=RunStatus.CRASHED)
         yield Recovered(run_id=run.id, files=files, bytes_cut=cut)
 
@@ -154,7 +156,7 @@ def _new_run_id(store: Store, now: datetime) -> str:
 
 def _gather(
     store: Store, settings: NightlySettings, now: datetime, reporter: Reporter
-) -> tuple[Gathered, int, int]:
+) -> tuple[Gathered, tuple[ArticleChange, ...]]:
     """Read every article; gather the links of those new or changed since."""
     articles: dict[str, Article] = {}
     skipped: list[str] = []
@@ -174,9 +176,8 @@ def _gather(
         now,
         articles=[str(change.article.path) for change in changes],
     )
-    new = sum(1 for change in changes if change.is_new)
     gathered = Gathered(articles=articles, plan=built, skipped=tuple(skipped))
-    return gathered, new, len(changes) - new
+    return gathered, changes
 
 
 def _due_targets(store: Store, urls: Sequence[str]) -> list[Target]:

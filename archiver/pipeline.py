@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,7 @@ from archiver.models import (
 )
 from archiver.politeness import HostGate
 from archiver.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.urls import normalise
 from archiver.verify import Verifier
 from archiver.warc import WarcSink
 
@@ -217,11 +218,14 @@ def preserve(
     *,
     history: History | None = None,
     known: Mapping[str, Capture] | None = None,
+    archive_articles: Iterable[str] | None = None,
 ) -> RunSummary:
     """Fetch and archive everything ``gathered`` planned, then write the manifest.
 
     ``known`` maps payload digests to earlier captures, which the WARC sink
-    writes revisit records for instead of the same bytes again.
+    writes revisit records for instead of the same bytes again. The article
+    files named in ``archive_articles`` (default: all read) are archived
+    themselves, with the links they cite.
     """
     started = time.monotonic()
     statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
@@ -237,6 +241,8 @@ def preserve(
     )
     for digest, capture in (known or {}).items():
         sink.remember(digest, capture)
+    names = gathered.articles if archive_articles is None else archive_articles
+    _archive_articles(sink, gathered, names)
     spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
     tally = _Tally()
     recorder = _Recorder(sink, tally, reporter, history, settings)
@@ -287,6 +293,29 @@ def _looks_offline(fetched: Sequence[LinkStatus]) -> bool:
     """Every fetched URL failed at the network level: blame the machine, not the web."""
     tried = [s for s in fetched if s.outcome is not Outcome.REFUSED_PRIVATE]
     return bool(tried) and all(s.reason in NETWORK_REASONS for s in tried)
+
+
+def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) -> None:
+    """A resource record per article file, with its outlinks beside it."""
+    outlinks: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for target in gathered.plan.targets:
+        for name in dict.fromkeys(c.article for c in target.citations):
+            outlinks[name].append((target.url, str(target.kind)))
+    for name in names:
+        article = gathered.articles.get(name)
+        if article is None:
+            continue
+        try:
+            data = article.path.read_bytes()
+        except OSError:
+            continue  # read a moment ago; gone now: its links are still fetched
+        uri = normalise(article.url) if article.url else None
+        sink.write_article(
+            uri if isinstance(uri, str) else f"urn:sha256:{article.sha256}",
+            data,
+            datetime.now(UTC),
+            outlinks.get(name, ()),
+        )
 
 
 async def _any_canary_answers(settings: PreserveSettings) -> bool:

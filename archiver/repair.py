@@ -63,15 +63,19 @@ def cut_after_unit(path: Path, offset: int | None) -> int:
     """Cut ``path`` back to the end of the fetch written at ``offset``.
 
     A fetch's records are its response (or revisit) followed by its request;
-    everything after them is cut. ``offset`` None keeps only the warcinfo
-    record. This is how a resumed run drops records whose checks a crash kept
-    from reaching the store: they are fetched again, never written twice.
-    Returns the bytes cut.
+    everything after them is cut. ``offset`` None keeps only the records
+    that open the file before any fetch: the warcinfo and the archived
+    article files (``resource`` and ``metadata``). This is how a resumed run
+    drops records whose checks a crash kept from reaching the store: they are
+    fetched again, never written twice. Returns the bytes cut.
     """
     members = list(_members(path))
     if not members:
         return 0
-    keep = members[0].end  # the warcinfo
+    leading = 0
+    while leading + 1 < len(members) and members[leading + 1].kind in _PREAMBLE:
+        leading += 1
+    keep = members[leading].end
     if offset is not None:
         index = next((i for i, m in enumerate(members) if m.start == offset), None)
         if index is None:
@@ -89,6 +93,14 @@ def cut_after_unit(path: Path, offset: int | None) -> int:
     except OSError as exc:
         raise ArchiveWriteError(f"{path}: cannot cut back: {exc}") from exc
     return size - keep
+
+
+_PREAMBLE = frozenset({"resource", "metadata"})
+
+
+def record_count(path: Path) -> int:
+    """How many whole records ``path`` holds."""
+    return sum(1 for _ in _record_ends(path))
 
 
 @dataclass(frozen=True, slots=True)

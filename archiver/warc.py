@@ -15,7 +15,7 @@ import io
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,6 +196,62 @@ class WarcSink:
             offset=offset,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             revisit_of=earlier,
+        )
+
+    def write_article(
+        self,
+        uri: str,
+        data: bytes,
+        when: datetime,
+        outlinks: Sequence[tuple[str, str]],
+    ) -> RecordRef:
+        """Store an article file itself, and the links it cites, in the archive.
+
+        The file goes in a ``resource`` record (target URI: the article's URL)
+        so a collection still holds the text when the live page is gone; a
+        ``metadata`` record beside it lists the outlinks, one
+        ``outlink: URL KIND`` field each, as crawlers write them.
+        """
+        try:
+            current = self._file_with_room()
+            resource_id = self._make_id()
+            common = {
+                "WARC-Date": _warc_date(when),
+                "WARC-Warcinfo-ID": current.warcinfo_id,
+            }
+            offset = current.handle.tell()
+            resource = current.writer.create_warc_record(
+                uri,
+                "resource",
+                payload=io.BytesIO(data),
+                length=len(data),
+                warc_content_type="text/markdown; charset=utf-8",
+                warc_headers_dict={**common, "WARC-Record-ID": resource_id},
+            )
+            current.writer.write_record(resource)
+            fields = "".join(f"outlink: {url} {kind}\r\n" for url, kind in outlinks)
+            payload = fields.encode("utf-8")
+            metadata = current.writer.create_warc_record(
+                uri,
+                "metadata",
+                payload=io.BytesIO(payload),
+                length=len(payload),
+                warc_content_type="application/warc-fields",
+                warc_headers_dict={
+                    **common,
+                    "WARC-Record-ID": self._make_id(),
+                    "WARC-Concurrent-To": resource_id,
+                },
+            )
+            current.writer.write_record(metadata)
+            current.handle.flush()
+        except OSError as exc:
+            where = self._current.path if self._current else self._folder
+            raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
+        return RecordRef(
+            warc_file=current.name,
+            offset=offset,
+            payload_digest=resource.rec_headers.get_header("WARC-Payload-Digest"),
         )
 
     def sync(self) -> None:

@@ -489,3 +489,34 @@ def test_proxy_carries_every_request_and_user_agent_is_sent(fakeweb, tmp_path):
     for path in (plain, secure):
         agent = fakeweb.ledger.headers(path)["User-Agent"]
         assert agent == "TestAgent/1.0 (+https://archive.example/about)"
+
+
+def test_the_article_file_itself_is_archived_with_its_outlinks(run):
+    article_file = next(iter(run.out.parent.glob("seeds/*.txt")))
+    resources, metadata = [], []
+    for path in warc_files(run.out):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "resource":
+                    resources.append(
+                        (record.rec_headers, record.content_stream().read())
+                    )
+                elif record.rec_type == "metadata":
+                    metadata.append(
+                        (record.rec_headers, record.content_stream().read())
+                    )
+    ((headers, payload),) = resources
+    assert headers.get_header("WARC-Target-URI") == run.urls["article"]
+    assert payload == article_file.read_bytes()
+    ((meta_headers, fields),) = metadata
+    assert meta_headers.get_header("WARC-Concurrent-To") == headers.get_header(
+        "WARC-Record-ID"
+    )
+    outlinks = {
+        line.split(" ")[1]
+        for line in fields.decode().splitlines()
+        if line.startswith("outlink: ")
+    }
+    assert run.urls["ok"] in outlinks
+    assert run.urls["image"] in outlinks
+    assert "mailto:someone@example.org" not in outlinks  # not fetched, not an outlink

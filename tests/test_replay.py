@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow
 ARTICLE_MS = 1729735621000
 # Records that replay as an HTTP response: a revisit stands for an earlier
 # capture of the same payload (the redirects' identical bodies, for one).
-CAPTURES = ("response", "revisit")
+CAPTURES = ("response", "revisit", "resource")  # what the index lists
 
 
 @dataclass(frozen=True)
