@@ -1,3 +1,77 @@
-"""Preserve every link and image cited in a body of articles, and say which are dead."""
+"""archiver: preserve every link and image cited in a body of articles.
+
+The command line (``archiver preserve``, ``nightly``, ``extract``,
+``package``) is the main way in; these names are the library surface for
+those who script it: read and extract articles, normalise URLs, run a
+preserve pass, and the value and error types they return.
+"""
 
 from __future__ import annotations
+
+import importlib.metadata
+
+from archiver.errors import (
+    ArchiverError as ArchiverError,
+    ArchiveWriteError as ArchiveWriteError,
+    ExitCode as ExitCode,
+    InputError as InputError,
+    NetworkUnavailable as NetworkUnavailable,
+    RunLocked as RunLocked,
+    StoreError as StoreError,
+    UsageError as UsageError,
+)
+from archiver.extract import links as links
+from archiver.models import (
+    Article as Article,
+    Citation as Citation,
+    FoundLink as FoundLink,
+    LinkKind as LinkKind,
+    LinkStatus as LinkStatus,
+    Outcome as Outcome,
+    RecordRef as RecordRef,
+    Rejection as Rejection,
+    Target as Target,
+)
+from archiver.pipeline import (
+    PreserveSettings as PreserveSettings,
+    RunSummary as RunSummary,
+    gather as gather,
+    preserve as preserve,
+)
+from archiver.seeds import read as read_article
+from archiver.store import open_store as open_store
+from archiver.urls import normalise as normalise
+
+try:
+    __version__ = importlib.metadata.version("archiver")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
+    __version__ = "0"
+
+__all__ = [
+    "ArchiveWriteError",
+    "ArchiverError",
+    "Article",
+    "Citation",
+    "ExitCode",
+    "FoundLink",
+    "InputError",
+    "LinkKind",
+    "LinkStatus",
+    "NetworkUnavailable",
+    "Outcome",
+    "PreserveSettings",
+    "RecordRef",
+    "Rejection",
+    "RunLocked",
+    "RunSummary",
+    "StoreError",
+    "Target",
+    "UsageError",
+    "__version__",
+    "gather",
+    "links",
+    "normalise",
+    "open_store",
+    "preserve",
+    "read_article",
+]
