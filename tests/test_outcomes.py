@@ -58,6 +58,7 @@ def scenario_urls(web: FakeWeb, token: str) -> dict[str, str]:
         "malformed": web.url(f"/malformed/{token}"),
         "bad_encoding": web.url(f"/bad-encoding/{token}"),
         "trickle": web.url(f"/trickle/{token}"),
+        "huge_headers": web.url(f"/huge-headers/{token}"),
         "too_many": web.url(f"/redirect/302/12/{token}"),
         "flaky": web.url(f"/flaky/2/{token}"),
     }
@@ -114,6 +115,7 @@ def scenarios(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Sce
         ("malformed", "error", "connection-reset", None, 2),
         ("bad_encoding", "alive", "ok", 200, 1),
         ("trickle", "error", "timeout", None, 2),
+        ("huge_headers", "error", "connection-reset", None, 2),
         ("too_many", "error", "too-many-redirects", 302, 11),
         ("flaky", "alive", "ok", 200, 2),
     ],

@@ -417,6 +417,10 @@ class FakeWeb:
         headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]
         return Reply(200, headers, b"<p>not gzip at all \xff\xfe</p>")
 
+    def _huge_headers(self, path: str, args: list[str]) -> Reply:
+        headers = [(f"X-Filler-{n}", "f" * 1000) for n in range(200)]  # 200 kB
+        return Reply(200, [("Content-Type", "text/plain"), *headers], b"ok")
+
     def _trickle(self, path: str, args: list[str]) -> Reply:
         return Reply(200, [("Content-Type", "text/plain")], b"z" * 200, trickle=0.2)
 
@@ -449,4 +453,5 @@ class FakeWeb:
         "malformed": _malformed,
         "bad-encoding": _bad_encoding,
         "trickle": _trickle,
+        "huge-headers": _huge_headers,
     }
