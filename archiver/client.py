@@ -12,8 +12,10 @@ import ssl
 from pathlib import Path
 
 import certifi
+import httpcore
 import httpx
 
+from archiver import netguard
 from archiver.errors import UsageError
 
 # Ask for what a browser would be shown: some sites serve bots a different page.
@@ -36,6 +38,33 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, with its connection pool over :class:`GuardedBackend`.
+
+    httpx has no option for a network backend, so the pool it builds is
+    replaced by the same pool built with ours; ``test_netguard`` fails loudly
+    if a new httpx stops using it.
+    """
+
+    def __init__(
+        self,
+        *,
+        context: ssl.SSLContext,
+        limits: httpx.Limits,
+        backend: netguard.GuardedBackend,
+    ) -> None:
+        super().__init__(verify=context, limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
+
+
 def build_client(
     *,
     timeout: float,
@@ -43,18 +72,29 @@ def build_client(
     user_agent: str,
     proxy: str | None = None,
     ca_bundle: Path | None = None,
+    guard: netguard.GuardedBackend | None = None,
 ) -> httpx.AsyncClient:
-    """The shared client; the caller closes it (``async with``)."""
+    """The shared client; the caller closes it (``async with``).
+
+    With ``guard`` (and no proxy, which resolves names itself) every
+    connection goes through it: resolved once, checked, connected by address.
+    """
     if proxy is not None and not proxy.startswith(("http://", "https://")):
         raise UsageError(f"--proxy {proxy}: must be an http:// or https:// URL")
+    context = ssl_context(ca_bundle)
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency
+    )
+    transport = None
+    if guard is not None and proxy is None:
+        transport = GuardedTransport(context=context, limits=limits, backend=guard)
     try:
         return httpx.AsyncClient(
-            verify=ssl_context(ca_bundle),
+            verify=context,
             proxy=proxy,
+            transport=transport,
             timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            ),
+            limits=limits,
             follow_redirects=False,
             trust_env=False,
             http2=False,

@@ -318,6 +318,8 @@ def _translate(exc: httpx.HTTPError) -> FetchFailure:
         return _fail(FailureKind.CONNECT_TIMEOUT, f"connect timed out: {text}")
     if isinstance(exc, httpx.TimeoutException):
         return _fail(FailureKind.TIMEOUT, f"timed out: {text}")
+    if _caused_by(exc, netguard.PrivateAddressRefused):
+        return _fail(FailureKind.PRIVATE_ADDRESS, text)
     if _caused_by(exc, ssl.SSLError):
         return _fail(FailureKind.TLS, f"TLS failed: {text}")
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):

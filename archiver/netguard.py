@@ -11,11 +11,15 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import httpcore
 import trio
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+SocketOption = tuple[Any, ...]  # as httpcore passes them to setsockopt
 
 # getaddrinfo answers that mean "this name does not exist", as opposed to
 # "the resolver could not be asked" (EAI_AGAIN, EAI_FAIL), which may pass.
@@ -62,9 +66,12 @@ class Resolver:
     milliseconds instead of waiting on each URL.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, lookup: Callable[[str], Awaitable[Resolution]] | None = None
+    ) -> None:
         self._cache: dict[str, Resolution] = {}
         self._locks: dict[str, trio.Lock] = {}
+        self._lookup = lookup or _getaddrinfo
 
     async def resolve(self, host: str) -> Resolution:
         literal = parse_ip(host)
@@ -76,26 +83,80 @@ class Resolver:
                 self._cache[host] = await self._lookup(host)
         return self._cache[host]
 
-    @staticmethod
-    async def _lookup(host: str) -> Resolution:
-        try:
-            infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            code = exc.args[0] if exc.args else None
-            return Resolution(
-                error=f"{host} did not resolve: {exc.strerror or exc}",
-                not_found=code in _NAME_NOT_FOUND,
-            )
-        except (UnicodeError, OSError) as exc:
-            return Resolution(error=f"{host} did not resolve: {exc}")
-        seen: dict[IPAddress, None] = {}
-        for _family, _type, _proto, _canon, sockaddr in infos:
-            address = parse_ip(str(sockaddr[0]).split("%", 1)[0])
-            if address is not None:
-                seen[address] = None
-        if not seen:
-            return Resolution(error=f"{host} resolved to no address", not_found=True)
-        return Resolution(addresses=tuple(seen))
+
+async def _getaddrinfo(host: str) -> Resolution:
+    """Ask the system resolver, and say whether a failure means "no such name"."""
+    try:
+        infos = await trio.socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        code = exc.args[0] if exc.args else None
+        return Resolution(
+            error=f"{host} did not resolve: {exc.strerror or exc}",
+            not_found=code in _NAME_NOT_FOUND,
+        )
+    except (UnicodeError, OSError) as exc:
+        return Resolution(error=f"{host} did not resolve: {exc}")
+    seen: dict[IPAddress, None] = {}
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        address = parse_ip(str(sockaddr[0]).split("%", 1)[0])
+        if address is not None:
+            seen[address] = None
+    if not seen:
+        return Resolution(error=f"{host} resolved to no address", not_found=True)
+    return Resolution(addresses=tuple(seen))
+
+
+class PrivateAddressRefused(httpcore.ConnectError):
+    """Raised by :class:`GuardedBackend` instead of connecting to a private address."""
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolve, check, then connect to the address that was checked.
+
+    Checking a name and letting the connection library resolve it again opens
+    a gap (DNS rebinding: public when asked, private when connected). Here the
+    one resolution is both checked and used: the socket is opened to that
+    address, while TLS still verifies the certificate against the host name.
+    """
+
+    def __init__(self, resolver: Resolver, *, allow_private: bool) -> None:
+        self._resolver = resolver
+        self._allow_private = allow_private
+        self._inner = httpcore.TrioBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkBackend
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        resolution = await self._resolver.resolve(host)
+        if resolution.error is not None:
+            raise httpcore.ConnectError(resolution.error)
+        if not self._allow_private and resolution.private:
+            raise PrivateAddressRefused(describe_private(host, resolution.private[0]))
+        failure: httpcore.ConnectError | None = None
+        for address in resolution.addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc  # try the host's next address, as browsers do
+        raise failure or httpcore.ConnectError(f"{host} has no address")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkBackend
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 def describe_private(host: str, address: IPAddress) -> str:

@@ -40,6 +40,7 @@ from archiver.models import (
     RecordRef,
     Target,
 )
+from archiver.netguard import GuardedBackend, Resolver
 from archiver.politeness import HostGate
 from archiver.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.urls import normalise
@@ -383,14 +384,16 @@ async def _archive(
         delay=settings.delay,
     )
     send, receive = trio.open_memory_channel[FetchResult](settings.concurrency)
+    resolver = Resolver()
     async with build_client(
         timeout=settings.fetch.timeout,
         concurrency=settings.concurrency,
         user_agent=settings.user_agent,
         proxy=settings.proxy,
         ca_bundle=settings.ca_bundle,
+        guard=GuardedBackend(resolver, allow_private=settings.fetch.allow_private),
     ) as client:
-        fetcher = Fetcher(client, gate, settings.fetch, spool)
+        fetcher = Fetcher(client, gate, settings.fetch, spool, resolver=resolver)
         verifier = Verifier(fetcher, probe=settings.probe)
         async with trio.open_nursery() as nursery:
             if recorder.history is not None:

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import uuid
 
+import httpx
 import pytest
 
-from archiver.netguard import Resolver, is_public, parse_ip
+from archiver.client import build_client
+from archiver.netguard import (
+    GuardedBackend,
+    PrivateAddressRefused,
+    Resolution,
+    Resolver,
+    is_public,
+    parse_ip,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,3 +66,49 @@ async def test_resolver_reports_names_that_do_not_exist():
     assert "no-such-name.invalid" in first.error
     assert first.not_found
     assert await resolver.resolve("no-such-name.invalid") is first  # cached
+
+
+def fixed(table: dict[str, str]) -> Resolver:
+    """A resolver that answers from ``table``: a name we control, resolving anywhere."""
+
+    async def lookup(host: str) -> Resolution:
+        if host not in table:
+            return Resolution(error=f"{host} did not resolve", not_found=True)
+        return Resolution(addresses=(ipaddress.ip_address(table[host]),))
+
+    return Resolver(lookup)
+
+
+async def test_guarded_backend_refuses_before_connecting(fakeweb):
+    backend = GuardedBackend(
+        fixed({"rebind.example": "127.0.0.1"}), allow_private=False
+    )
+    before = fakeweb.ledger.paths()
+    with pytest.raises(
+        PrivateAddressRefused, match=r"resolves to non-public 127\.0\.0\.1"
+    ):
+        await backend.connect_tcp("rebind.example", fakeweb.port)
+    assert fakeweb.ledger.paths() == before
+
+
+async def test_the_client_connects_to_the_address_that_was_checked(fakeweb, tmp_path):
+    # "rebind.example" exists only in our resolver: if the connection library
+    # resolved it again, nothing would answer.
+    table = {"rebind.example": "127.0.0.1"}
+    url = f"http://rebind.example:{fakeweb.port}/page/guarded-{uuid.uuid4().hex}"
+    allowed = GuardedBackend(fixed(table), allow_private=True)
+    async with build_client(
+        timeout=5, concurrency=2, user_agent="t", guard=allowed
+    ) as client:
+        response = await client.get(url)
+    assert response.status_code == 200
+    assert fakeweb.ledger.headers("/" + url.split("/", 3)[3])["Host"].startswith(
+        "rebind.example"
+    )
+    refused = GuardedBackend(fixed(table), allow_private=False)
+    async with build_client(
+        timeout=5, concurrency=2, user_agent="t", guard=refused
+    ) as client:
+        with pytest.raises(httpx.ConnectError) as caught:
+            await client.get(url)
+    assert isinstance(caught.value.__cause__, PrivateAddressRefused)
