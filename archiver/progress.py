@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TextIO
+from typing import Self, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -28,13 +28,10 @@ from archiver.models import LinkStatus, Outcome
 from archiver.pipeline import RunSummary
 
 
-class PlainReporter:
-    """One line per event, for logs and cron mail."""
+class _LineReporter:
+    """A reporter with nothing to start or stop (unlike the progress bar)."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-
-    def __enter__(self) -> PlainReporter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -44,6 +41,13 @@ class PlainReporter:
         tb: TracebackType | None,
     ) -> None:
         return None
+
+
+class PlainReporter(_LineReporter):
+    """One line per event, for logs and cron mail."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
 
     def article_error(self, message: str) -> None:
         print(f"archiver: skipped article: {message}", file=self._stream, flush=True)
@@ -62,7 +66,7 @@ class PlainReporter:
         )
 
 
-class JsonReporter:
+class JsonReporter(_LineReporter):
     """One JSON object per line and event, for log collectors and cron mail.
 
     Every line has ``time`` (UTC, ISO 8601) and ``event``; the same lines go
@@ -71,17 +75,6 @@ class JsonReporter:
 
     def __init__(self, streams: Sequence[TextIO] | None = None) -> None:
         self._streams = list(streams) if streams is not None else [sys.stderr]
-
-    def __enter__(self) -> JsonReporter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
 
     def event(self, name: str, **fields: object) -> None:
         line = json.dumps(

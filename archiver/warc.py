@@ -15,7 +15,8 @@ import io
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,8 +136,7 @@ class WarcSink:
         """
         digest = payload_digest(hop.body.path) if _dedupable(hop) else None
         earlier = self._captures.get(digest) if digest else None
-        try:
-            current = self._file_with_room()
+        with self._writing() as current:
             response_id = self._make_id()
             common = {
                 "WARC-Date": _warc_date(hop.started),
@@ -185,12 +185,6 @@ class WarcSink:
                 },
             )
             current.writer.write_record(request)
-            # Whole records reach the file now, so a crash loses at most the
-            # record being written; sync() makes them durable.
-            current.handle.flush()
-        except OSError as exc:
-            where = self._current.path if self._current else self._folder
-            raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
         return RecordRef(
             warc_file=current.name,
             offset=offset,
@@ -212,8 +206,7 @@ class WarcSink:
         ``metadata`` record beside it lists the outlinks, one
         ``outlink: URL KIND`` field each, as crawlers write them.
         """
-        try:
-            current = self._file_with_room()
+        with self._writing() as current:
             resource_id = self._make_id()
             common = {
                 "WARC-Date": _warc_date(when),
@@ -244,15 +237,26 @@ class WarcSink:
                 },
             )
             current.writer.write_record(metadata)
-            current.handle.flush()
-        except OSError as exc:
-            where = self._current.path if self._current else self._folder
-            raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
         return RecordRef(
             warc_file=current.name,
             offset=offset,
             payload_digest=resource.rec_headers.get_header("WARC-Payload-Digest"),
         )
+
+    @contextmanager
+    def _writing(self) -> Iterator[_OpenFile]:
+        """The file to write the next records to; flushed after, errors translated.
+
+        Whole records reach the file when the block ends, so a crash loses at
+        most the records being written; :meth:`sync` makes them durable.
+        """
+        try:
+            current = self._file_with_room()
+            yield current
+            current.handle.flush()
+        except OSError as exc:
+            where = self._current.path if self._current else self._folder
+            raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
 
     def sync(self) -> None:
         """Make every record written so far durable (before the store says so)."""
