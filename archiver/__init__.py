@@ -1,7 +1,7 @@
 """archiver: preserve every link and image cited in a body of articles.
 
 The command line (``archiver preserve``, ``nightly``, ``extract``,
-``package``) is the main way in; these names are the library surface for
+``package``, ``report``) is the main way in; these names are the library surface for
 those who script it: read and extract articles, normalise URLs, run a
 preserve pass, and the value and error types they return.
 """

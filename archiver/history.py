@@ -109,6 +109,18 @@ class ArchivedCopy:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StoredArticle:
+    """An article as the store remembers it: what a report says about its source."""
+
+    path: str  # as given to the run that recorded it; the key of its citations
+    url: str | None
+    title: str
+    published: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArticleChange:
     """An article whose links the store does not have for its current content."""
 

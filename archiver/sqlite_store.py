@@ -30,6 +30,7 @@ from archiver.history import (
     DeadRule,
     Run,
     RunStatus,
+    StoredArticle,
     Streak,
     UrlState,
     Verdict,
@@ -46,6 +47,7 @@ from archiver.models import (
     Unfetched,
 )
 from archiver.store_rows import (
+    ARTICLE_COLUMNS,
     CITATION_COLUMNS,
     INSERT_CHECK,
     INSERT_CITATION,
@@ -59,6 +61,7 @@ from archiver.store_rows import (
     citation_rows,
     from_text,
     maybe_text,
+    row_article,
     row_check,
     row_citation,
     row_run,
@@ -220,6 +223,13 @@ class SQLiteStore:
             ).fetchall()
         return tuple(row_run(row) for row in rows)
 
+    def runs(self) -> tuple[Run, ...]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started, id"  # noqa: S608
+            ).fetchall()
+        return tuple(row_run(row) for row in rows)
+
     def _need_run(self, run_id: str) -> Run:
         found = self.run(run_id)
         if found is None:  # pragma: no cover - written in the same call
@@ -305,6 +315,24 @@ class SQLiteStore:
                 found[url] = tuple(row_citation(row) for row in rows)
         return found
 
+    def articles(self) -> tuple[StoredArticle, ...]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY path"  # noqa: S608
+            ).fetchall()
+        return tuple(row_article(row) for row in rows)
+
+    def all_citations(self) -> dict[str, tuple[Citation, ...]]:
+        found: dict[str, list[Citation]] = {}
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                f"SELECT url, {CITATION_COLUMNS} FROM citations "  # noqa: S608
+                "ORDER BY url, article, seq"
+            ).fetchall()
+        for row in rows:
+            found.setdefault(str(row[0]), []).append(row_citation(row[1:]))
+        return {url: tuple(cited) for url, cited in found.items()}
+
     # Checks
 
     def record_checks(
@@ -358,6 +386,11 @@ class SQLiteStore:
             rows = conn.execute(
                 SELECT_CHECKS + "WHERE url = ? ORDER BY checked", (url,)
             ).fetchall()
+        return tuple(row_check(row) for row in rows)
+
+    def all_checks(self) -> tuple[Check, ...]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(SELECT_CHECKS + "ORDER BY url, checked").fetchall()
         return tuple(row_check(row) for row in rows)
 
     def last_good(self, url: str) -> ArchivedCopy | None:

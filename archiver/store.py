@@ -26,6 +26,7 @@ from archiver.history import (
     DeadRule,
     Run,
     RunStatus,
+    StoredArticle,
     UrlState,
     Verdict,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "RunStatus",
     "SQLiteStore",
     "Store",
+    "StoredArticle",
     "UrlState",
     "Verdict",
     "open_store",
@@ -89,6 +91,10 @@ class Store(Protocol):
         """Runs still marked running, oldest first; under the run lock, crashed ones."""
         ...
 
+    def runs(self) -> tuple[Run, ...]:
+        """Every run recorded, oldest first (ties by id), whatever its status."""
+        ...
+
     def record_articles(
         self, articles: Iterable[Article], seen: datetime
     ) -> tuple[ArticleChange, ...]:
@@ -120,6 +126,17 @@ class Store(Protocol):
         """Each URL's stored citations (empty for a URL no article cites)."""
         ...
 
+    def articles(self) -> tuple[StoredArticle, ...]:
+        """Every article ever recorded, by path; a report's list of sources."""
+        ...
+
+    def all_citations(self) -> dict[str, tuple[Citation, ...]]:
+        """Every URL some article cites now, with all its citations, by URL.
+
+        One read for a whole report, where :meth:`citations` asks URL by URL.
+        """
+        ...
+
     def record_checks(
         self, run_id: str, statuses: Sequence[LinkStatus], at: datetime | None = None
     ) -> int:
@@ -137,6 +154,14 @@ class Store(Protocol):
 
     def history(self, url: str) -> tuple[Check, ...]:
         """Every check of the URL, oldest first."""
+        ...
+
+    def all_checks(self) -> tuple[Check, ...]:
+        """Every check of every URL, by URL and then time.
+
+        What a report folds, night by night, into a trend; the whole history
+        is read at once, so a very large store needs the memory for it.
+        """
         ...
 
     def last_good(self, url: str) -> ArchivedCopy | None:

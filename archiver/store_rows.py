@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from archiver.history import Check, Run, RunStatus, Streak
+from archiver.history import Check, Run, RunStatus, StoredArticle, Streak
 from archiver.models import (
     Capture,
     Citation,
@@ -198,6 +198,7 @@ RUN_COLUMNS: Final = "id, started, finished, options, counts, conclusive, status
 CITATION_COLUMNS: Final = (
     "article, kind, element, attribute, anchor_text, title, wrapped_by"
 )
+ARTICLE_COLUMNS: Final = "path, url, title, published, first_seen, last_seen"
 
 
 def status_check(run_id: str, status: LinkStatus, at: datetime | None) -> Check:
@@ -244,6 +245,18 @@ def row_citation(row: Row) -> Citation:
         text=str(text),
         title=str(title),
         wrapped_by=str(wrapped_by) if wrapped_by is not None else None,
+    )
+
+
+def row_article(row: Row) -> StoredArticle:
+    path, url, title, published, first_seen, last_seen = row
+    return StoredArticle(
+        path=str(path),
+        url=_str(url),
+        title=str(title),
+        published=maybe_time(published),
+        first_seen=from_text(str(first_seen)),
+        last_seen=from_text(str(last_seen)),
     )
 
 

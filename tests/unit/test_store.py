@@ -246,6 +246,22 @@ def test_a_run_id_cannot_be_begun_twice_or_finished_unbegun(store):
     assert store.run("a").started == night(0)
 
 
+def test_every_run_is_listed_oldest_first_whatever_its_status(store):
+    store.begin_run("late", night(2), {})
+    store.begin_run("early", night(0), {"k": 1})
+    store.begin_run("middle", night(1), {})
+    store.finish_run("early", night(0), {"alive": 1}, True)
+    store.finish_run("middle", night(1), {}, False, status=RunStatus.CRASHED)
+    runs = store.runs()
+    assert [r.id for r in runs] == ["early", "middle", "late"]
+    assert [r.status for r in runs] == [
+        RunStatus.COMPLETED,
+        RunStatus.CRASHED,
+        RunStatus.RUNNING,
+    ]
+    assert runs[0] == store.run("early")
+
+
 # Articles and citations
 
 
@@ -291,6 +307,33 @@ def test_citations_round_trip_and_are_replaced_per_article(store):
 
     store.record_citations([], T0, articles=["b.md"])
     assert store.citations([page]) == {page: ()}
+
+
+def test_articles_and_all_citations_are_read_back_in_one_go(store):
+    undated = replace(article("b.md", "1"), published=None, url=None)
+    store.record_articles([article("a.md", "1"), undated], T0)
+    store.record_articles([article("a.md", "2")], night(1))
+    page = NormalizedURL("https://example.org/page")
+    other = NormalizedURL("https://example.org/other")
+    twice = (citation("a.md", "first"), citation("a.md", "second"))
+    store.record_citations(
+        [
+            Target(url=page, citations=(*twice, citation("b.md", "in b"))),
+            Target(url=other, citations=(citation("b.md", "other"),)),
+        ],
+        T0,
+    )
+    found = store.articles()
+    assert [a.path for a in found] == ["a.md", "b.md"]
+    assert found[0].title == "Title of a.md"
+    assert found[0].url == "https://blog.example/a.md"
+    assert (found[0].published, found[0].first_seen) == (T0, T0)
+    assert found[0].last_seen == night(1)
+    assert (found[1].published, found[1].url) == (None, None)
+    everything = store.all_citations()
+    assert everything == store.citations([page, other])
+    store.record_citations([], T0, articles=["b.md"])  # b.md now cites nothing
+    assert store.all_citations() == {page: twice}
 
 
 def test_citations_of_an_unrecorded_article_are_refused_whole(store):
@@ -396,6 +439,16 @@ def test_a_resumed_run_skips_what_the_crashed_one_committed(path):
         }
         assert store.checked_in_run("n0") == {"https://a.example/"}
     crashed.close()
+
+
+def test_all_checks_are_every_url_s_history_in_url_order(store):
+    other = "https://example.org/another"
+    check_at(store, night(0), URL, Outcome.ALIVE)
+    check_at(store, night(0), other, Outcome.DEAD)
+    check_at(store, night(1), URL, Outcome.DEAD)
+    check_at(store, night(2), other, Outcome.ERROR)
+    assert store.all_checks() == store.history(other) + store.history(URL)
+    assert len(store.all_checks()) == 4
 
 
 # Verdicts

@@ -1,0 +1,290 @@
+"""The report as one self-contained HTML page: it opens offline, from a mail.
+
+Style sheet, script and charts (inline SVG) are in the page; nothing is
+fetched, and the page's Content-Security-Policy says so to the browser, which
+also runs only the script whose hash it names. The only addresses in the page
+are links a reader may follow: articles, cited links and replay addresses.
+Every value is escaped. Tables sort on a click on their header and filter as
+one types (see :mod:`.assets`); wide tables scroll sideways on a phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+
+from archiver import __version__
+from archiver.report import svg
+from archiver.report.assets import SCRIPT, STYLE
+from archiver.report.markup import (
+    COUNT_COLUMNS,
+    Cell,
+    count_cells,
+    h,
+    link,
+    num,
+    share,
+    table,
+    when,
+)
+from archiver.report.model import Copy, Report, RotRow
+from archiver.report.words import (
+    TITLE,
+    day,
+    filters_text,
+    human,
+    iso,
+    percent,
+    rule_text,
+    window_text,
+)
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+
+
+def _rot_table(table_id: str, name: str, rows: Sequence[RotRow]) -> str:
+    """The rows' counts, with a bar of the dead and suspect shares: the chart."""
+    return table(
+        table_id,
+        [(name, ""), ("dead and suspect", ""), *COUNT_COLUMNS],
+        [
+            [
+                Cell(h(r.key)),
+                Cell(svg.bar(r.counts), share(r.counts.dead_share).sort, "bar"),
+                *count_cells(r.counts),
+            ]
+            for r in rows
+        ],
+        filter_label=None if len(rows) < 8 else f"{name}s",
+    )
+
+
+def _copy(copy: Copy | None, base: str) -> tuple[Cell, Cell]:
+    if copy is None:
+        return Cell("none", ""), Cell("", "")
+    where = (
+        f"{h(human(copy.checked))}<br><code>{h(copy.warc_file)}</code> @ {copy.offset}"
+    )
+    replay = link(copy.replay) if base else f"<code>{h(copy.replay)}</code>"
+    return Cell(where, iso(copy.checked) or ""), Cell(replay, copy.replay, "url")
+
+
+def _cards(report: Report) -> str:
+    head = report.headline
+    c = head.counts
+    window = window_text(report.filters)
+    cards = [
+        ("", str(c.checked), "links checked"),
+        ("bad", percent(c.dead_share), f"dead ({c.dead} links)"),
+        (
+            "bad",
+            percent(head.articles_with_dead_share),
+            f"of articles have a dead link ({head.articles_with_dead} of "
+            f"{head.articles})",
+        ),
+        ("", percent(c.unsure_share), f"blocked or inconclusive ({c.unsure})"),
+        ("", str(c.suspect), "suspect: failing, not yet confirmed"),
+        ("bad", str(len(head.newly_dead)), f"newly dead {window}"),
+        ("", str(len(head.revived)), f"revived {window}"),
+        ("", str(head.drifted), "alive but changed since first captured"),
+    ]
+    html = "".join(
+        f'<div class="card {kind}"><b>{h(value)}</b><span>{h(label)}</span></div>'
+        for kind, value, label in cards
+    )
+    lists = ""
+    for name, urls in (("Newly dead", head.newly_dead), ("Revived", head.revived)):
+        if urls:
+            items = "".join(f'<li class="url">{link(u)}</li>' for u in urls)
+            lists += (
+                f"<details open><summary>{name}</summary><ul>{items}</ul></details>"
+            )
+    return f'<div class="cards">{html}</div>{lists}'
+
+
+def _trend(report: Report) -> str:
+    rows = [
+        [
+            Cell(h(p.run_id) + ("" if p.conclusive is not False else " (offline)")),
+            when(p.started),
+            Cell(h(p.status)),
+            num(p.checks),
+            num(p.counts.alive),
+            *count_cells(p.counts)[1:],
+            num(p.newly_dead),
+            num(p.revived),
+        ]
+        for p in report.trend
+    ]
+    columns = [
+        ("run", ""),
+        ("started", ""),
+        ("status", ""),
+        ("checks", "n"),
+        ("alive", "n"),
+        *COUNT_COLUMNS[1:],
+        ("newly dead", "n"),
+        ("revived", "n"),
+    ]
+    return svg.trend(report.trend) + table("trend", columns, rows)
+
+
+def _dead(report: Report) -> str:
+    rows = []
+    for d in report.dead_citations:
+        good, replay = _copy(d.last_good, report.replay_base)
+        rows.append(
+            [
+                Cell(
+                    f"{link(d.article_url, d.article_title or d.article)}<br>"
+                    f'<span class="note">{h(d.article)}</span>',
+                    d.article_title or d.article,
+                    "wrap",
+                ),
+                Cell(h(day(d.published)[:4]), day(d.published)),
+                Cell(link(d.url), d.url, "url"),
+                Cell(h(d.text), None, "wrap"),
+                Cell(
+                    f'<span class="badge">{h(d.outcome)}</span> {h(d.reason)}',
+                    d.reason,
+                ),
+                when(d.dead_since),
+                num(d.failures),
+                good,
+                replay,
+            ]
+        )
+    columns = [
+        ("article", ""),
+        ("year", ""),
+        ("link", ""),
+        ("text", ""),
+        ("outcome", ""),
+        ("dead since", ""),
+        ("failed checks", "n"),
+        ("last good copy", ""),
+        ("replay", ""),
+    ]
+    return table("dead-links", columns, rows, filter_label="dead links")
+
+
+def _articles(report: Report) -> str:
+    rows = [
+        [
+            Cell(
+                f"{link(a.url, a.title or a.path)}<br>"
+                f'<span class="note">{h(a.path)}</span>',
+                a.title or a.path,
+                "wrap",
+            ),
+            Cell(h(day(a.published)), day(a.published)),
+            *count_cells(a.counts),
+            num(a.drifted),
+        ]
+        for a in report.articles
+    ]
+    columns = [("article", ""), ("published", ""), *COUNT_COLUMNS, ("drift", "n")]
+    return table("articles", columns, rows, filter_label="articles")
+
+
+def _drift(report: Report) -> str:
+    rows = []
+    for d in report.drift:
+        first, first_replay = _copy(d.first, report.replay_base)
+        rows.append(
+            [
+                Cell(link(d.url), d.url, "url"),
+                Cell("<br>".join(h(a) for a in d.articles), None, "wrap"),
+                num(d.versions),
+                when(d.changed),
+                first,
+                first_replay,
+            ]
+        )
+    columns = [
+        ("link", ""),
+        ("articles", ""),
+        ("versions", "n"),
+        ("changed", ""),
+        ("first capture", ""),
+        ("replay first capture", ""),
+    ]
+    return table("drift", columns, rows, filter_label="changed links")
+
+
+DEFINITIONS = (
+    (
+        "links checked",
+        "distinct links cited by the articles in this report that "
+        "the store has at least one check of",
+    ),
+    (
+        "dead",
+        "confirmed dead: failed the rule's number of checks, spanning its "
+        "number of days, with no alive check since",
+    ),
+    ("suspect", "failing, but not yet long enough to be called dead"),
+    (
+        "blocked",
+        "the latest check was blocked (401, 403, 451, a bot wall, rate "
+        "limits): the site hides the answer",
+    ),
+    (
+        "inconclusive",
+        "the latest check was an error (timeout, 5xx, reset …): it may pass next time",
+    ),
+    ("rot rate", "dead links ÷ links checked"),
+    (
+        "newly dead",
+        "confirmed dead in the latest run (or, with a since date, in "
+        "any run since), and still dead",
+    ),
+    ("revived", "confirmed dead once, alive again in that same window"),
+    ("content drift", "alive now, but the content differs from the first capture"),
+)
+
+
+def render(report: Report) -> str:
+    csp = (
+        "default-src 'none'; base-uri 'none'; form-action 'none'; "
+        f"style-src 'sha256-{_sha256(STYLE)}'; script-src 'sha256-{_sha256(SCRIPT)}'"
+    )
+    sections = [
+        ("headline", "Headline", _cards(report)),
+        ("trend-section", "Trend over runs", _trend(report)),
+        (
+            "year-section",
+            "Rot by article year",
+            _rot_table("by-year", "year", report.by_year),
+        ),
+        (
+            "domain-section",
+            "Rot by cited domain",
+            _rot_table("by-domain", "domain", report.by_domain),
+        ),
+        ("dead-section", "Dead links", _dead(report)),
+        ("articles-section", "Articles", _articles(report)),
+        ("drift-section", "Content drift", _drift(report)),
+    ]
+    nav = "".join(f'<a href="#{sid}">{h(title)}</a>' for sid, title, _ in sections)
+    body = "".join(
+        f'<section id="{sid}"><h2>{h(title)}</h2>{html}</section>'
+        for sid, title, html in sections
+    )
+    terms = "".join(f"<dt>{h(t)}</dt><dd>{h(d)}</dd>" for t, d in DEFINITIONS)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        f"<title>{h(TITLE)}</title><style>{STYLE}</style></head><body>"
+        f'<header><h1>{h(TITLE)}</h1><p class="meta">Store <code>'
+        f"{h(report.store)}</code> · made {h(human(report.generated))} · "
+        f"{h(rule_text(report.rule))} · filters: {h(filters_text(report.filters))}"
+        f"</p><nav>{nav}</nav></header><main>{body}"
+        f'<section id="definitions"><h2>Definitions</h2><dl>{terms}</dl></section>'
+        f'</main><footer class="note">archiver {h(__version__)}</footer>'
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )

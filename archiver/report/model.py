@@ -1,0 +1,214 @@
+"""What a link-rot report says, as frozen values: figures only, no formatting.
+
+Also :class:`ReportOptions`, what a report is asked for.
+
+:func:`archiver.report.figures.build` computes a :class:`Report` from the
+store's history; each format module (``json_``, ``csv_``, ``markdown``,
+``html``) only lays one out. The definitions of the figures are written down
+in the README ("archiver report") and must change with the code here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from archiver.history import DeadRule
+
+DEFAULT_COLLECTION = "archive"
+
+
+class Group(StrEnum):
+    """Where a report puts a link now; every checked link is in exactly one group.
+
+    ``DEAD`` and ``SUSPECT`` are the store's verdicts; the others go by the
+    latest check, so a page that answered once and has hidden behind a bot
+    wall since counts as blocked, not as alive.
+    """
+
+    ALIVE = "alive"
+    DEAD = "dead"  # confirmed: failed K checks over D days (the store's rule)
+    SUSPECT = "suspect"  # failing, not yet for long enough
+    BLOCKED = "blocked"  # latest check blocked (401, 403, 451, a bot wall ...)
+    INCONCLUSIVE = "inconclusive"  # latest check an error (timeout, 5xx ...)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Counts:
+    """How many distinct links are in each group."""
+
+    alive: int = 0
+    dead: int = 0
+    suspect: int = 0
+    blocked: int = 0
+    inconclusive: int = 0
+
+    @classmethod
+    def of(cls, groups: Iterable[Group]) -> Counts:
+        tally = dict.fromkeys(Group, 0)
+        for group in groups:
+            tally[group] += 1
+        return cls(**{str(group): n for group, n in tally.items()})
+
+    @property
+    def checked(self) -> int:
+        return self.alive + self.dead + self.suspect + self.blocked + self.inconclusive
+
+    @property
+    def unsure(self) -> int:
+        """Blocked or inconclusive: links we cannot currently vouch for either way."""
+        return self.blocked + self.inconclusive
+
+    @property
+    def dead_share(self) -> float | None:
+        return share(self.dead, self.checked)
+
+    @property
+    def unsure_share(self) -> float | None:
+        return share(self.unsure, self.checked)
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole``, or None when there is nothing to divide (not 0 %)."""
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Copy:
+    """An archived response: where it is on disk and how to replay it."""
+
+    checked: datetime  # the check that captured it
+    run_id: str
+    warc_file: str  # relative to nightly's --out folder: "<run id>/<file name>"
+    offset: int
+    replay: str  # "<base>/<collection>/<14-digit timestamp>/<url>" (pywb)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadCitation:
+    """One place where an article cites a dead link: one row for an editor."""
+
+    article: str
+    article_title: str
+    article_url: str | None
+    published: datetime | None
+    url: str
+    kind: str
+    text: str  # anchor or alt text
+    outcome: str  # of the latest check that found it dead
+    reason: str
+    detail: str
+    http_status: int | None
+    dead_since: datetime | None  # first failing check of the current streak
+    dead_since_run: str | None
+    failures: int
+    last_checked: datetime
+    last_good: Copy | None  # the newest capture from when it was alive
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleFigures:
+    """One article: the state of its links, and its dead citations."""
+
+    path: str
+    title: str
+    url: str | None
+    published: datetime | None
+    counts: Counts
+    drifted: int
+    dead: tuple[DeadCitation, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RotRow:
+    """Links grouped by article year or by cited domain."""
+
+    key: str  # a year ("2015"), "unknown", or a host name
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunPoint:
+    """The state of the links just after one run."""
+
+    run_id: str
+    started: datetime
+    status: str
+    conclusive: bool | None
+    checks: int  # checks this run recorded, of links in the report
+    counts: Counts
+    newly_dead: int  # links this run confirmed dead
+    revived: int  # confirmed dead links this run found alive again
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Drift:
+    """A link alive now whose content differs from its first capture."""
+
+    url: str
+    articles: tuple[str, ...]
+    first: Copy
+    latest: Copy
+    versions: int  # distinct payloads captured
+    changed: datetime  # the check that captured the current content first
+    changed_run: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Headline:
+    counts: Counts
+    articles: int  # articles with at least one checked link
+    articles_with_dead: int
+    drifted: int
+    window: tuple[str, ...]  # the runs "newly dead" and "revived" look at
+    newly_dead: tuple[str, ...]
+    revived: tuple[str, ...]
+
+    @property
+    def articles_with_dead_share(self) -> float | None:
+        return share(self.articles_with_dead, self.articles)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Filters:
+    """What the report is limited to; empty means everything."""
+
+    since: datetime | None = None
+    domains: tuple[str, ...] = ()
+    articles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    generated: datetime
+    store: str
+    rule: DeadRule
+    filters: Filters
+    collection: str
+    replay_base: str
+    headline: Headline
+    trend: tuple[RunPoint, ...]
+    by_year: tuple[RotRow, ...]
+    by_domain: tuple[RotRow, ...]
+    articles: tuple[ArticleFigures, ...]
+    drift: tuple[Drift, ...] = field(default=())
+
+    @property
+    def dead_citations(self) -> tuple[DeadCitation, ...]:
+        return tuple(row for article in self.articles for row in article.dead)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportOptions:
+    """How to make a report: its filters, rule and replay addresses."""
+
+    filters: Filters = field(default_factory=Filters)
+    # The dead rule's parts; None takes the part the latest run recorded.
+    dead_after_failures: int | None = None
+    dead_after: timedelta | None = None
+    collection: str = DEFAULT_COLLECTION
+    replay_base: str = ""  # e.g. "https://archive.example.org"; "" for a path
+    store: str = ""  # how the store is named in the report
+    generated: datetime | None = None  # None: now

@@ -1,0 +1,35 @@
+"""Read what a report needs from the store, in one pass, and nothing else.
+
+A report may be made while a nightly run is writing (WAL lets it read). The
+reads are separate transactions, so they are made in an order that keeps the
+result whole: checks before runs (a check's run is always recorded before
+it), articles before citations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from archiver.history import Check, Run, StoredArticle
+from archiver.models import Citation
+from archiver.store import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreData:
+    """Everything the store knows that a report reads."""
+
+    runs: tuple[Run, ...]  # oldest first
+    articles: tuple[StoredArticle, ...]
+    citations: Mapping[str, tuple[Citation, ...]]  # URL -> its citations
+    checks: tuple[Check, ...]  # by URL, then time
+
+
+def read(store: Store) -> StoreData:
+    """The store's runs, articles, citations and checks, for :mod:`.figures`."""
+    checks = store.all_checks()
+    articles = store.articles()
+    citations = store.all_citations()
+    runs = store.runs()
+    return StoreData(runs=runs, articles=articles, citations=citations, checks=checks)
