@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.errors import StoreError
 from archiver.history import DeadRule, Verdict
 from archiver.store import open_store
 from tests.clirun import links_to, run_cli, write_article
@@ -202,6 +203,16 @@ def test_config_file_sets_defaults_and_flags_win(nights, tmp_path):
     assert "2 known links re-checked" in third.stdout  # the flag wins
 
 
+def run_started(store_file: Path) -> bool:
+    if not store_file.exists():
+        return False
+    try:
+        with open_store(store_file) as store:
+            return bool(store.unfinished_runs())
+    except StoreError:
+        return False  # still being created by the run
+
+
 def wait_for(condition, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -228,7 +239,7 @@ def test_kill_9_then_rerun_loses_nothing_and_writes_nothing_twice(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     store_file = tmp_path / "warcs" / "archiver.sqlite3"
-    wait_for(store_file.exists)
+    wait_for(lambda: run_started(store_file))  # killed after the run is recorded
     time.sleep(kill_after)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
