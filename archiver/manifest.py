@@ -58,6 +58,18 @@ DEAD_LINK_FIELDS: Final = (
 )
 
 
+# A cell starting with one of these is run as a formula by spreadsheet programs;
+# anchor texts and titles come from the web, so they must not be able to.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value`` for a CSV cell: text that would start a formula gets a ``'``."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def manifest_entry(status: LinkStatus) -> dict[str, object]:
     """One manifest object; keys in ``MANIFEST_FIELDS`` order."""
     record = status.record
@@ -152,7 +164,10 @@ def write(
         with tmp.open("w", encoding="utf-8", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=DEAD_LINK_FIELDS)
             writer.writeheader()
-            writer.writerows(dead_link_rows(ordered, articles))
+            writer.writerows(
+                {k: spreadsheet_safe(v) for k, v in row.items()}
+                for row in dead_link_rows(ordered, articles)
+            )
         os.replace(tmp, dead)
     except OSError as exc:
         raise ArchiveWriteError(f"{folder}: cannot write the manifest: {exc}") from exc

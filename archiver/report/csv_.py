@@ -2,7 +2,9 @@
 
 A link cited twice by one article (two anchors) is two rows; a link cited by
 two articles is a row for each. Values are written as stored, times in ISO
-8601 UTC; the columns are ``FIELDS``, documented in the README.
+8601 UTC, except that text a spreadsheet would run as a formula (starting
+with ``=``, ``+``, ``-`` or ``@``) gets a leading ``'``; the columns are
+``FIELDS``, documented in the README.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import io
 from typing import Final
 
+from archiver.manifest import spreadsheet_safe
 from archiver.report.model import DeadCitation, Report
 from archiver.report.words import iso
 
@@ -41,7 +44,9 @@ def render(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
-    writer.writerows(row(d) for d in report.dead_citations)
+    writer.writerows(
+        tuple(spreadsheet_safe(cell) for cell in row(d)) for d in report.dead_citations
+    )
     return out.getvalue()
 
 
