@@ -29,8 +29,8 @@ from archiver.history import DeadRule
 from archiver.lock import run_lock
 from archiver.models import FoundLink, Outcome, Rejection
 from archiver.nightly import STORE_NAME, NightlyResult, NightlySettings, run_nightly
+from archiver.offline import DEFAULT_CANARIES
 from archiver.pipeline import (
-    DEFAULT_CANARIES,
     Gathered,
     PreserveSettings,
     RunSummary,

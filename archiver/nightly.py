@@ -31,7 +31,8 @@ from archiver import extract, plan, seeds
 from archiver.errors import InputError
 from archiver.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
-from archiver.pipeline import Gathered, PreserveSettings, Reporter, RunSummary, preserve
+from archiver.pipeline import Gathered, PreserveSettings, RunSummary, preserve
+from archiver.recorder import Reporter
 from archiver.repair import cut_after_unit, record_count, repair_folder
 from archiver.store import Store, open_store
 from archiver.store_writer import StoreWriter

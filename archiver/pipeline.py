@@ -8,7 +8,6 @@ that writes from one worker thread, in the order results arrive.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import math
 import shutil
@@ -16,12 +15,10 @@ import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
-import httpx
 import trio
 
 from archiver import classify, extract, index, manifest, plan, seeds
@@ -37,38 +34,16 @@ from archiver.models import (
     LinkKind,
     LinkStatus,
     Outcome,
-    RecordRef,
     Target,
 )
 from archiver.netguard import GuardedBackend, Resolver
+from archiver.offline import DEFAULT_CANARIES, any_canary_answers
 from archiver.politeness import HostGate
+from archiver.recorder import History, Recorder, Reporter, Tally
 from archiver.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.urls import normalise
 from archiver.verify import Verifier
 from archiver.warc import WarcSink
-
-# Failures that say nothing about the link if every host fails the same way:
-# then the machine itself is offline.
-# Well-known sites asked when every link failed at the network level: if one
-# of them answers (any status), the machine is online and the links are dead.
-DEFAULT_CANARIES = (
-    "https://www.example.com/",
-    "https://www.wikipedia.org/",
-    "https://www.iana.org/",
-)
-CANARY_TIMEOUT = 10.0
-
-NETWORK_REASONS = frozenset(
-    {"dns-not-found", "connection-failed", "connection-refused"}
-)
-
-
-class Reporter(Protocol):
-    """Receives the run's events; ``archiver.progress`` has the implementations."""
-
-    def article_error(self, message: str) -> None: ...
-    def planned(self, total: int) -> None: ...
-    def done(self, status: LinkStatus) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,22 +103,6 @@ class RunSummary:
         return dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-@dataclass(slots=True)
-class _Tally:
-    """What the recording task has done so far; owned by that one task.
-
-    Until some host answers, a network-level failure may mean that this
-    machine is offline rather than that the link is dead, so those statuses
-    are held back from the reporter (and the log) until the verdict is known.
-    """
-
-    statuses: list[LinkStatus] = field(default_factory=list)
-    bytes: int = 0
-    online: bool = False  # some host answered: network failures are the web's
-    held: list[LinkStatus] = field(default_factory=list)
-    offline: bool = False  # no host and no canary answered: nothing is known
-
-
 def default_user_agent() -> str:
     return f"Mozilla/5.0 (compatible; archiver/{_version()}; link preservation)"
 
@@ -198,20 +157,6 @@ def gather(
     return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
 
 
-class History(Protocol):
-    """Where a run's checks go once their records are on disk (the store).
-
-    ``send`` is called only after the WARC records of a status are synced,
-    and never for a status that says nothing about the link (an offline
-    machine, the deadline): so a crash or an outage cannot make a link look
-    dead, and a resumed run fetches again whatever was not committed.
-    """
-
-    async def run(self) -> None: ...
-    def send(self, status: LinkStatus) -> None: ...
-    def close(self) -> None: ...
-
-
 def preserve(
     settings: PreserveSettings,
     gathered: Gathered,
@@ -245,8 +190,18 @@ def preserve(
     names = gathered.articles if archive_articles is None else archive_articles
     _archive_articles(sink, gathered, names)
     spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
-    tally = _Tally()
-    recorder = _Recorder(sink, tally, reporter, history, settings)
+    tally = Tally()
+
+    async def is_online() -> bool:
+        return await any_canary_answers(
+            settings.canaries,
+            request_timeout=settings.fetch.timeout,
+            user_agent=settings.user_agent,
+            proxy=settings.proxy,
+            ca_bundle=settings.ca_bundle,
+        )
+
+    recorder = Recorder(sink, tally, reporter, history, is_online)
     try:
         trio.run(_archive, settings, gathered.plan.targets, spool, recorder)
     finally:
@@ -290,12 +245,6 @@ def preserve(
     )
 
 
-def _looks_offline(fetched: Sequence[LinkStatus]) -> bool:
-    """Every fetched URL failed at the network level: blame the machine, not the web."""
-    tried = [s for s in fetched if s.outcome is not Outcome.REFUSED_PRIVATE]
-    return bool(tried) and all(s.reason in NETWORK_REASONS for s in tried)
-
-
 def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) -> None:
     """A resource record per article file, with its outlinks beside it."""
     outlinks: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -317,34 +266,6 @@ def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) 
             datetime.now(UTC),
             outlinks.get(name, ()),
         )
-
-
-async def _any_canary_answers(settings: PreserveSettings) -> bool:
-    """Whether this machine can reach the web at all: any answer from a canary.
-
-    Asked only when every link failed at the network level, so that one dead
-    host in a small run is not taken for an outage.
-    """
-    async with build_client(
-        timeout=min(settings.fetch.timeout, CANARY_TIMEOUT),
-        concurrency=len(settings.canaries) or 1,
-        user_agent=settings.user_agent,
-        proxy=settings.proxy,
-        ca_bundle=settings.ca_bundle,
-    ) as client:
-        answered = False
-
-        async def ask(url: str) -> None:
-            nonlocal answered
-            with contextlib.suppress(httpx.HTTPError):
-                await client.get(url)
-                answered = True
-
-        with trio.move_on_after(CANARY_TIMEOUT * 2):
-            async with trio.open_nursery() as nursery:
-                for url in settings.canaries:
-                    nursery.start_soon(ask, url)
-        return answered
 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
@@ -373,7 +294,7 @@ async def _archive(
     settings: PreserveSettings,
     targets: Sequence[Target],
     spool: Path,
-    recorder: _Recorder,
+    recorder: Recorder,
 ) -> None:
     by_host: dict[str, deque[Target]] = defaultdict(deque)
     for target in targets:
@@ -423,74 +344,3 @@ async def _work(
         while queue:
             result = await verifier.fetch(queue.popleft())
             await send.send(result)
-
-
-class _Recorder:
-    """The one task that writes WARC records and hands statuses on.
-
-    It classifies results as they arrive, writes their records from one
-    worker thread, and holds back network-level failures (from the log and
-    the history) until some host has answered, because until then they may
-    be this machine's outage rather than the links' fault.
-    """
-
-    def __init__(
-        self,
-        sink: WarcSink,
-        tally: _Tally,
-        reporter: Reporter,
-        history: History | None,
-        settings: PreserveSettings,
-    ) -> None:
-        self.sink = sink
-        self.tally = tally
-        self.reporter = reporter
-        self.history = history
-        self.settings = settings
-
-    async def run(self, receive: trio.MemoryReceiveChannel[FetchResult]) -> None:
-        one_thread = trio.CapacityLimiter(1)
-        tally = self.tally
-        try:
-            async with receive:
-                async for result in receive:
-                    try:
-                        refs = await trio.to_thread.run_sync(
-                            self._write, result, limiter=one_thread
-                        )
-                    finally:
-                        for hop in result.hops:
-                            hop.body.path.unlink(missing_ok=True)
-                    tally.bytes += sum(hop.body.length for hop in result.hops)
-                    status = classify.classify(result, refs[-1] if refs else None)
-                    tally.statuses.append(status)
-                    if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
-                        self._pass_on(status)
-                    elif status.reason in NETWORK_REASONS:
-                        tally.held.append(status)
-                    else:
-                        tally.online = True
-                        for held in (*tally.held, status):
-                            self._pass_on(held)
-                        tally.held.clear()
-            if tally.held:
-                tally.offline = _looks_offline(tally.statuses) and not (
-                    await _any_canary_answers(self.settings)
-                )
-                if not tally.offline:
-                    for held in tally.held:
-                        self._pass_on(held)
-        finally:
-            if self.history is not None:
-                self.history.close()
-
-    def _write(self, result: FetchResult) -> list[RecordRef]:
-        refs = [self.sink.write_hop(hop) for hop in result.hops]
-        if refs and self.history is not None:
-            self.sink.sync()  # on disk before the history may say so
-        return refs
-
-    def _pass_on(self, status: LinkStatus) -> None:
-        self.reporter.done(status)
-        if self.history is not None:
-            self.history.send(status)
