@@ -9,32 +9,36 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import shlex
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO
 
 import click
-import httpx
 from rich.console import Console
 
-from archiver import config, extract, package, report, seeds
-from archiver.client import ssl_context
+from archiver import extract, package, report, seeds
 from archiver.errors import ArchiverError, ExitCode, UsageError
-from archiver.fetch import FetchSettings
 from archiver.history import DeadRule
 from archiver.lock import run_lock
 from archiver.models import FoundLink, Outcome, Rejection
 from archiver.nightly import STORE_NAME, NightlyResult, NightlySettings, run_nightly
-from archiver.offline import DEFAULT_CANARIES
+from archiver.options import (
+    DEFAULT_INPUT,
+    DEFAULT_OUT,
+    fetch_options,
+    load_config,
+    parse_now,
+    preserve_settings,
+    run_options,
+    split_arguments,
+    unwrap_option,
+    wrapper_rules,
+)
 from archiver.pipeline import (
     Gathered,
-    PreserveSettings,
     RunSummary,
-    default_user_agent,
     gather,
     preserve,
 )
@@ -45,112 +49,10 @@ from archiver.progress import (
     summary_lines,
 )
 from archiver.repair import Repair, repair_folder
-from archiver.retry import RetryPolicy
 from archiver.store import open_store
-from archiver.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.urls import normalise
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-DEFAULT_INPUT = Path("seeds")
-DEFAULT_OUT = Path("warcs")
-_URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def fetch_options(func: F) -> F:
-    """The options every command that fetches shares."""
-    options = [
-        click.option(
-            "--concurrency",
-            type=click.IntRange(min=1),
-            default=64,
-            show_default=True,
-            help="Requests in flight at once, across all hosts.",
-        ),
-        click.option(
-            "--per-host",
-            type=click.IntRange(min=1),
-            default=4,
-            show_default=True,
-            help="Requests in flight at once to any one host.",
-        ),
-        click.option(
-            "--delay",
-            type=click.FloatRange(min=0),
-            default=0.0,
-            show_default=True,
-            help="Minimum seconds between two request starts to one host.",
-        ),
-        click.option(
-            "--retries",
-            type=click.IntRange(min=1),
-            default=3,
-            show_default=True,
-            help="Attempts per request, the first included, on transient failures.",
-        ),
-        click.option(
-            "--retry-base",
-            type=click.FloatRange(min=0),
-            default=1.0,
-            show_default=True,
-            help="First backoff in seconds; it doubles, with jitter, each retry.",
-        ),
-        click.option(
-            "--retry-after-cap",
-            type=click.FloatRange(min=0),
-            default=60.0,
-            show_default=True,
-            help="Longest Retry-After honoured; a longer one ends the retries.",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
-            default=30.0,
-            show_default=True,
-            help="Seconds to wait for a connection or for the next bytes.",
-        ),
-        click.option(
-            "--max-time",
-            type=click.FloatRange(min=0, min_open=True),
-            help="Longest one attempt may take, in seconds, however steadily "
-            "bytes trickle in  [default: 10 x --timeout, at least 60].",
-        ),
-        click.option(
-            "--host-failures",
-            type=click.IntRange(min=0),
-            default=3,
-            show_default=True,
-            help="After this many URLs of one host in a row fail to connect "
-            "(retries spent), its other URLs are not tried; 0 never gives up.",
-        ),
-        click.option(
-            "--max-size",
-            type=click.IntRange(min=1),
-            default=100 * 1024 * 1024,
-            show_default=True,
-            help="Longest body kept, in bytes; longer ones are cut and marked.",
-        ),
-        click.option(
-            "--proxy",
-            metavar="URL",
-            help="Send all traffic through this HTTP proxy (CONNECT for https).",
-        ),
-        click.option(
-            "--ca-bundle",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Extra CA certificates (PEM) to trust, e.g. a proxy's.",
-        ),
-        click.option("--user-agent", help="User-Agent header to send."),
-        click.option(
-            "--allow-private",
-            is_flag=True,
-            help="Fetch loopback, private and other non-public addresses too.",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -161,91 +63,6 @@ def cli() -> None:
     Articles are files with a timestamp line, a markdown title link to the
     article's own URL, a ------ rule and the body as HTML.
     """
-
-
-def unwrap_option(func: F) -> F:
-    """``--unwrap HOST=PARAM``: one more wrapper whose original URL is kept too."""
-    return click.option(
-        "--unwrap",
-        "unwrap_specs",
-        metavar="HOST=PARAM",
-        multiple=True,
-        help="Also keep the URL wrapped in query parameter PARAM of links to "
-        "HOST (repeatable; images.weserv.nl=url is built in).",
-    )(func)
-
-
-def run_options(func: F) -> F:
-    """Options of every command that runs an archiving pass (besides fetching)."""
-    options = [
-        click.option(
-            "--deadline",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="SECONDS",
-            help="Stop fetching after this long; what is left is marked 'deadline'.",
-        ),
-        click.option(
-            "--probe/--no-probe",
-            default=True,
-            show_default=True,
-            help="Ask each host once for a made-up path, to tell soft 404s and "
-            "parked domains from live pages.",
-        ),
-        click.option(
-            "--canary",
-            "canaries",
-            metavar="URL",
-            multiple=True,
-            help="When every link fails at the network level, the run is called "
-            "offline unless one of these answers (repeatable; default: a few "
-            "well-known sites).",
-        ),
-        unwrap_option,
-        click.option(
-            "--operator", help="Who runs the archive; written into each WARC."
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _settings(
-    inputs: tuple[Path, ...], out: Path, opts: dict[str, Any]
-) -> PreserveSettings:
-    """PreserveSettings from the values of ``fetch_options`` and ``run_options``."""
-    proxy = opts["proxy"]
-    _check_proxy(proxy)
-    if opts["ca_bundle"] is not None:
-        ssl_context(opts["ca_bundle"])
-    return PreserveSettings(
-        inputs=inputs,
-        out=out,
-        fetch=FetchSettings(
-            timeout=opts["timeout"],
-            max_time=opts["max_time"],
-            host_failures=opts["host_failures"],
-            max_size=opts["max_size"],
-            allow_private=opts["allow_private"],
-            proxied=proxy is not None,
-            retry=RetryPolicy(
-                attempts=opts["retries"],
-                base=opts["retry_base"],
-                retry_after_cap=opts["retry_after_cap"],
-            ),
-        ),
-        concurrency=opts["concurrency"],
-        per_host=opts["per_host"],
-        delay=opts["delay"],
-        user_agent=opts["user_agent"] or default_user_agent(),
-        proxy=proxy,
-        ca_bundle=opts["ca_bundle"],
-        operator=opts["operator"],
-        deadline=opts["deadline"],
-        probe=opts["probe"],
-        canaries=tuple(opts["canaries"]) or DEFAULT_CANARIES,
-        command=shlex.join(["archiver", *sys.argv[1:]]),
-    )
 
 
 @cli.command("preserve", context_settings=CONTEXT_SETTINGS)
@@ -282,9 +99,9 @@ def preserve_cmd(
 
         archiver preserve seeds/ --out warcs/ --per-host 2
     """
-    inputs, urls = _split_arguments(paths)
-    rules = _rules(opts["unwrap_specs"])
-    settings = _settings(inputs, out, opts)
+    inputs, urls = split_arguments(paths)
+    rules = wrapper_rules(opts["unwrap_specs"])
+    settings = preserve_settings(inputs, out, opts)
     reporter = _reporter("auto")
     gathered = gather(inputs, reporter, urls=urls, rules=rules)
     if dry_run:
@@ -299,29 +116,6 @@ def preserve_cmd(
     sys.exit(_exit_code(summary, fail_on_dead))
 
 
-def _load_config(
-    ctx: click.Context, param: click.Parameter, value: Path | None
-) -> Path | None:
-    """Make archiver.toml's settings the command's defaults (flags still win)."""
-    path = value if value is not None else config.DEFAULT_CONFIG
-    names = {p.name for p in ctx.command.params if p.name and p.name != "config"}
-    settings = config.load(path, names, required=value is not None)
-    ctx.default_map = {**(ctx.default_map or {}), **settings}
-    return path if settings else None
-
-
-def _now(
-    ctx: click.Context, param: click.Parameter, value: str | None
-) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 @cli.command("nightly", context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
@@ -329,7 +123,7 @@ def _now(
     type=click.Path(dir_okay=False, path_type=Path),
     is_eager=True,
     expose_value=False,
-    callback=_load_config,
+    callback=load_config,
     help="Settings file; every key is an option's long name.  "
     "[default: archiver.toml, if present]",
 )
@@ -395,7 +189,7 @@ def _now(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append the log lines to this file (then they are JSON).",
 )
-@click.option("--now", callback=_now, hidden=True, help="The run's clock (tests).")
+@click.option("--now", callback=parse_now, hidden=True, help="The run's clock (tests).")
 @fetch_options
 @run_options
 def nightly_cmd(
@@ -426,7 +220,7 @@ def nightly_cmd(
         17 3 * * *  cd /srv/archive && .venv/bin/archiver nightly --log-file nightly.log
     """
     settings = NightlySettings(
-        preserve=_settings(paths or (DEFAULT_INPUT,), out, opts),
+        preserve=preserve_settings(paths or (DEFAULT_INPUT,), out, opts),
         store=store or out / STORE_NAME,
         rule=DeadRule(
             failures=dead_after_failures, span=timedelta(days=dead_after_days)
@@ -434,7 +228,7 @@ def nightly_cmd(
         alive_every=timedelta(days=alive_every),
         suspect_every=timedelta(days=suspect_every),
         max_rechecks=max_rechecks,
-        rules=_rules(opts["unwrap_specs"]),
+        rules=wrapper_rules(opts["unwrap_specs"]),
         now=now,
     )
     with contextlib.ExitStack() as stack:
@@ -508,7 +302,7 @@ def extract_cmd(paths: tuple[Path, ...], unwrap_specs: tuple[str, ...]) -> None:
 
         archiver extract seeds/ | jq -r .url | sort -u
     """
-    rules = _rules(unwrap_specs)
+    rules = wrapper_rules(unwrap_specs)
     for path in seeds.discover(paths):
         try:
             article = seeds.read(path)
@@ -569,7 +363,7 @@ def package_cmd(run_dir: Path, out: Path | None, title: str | None) -> None:
 @click.option(
     "--since",
     metavar="DATE",
-    callback=_now,
+    callback=parse_now,
     help="Report what changed from DATE on (ISO 8601, UTC unless it says): "
     "runs, newly dead, revived, dead links and drift since then.",
 )
@@ -679,21 +473,6 @@ def _extract_record(link: FoundLink) -> dict[str, object]:
     return record
 
 
-def _split_arguments(
-    arguments: tuple[str, ...],
-) -> tuple[tuple[Path, ...], tuple[str, ...]]:
-    """Article paths and URLs given on the command line; seeds/ when none."""
-    if not arguments:
-        return (DEFAULT_INPUT,), ()
-    urls = tuple(a for a in arguments if _URL_ARGUMENT.match(a))
-    paths = tuple(Path(a) for a in arguments if not _URL_ARGUMENT.match(a))
-    return paths, urls
-
-
-def _rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
-    return (*DEFAULT_RULES, *(parse_rule(spec) for spec in specs))
-
-
 def _describe(repair: Repair) -> str:
     """One log line for a WARC file a crashed run left open."""
     if repair.removed:
@@ -730,17 +509,6 @@ def _print_plan(gathered: Gathered) -> None:
                 ensure_ascii=False,
             )
         )
-
-
-def _check_proxy(proxy: str | None) -> None:
-    if proxy is None:
-        return
-    try:
-        url = httpx.URL(proxy)
-    except httpx.InvalidURL as exc:
-        raise UsageError(f"--proxy {proxy}: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise UsageError(f"--proxy {proxy}: must be an http:// or https:// URL")
 
 
 def _exit_code(summary: RunSummary, fail_on_dead: bool) -> ExitCode:
