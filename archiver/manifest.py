@@ -20,6 +20,9 @@ from archiver.models import Article, LinkStatus, Outcome
 
 MANIFEST_NAME: Final = "manifest.jsonl"
 DEAD_LINKS_NAME: Final = "dead-links.csv"
+# Lines for the URLs finished so far, in the order they finished; replaced by
+# the sorted manifest when the run ends, left behind when it is killed.
+PARTIAL_NAME: Final = "manifest.jsonl.partial"
 
 MANIFEST_FIELDS: Final = (
     "url",
@@ -112,6 +115,11 @@ def manifest_entry(status: LinkStatus) -> dict[str, object]:
     return entry
 
 
+def line(status: LinkStatus) -> str:
+    """One manifest line, newline included."""
+    return json.dumps(manifest_entry(status), ensure_ascii=False) + "\n"
+
+
 def dead_link_rows(
     statuses: Iterable[LinkStatus], articles: Mapping[str, Article]
 ) -> list[dict[str, object]]:
@@ -157,8 +165,7 @@ def write(
         tmp = manifest.with_suffix(".jsonl.tmp")
         with tmp.open("w", encoding="utf-8", newline="\n") as out:
             for status in ordered:
-                out.write(json.dumps(manifest_entry(status), ensure_ascii=False))
-                out.write("\n")
+                out.write(line(status))
         os.replace(tmp, manifest)
         tmp = dead.with_suffix(".csv.tmp")
         with tmp.open("w", encoding="utf-8", newline="") as out:

@@ -23,7 +23,7 @@ import trio
 
 from archiver import classify, extract, index, manifest, plan, seeds
 from archiver.client import build_client
-from archiver.errors import InputError
+from archiver.errors import ArchiveWriteError, InputError
 from archiver.fetch import Fetcher, FetchSettings
 from archiver.models import (
     Article,
@@ -201,11 +201,17 @@ def preserve(
             ca_bundle=settings.ca_bundle,
         )
 
-    recorder = Recorder(sink, tally, reporter, history, is_online)
+    partial = settings.out / manifest.PARTIAL_NAME
+    try:
+        journal = partial.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
+    recorder = Recorder(sink, tally, reporter, history, is_online, journal)
     try:
         trio.run(_archive, settings, gathered.plan.targets, spool, recorder)
     finally:
         sink.close()
+        journal.close()
         shutil.rmtree(spool, ignore_errors=True)
     fetched = tally.statuses
     if settings.deadline is not None:
@@ -226,6 +232,7 @@ def preserve(
                 reporter.done(status)
     statuses += fetched
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
+    partial.unlink(missing_ok=True)
     # Every WARC in the folder, not only this run's: revisit records may point
     # at captures of earlier runs, and pywb serves the whole folder.
     index_path = index.write_cdxj(

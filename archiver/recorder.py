@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import trio
 
-from archiver import classify
+from archiver import classify, manifest
 from archiver.models import FetchResult, LinkStatus, Outcome, RecordRef
 from archiver.offline import NETWORK_REASONS, looks_offline
 from archiver.warc import WarcSink
@@ -75,12 +75,14 @@ class Recorder:
         reporter: Reporter,
         history: History | None,
         is_online: Callable[[], Awaitable[bool]],
+        journal: TextIO | None = None,
     ) -> None:
         self.sink = sink
         self.tally = tally
         self.reporter = reporter
         self.history = history
         self.is_online = is_online  # asks the canaries
+        self.journal = journal  # manifest lines as URLs finish, for a killed run
 
     async def run(self, receive: trio.MemoryReceiveChannel[FetchResult]) -> None:
         one_thread = trio.CapacityLimiter(1)
@@ -125,6 +127,9 @@ class Recorder:
         return refs
 
     def _pass_on(self, status: LinkStatus) -> None:
+        if self.journal is not None:
+            self.journal.write(manifest.line(status))
+            self.journal.flush()
         self.reporter.done(status)
         if self.history is not None:
             self.history.send(status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -71,6 +72,12 @@ def test_a_killed_run_leaves_records_the_next_run_repairs(fakeweb, tmp_path):
         victim.send_signal(signal.SIGKILL)
         victim.wait()
     (left,) = out.glob("*.warc.gz.open")
+    # what finished before the kill is listed, and points into the WARC
+    lines = (out / "manifest.jsonl.partial").read_text().splitlines()
+    partial = [json.loads(line) for line in lines]
+    done = [e for e in partial if e["outcome"] == "alive"]
+    assert done
+    assert {e["warc_file"] for e in done} == {left.name.removesuffix(".open")}
     result = preserve_local(
         tmp_path, "--no-probe", "--timeout", "0.5", "--retries", "1"
     )
@@ -85,6 +92,14 @@ def test_a_killed_run_leaves_records_the_next_run_repairs(fakeweb, tmp_path):
         kinds = [r.rec_type for r in ArchiveIterator(stream)]
     assert kinds[0] == "warcinfo"
     assert kinds.count("response") >= 1
+    for entry in done:  # every record the killed run reported survived repair
+        with files[0].open("rb") as stream:
+            stream.seek(entry["warc_offset"])
+            record = next(iter(ArchiveIterator(stream)))
+            assert (
+                record.rec_headers.get_header("WARC-Target-URI") == entry["final_url"]
+            )
+    assert not (out / "manifest.jsonl.partial").exists()
 
 
 def test_a_second_run_on_the_same_folder_exits_at_once(fakeweb, tmp_path):
