@@ -10,8 +10,11 @@ names the files relative to the index, and writes atomically.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -25,6 +28,41 @@ INDEX_NAME: Final = "index.cdxj"
 # The record types a replay tool serves. Named here rather than taken from
 # cdxj-indexer's default list, which py-wacz changes when it is imported.
 INDEXED_RECORDS: Final = ("response", "revisit", "resource", "metadata")
+
+
+def merge_run_indexes(root: Path, out: Path | None = None) -> Path:
+    """One index over every run folder's ``index.cdxj``, for one pywb collection.
+
+    Nightly runs each index their own folder; a revisit record of one night
+    points at a capture of another, so replay needs them all in one place.
+    The run indexes are already sorted: they are merged line by line (no WARC
+    is read again) with each file name prefixed by its run folder.
+    """
+    out = out or root / INDEX_NAME
+    sources = sorted(path for path in root.glob(f"*/{INDEX_NAME}") if path.is_file())
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        with contextlib.ExitStack() as stack:
+            opened = [
+                (stack.enter_context(p.open(encoding="utf-8")), p) for p in sources
+            ]
+            streams = [_prefixed(lines, path.parent) for lines, path in opened]
+            with tmp.open("w", encoding="utf-8", newline="\n") as merged:
+                merged.writelines(heapq.merge(*streams))
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveWriteError(f"{out}: cannot write the CDXJ index: {exc}") from exc
+    return out
+
+
+def _prefixed(lines: Iterable[str], folder: Path) -> Iterator[str]:
+    """CDXJ lines with ``filename`` made relative to the folder above ``folder``."""
+    for line in lines:
+        key, stamp, fields = line.rstrip("\n").split(" ", 2)
+        record = json.loads(fields)
+        record["filename"] = f"{folder.name}/{record['filename']}"
+        yield f"{key} {stamp} {json.dumps(record)}\n"
 
 
 def write_cdxj(warc_files: Sequence[Path], out: Path) -> Path:

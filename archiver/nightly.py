@@ -27,7 +27,7 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import extract, plan, seeds
+from archiver import extract, index, plan, seeds
 from archiver.errors import InputError
 from archiver.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
@@ -101,6 +101,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
             known=_known_captures(store, root, targets),
             archive_articles=[str(change.article.path) for change in changes],
         )
+        index.merge_run_indexes(root)
         counts = {str(o): summary.count(o) for o in Outcome}
         counts["checks"] = writer.written
         store.finish_run(

@@ -121,6 +121,24 @@ def test_links_go_suspect_then_dead_drift_and_revive_over_nights(nights, fakeweb
         h for k, u, h in records(root) if k == "revisit" and u == urls["stable"]
     )
     assert revisit.get_header("WARC-Refers-To-Target-URI") == urls["stable"]
+    # one index over both nights, for serving them as one collection
+    merged = (root / "warcs" / "index.cdxj").read_text().splitlines()
+    per_run = [
+        line
+        for folder in folders
+        for line in (root / "warcs" / folder / "index.cdxj").read_text().splitlines()
+    ]
+    assert len(merged) == len(per_run) > 0
+    keys = [line.split(" ", 2)[:2] for line in merged]
+    assert keys == sorted(keys)
+    for line in merged:
+        fields = json.loads(line.split(" ", 2)[2])
+        warc = root / "warcs" / fields["filename"]
+        assert fields["filename"].split("/")[0] in folders
+        with warc.open("rb") as stream:
+            stream.seek(int(fields["offset"]))
+            record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_headers.get_header("WARC-Target-URI") == fields["url"]
 
     # a new article arrives on night 3; flaps comes back
     write_article(

@@ -351,3 +351,55 @@ def test_wacz_holds_warcs_pages_and_manifest(replay):
     titles = {p["url"]: p["title"] for p in pages[1:]}
     assert titles[replay.urls["article"]] == "Replay article"
     assert titles[replay.urls["ok"]] == "link ok"
+
+
+def test_nightly_runs_replay_as_one_collection_revisits_included(
+    fakeweb, pywb_bin, tmp_path
+):
+    """The README's recipe: warcs/ as the archive, warcs/index.cdxj as its index."""
+    token = uuid.uuid4().hex[:8]
+    page = f"stable-{token}"
+    fakeweb.switch(page, 200, b"<p>the same page every night</p>")
+    stable = fakeweb.url(f"/switch/{page}")
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "a.txt").write_text(
+        f"<!--0-->\n[A]({fakeweb.url(f'/page/art-{token}')})\n------\n\n"
+        f'<a href="{stable}">s</a>\n'
+    )
+    warcs = tmp_path / "warcs"
+    for night in ("2026-01-01T03:00:00+00:00", "2026-01-02T03:00:00+00:00"):
+        done = subprocess.run(
+            [sys.executable, "-m", "archiver", "nightly", str(tmp_path / "articles"),
+             "--out", str(warcs), "--now", night, "--alive-every", "1",
+             "--allow-private", "--no-probe"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    revisits = [
+        record
+        for path in sorted(warcs.glob("*/*.warc.gz"))
+        for record in _records(path)
+        if record[0] == "revisit" and record[1] == stable
+    ]
+    assert len(revisits) == 1
+    root = tmp_path / "replay"
+    (root / "collections" / "all" / "indexes").mkdir(parents=True)
+    (root / "collections" / "all" / "archive").symlink_to(warcs)
+    shutil.copy(warcs / INDEX_NAME, root / "collections" / "all" / "indexes")
+    with Wayback(pywb_bin, root) as wayback:
+        got = wayback.replay("all", revisits[0][2], stable)
+    assert got.status == 200, wayback.log()
+    assert got.body == b"<p>the same page every night</p>"
+
+
+def _records(path: Path) -> list[tuple[str, str, str]]:
+    """(type, target URI, 14-digit timestamp) of each record of a WARC file."""
+    with path.open("rb") as stream:
+        return [
+            (
+                r.rec_type,
+                r.rec_headers.get_header("WARC-Target-URI"),
+                iso_date_to_timestamp(r.rec_headers.get_header("WARC-Date")),
+            )
+            for r in ArchiveIterator(stream)
+        ]
