@@ -99,6 +99,7 @@ class Fetcher:
         ``policy`` overrides the run's retry policy (a probe gets one attempt).
         """
         hops: list[Hop] = []
+        retried: list[Hop] = []
         attempts = 0
         visits: dict[str, int] = {}
         url: str = target.url
@@ -124,7 +125,7 @@ class Fetcher:
             result, used = await run_with_retries(
                 policy or self._settings.retry,
                 functools.partial(self._attempt, url, host, netloc),
-                _discard,
+                functools.partial(_keep, retried),
             )
             attempts += used
             self._health.record(
@@ -153,6 +154,7 @@ class Fetcher:
             attempts=attempts,
             failure=failure,
             finished=self._clock(),
+            retried=tuple(retried),
         )
 
     async def _guard(self, host: str) -> FetchFailure | None:
@@ -267,9 +269,10 @@ class Fetcher:
         return Body(path=path, length=length, truncated=truncated, complete=complete)
 
 
-def _discard(attempt: Attempt) -> None:
+def _keep(retried: list[Hop], attempt: Attempt) -> None:
+    """A retried attempt's response is evidence too: keep it for the archive."""
     if isinstance(attempt, Hop):
-        _remove(attempt.body.path)
+        retried.append(attempt)
 
 
 def _remove(path: Path) -> None:

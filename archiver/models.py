@@ -202,6 +202,14 @@ class FetchResult:
     failure: FetchFailure | None  # set when the chain ended without a response
     finished: datetime
     suspicion: Suspicion | None = None
+    # Responses to attempts that were retried (a 503 before the 200), kept as
+    # evidence; archived before ``hops``.
+    retried: tuple[Hop, ...] = ()
+
+    @property
+    def bodies(self) -> tuple[Hop, ...]:
+        """Every response whose spooled body this result holds."""
+        return (*self.retried, *self.hops)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

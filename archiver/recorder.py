@@ -95,9 +95,9 @@ class Recorder:
                             self._write, result, limiter=one_thread
                         )
                     finally:
-                        for hop in result.hops:
+                        for hop in result.bodies:
                             hop.body.path.unlink(missing_ok=True)
-                    tally.bytes += sum(hop.body.length for hop in result.hops)
+                    tally.bytes += sum(hop.body.length for hop in result.bodies)
                     status = classify.classify(result, refs[-1] if refs else None)
                     tally.statuses.append(status)
                     if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
@@ -121,6 +121,8 @@ class Recorder:
                 self.history.close()
 
     def _write(self, result: FetchResult) -> list[RecordRef]:
+        for hop in result.retried:
+            self.sink.write_hop(hop)
         refs = [self.sink.write_hop(hop) for hop in result.hops]
         if refs and self.history is not None:
             self.sink.sync()  # on disk before the history may say so

@@ -88,8 +88,8 @@ def make_retrying(
 ) -> AsyncRetrying:
     """A tenacity loop for one request under ``policy``.
 
-    ``discard`` is called on each attempt that is retried, so its spooled body
-    can be removed: only the last attempt's response is archived.
+    ``discard`` is called on each attempt that is retried, before the wait:
+    the caller keeps its response for the archive (or removes its body).
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.base, max=policy.max_wait, jitter=policy.base

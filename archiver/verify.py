@@ -114,7 +114,7 @@ class Verifier:
         try:
             return await self.verify(result)
         except BaseException:
-            for hop in result.hops:
+            for hop in result.bodies:
                 hop.body.path.unlink(missing_ok=True)
             raise
 
@@ -170,7 +170,7 @@ class Verifier:
                 shingles=shingles(text),
             )
         finally:
-            for hop in result.hops:
+            for hop in result.bodies:
                 hop.body.path.unlink(missing_ok=True)
 
 

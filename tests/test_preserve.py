@@ -520,3 +520,21 @@ def test_the_article_file_itself_is_archived_with_its_outlinks(run):
     assert run.urls["ok"] in outlinks
     assert run.urls["image"] in outlinks
     assert "mailto:someone@example.org" not in outlinks  # not fetched, not an outlink
+
+
+def test_every_attempt_is_archived_as_evidence(run):
+    def statuses(name: str) -> list[tuple[str, int]]:
+        return [
+            (str(r["type"]), int(str(r["status"])))
+            for r in all_records(run.out)
+            if r["uri"] == run.urls[name] and r["type"] in ("response", "revisit")
+        ]
+
+    assert statuses("flaky") == [("response", 503), ("response", 200)]
+    assert statuses("retry_after") == [("response", 429), ("response", 200)]
+    # three identical 500 answers: the body once, then revisits of it
+    assert statuses("500") == [("response", 500), ("revisit", 500), ("revisit", 500)]
+    line = entry(run, "flaky")
+    record, _ = record_at(run.out, *locate(run, "flaky"))
+    assert int(record.http_headers.get_statuscode()) == 200  # the manifest: the last
+    assert line["attempts"] == 2
