@@ -403,3 +403,31 @@ def _records(path: Path) -> list[tuple[str, str, str]]:
             )
             for r in ArchiveIterator(stream)
         ]
+
+
+def test_a_retried_url_replays_as_its_final_answer(fakeweb, pywb_bin, tmp_path):
+    """Every attempt is archived (503, then 200); replay must show the 200."""
+    token = uuid.uuid4().hex[:8]
+    flaky = fakeweb.url(f"/flaky/2/replay-{token}")
+    article = tmp_path / "a.txt"
+    article.write_text(
+        f"<!--0-->\n[A]({fakeweb.url(f'/page/retried-{token}')})\n------\n\n"
+        f'<a href="{flaky}">f</a>\n'
+    )
+    out = tmp_path / "out"
+    done = preserve(
+        str(article), "--out", str(out), "--allow-private", "--retry-base", "0.05"
+    )
+    assert done.returncode == 0, done.stderr
+    kinds = [
+        (kind, uri) for path in out.glob("*.warc.gz") for kind, uri, _ in _records(path)
+    ]
+    assert kinds.count(("response", flaky)) == 2
+    root = tmp_path / "replay"
+    (root / "collections" / "run" / "indexes").mkdir(parents=True)
+    (root / "collections" / "run" / "archive").symlink_to(out)
+    shutil.copy(out / INDEX_NAME, root / "collections" / "run" / "indexes")
+    with Wayback(pywb_bin, root) as wayback:
+        got = wayback.replay("run", "2026", flaky)
+    assert got.status == 200, wayback.log()
+    assert got.body == fakeweb.sent_body(path_of(flaky))
