@@ -329,6 +329,7 @@ def package_cmd(run_dir: Path, out: Path | None, title: str | None) -> None:
     The WACZ holds the folder's WARC files, an index, a page list of every
     link found alive (titled by article title or anchor text), and
     manifest.jsonl and dead-links.csv under logs/. Prints the file's path.
+    Given the root of nightly runs, it packs all their run folders together.
 
     Example:
 

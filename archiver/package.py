@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -53,7 +54,9 @@ def package(
 
     Args:
         run_dir: a folder written by ``archiver preserve`` (``*.warc.gz``,
-            ``manifest.jsonl``, ``dead-links.csv``).
+            ``manifest.jsonl``, ``dead-links.csv``), or the root of
+            ``archiver nightly`` runs, whose run folders are packaged together
+            (their manifests as ``logs/<run id>-manifest.jsonl``).
         out: where to write; default ``RUN_DIR/<folder name>.wacz``. An
             existing file is replaced only once the new one is complete.
         title: the package title; default the folder name.
@@ -64,18 +67,26 @@ def package(
     ``ArchiveWriteError`` when py-wacz fails.
     """
     folder = run_dir.resolve()
-    warcs = sorted(folder.glob("*.warc.gz"))
-    if not folder.is_dir() or not warcs:
+    if not folder.is_dir():
+        raise UsageError(f"{run_dir}: no such folder")
+    runs = _runs(folder)
+    warcs = [path for run in runs for path in sorted(run.glob("*.warc.gz"))]
+    if not warcs:
         raise UsageError(f"{run_dir}: no .warc.gz files to package")
+    names = Counter(path.name for path in warcs)
+    if clash := next((name for name, n in names.items() if n > 1), None):
+        raise UsageError(f"{run_dir}: two runs hold a WARC named {clash}")
     target = (out or folder / (folder.name + WACZ_SUFFIX)).resolve()
     tmp = target.with_name(target.name + ".tmp")
     with tempfile.TemporaryDirectory(prefix="archiver-wacz-") as scratch:
         work = Path(scratch)
         logs = work / "logs"
         logs.mkdir()
-        for name in (MANIFEST_NAME, DEAD_LINKS_NAME):
-            if (folder / name).is_file():
-                shutil.copy2(folder / name, logs / name)
+        for run in runs:
+            prefix = "" if run == folder else f"{run.name}-"
+            for name in (MANIFEST_NAME, DEAD_LINKS_NAME):
+                if (run / name).is_file():
+                    shutil.copy2(run / name, logs / (prefix + name))
         args = [
             *wacz_command,
             "create",
@@ -86,7 +97,13 @@ def package(
             "--log-directory",
             str(logs),
         ]
-        pages = list(_pages(folder / MANIFEST_NAME))
+        pages = list(
+            {
+                page["url"]: page
+                for run in runs
+                for page in _pages(run / MANIFEST_NAME)
+            }.values()
+        )
         if pages:
             pages_file = work / "pages.jsonl"
             lines = [json.dumps(PAGES_HEADER), *map(json.dumps, pages)]
@@ -99,6 +116,15 @@ def package(
     except OSError as exc:
         raise ArchiveWriteError(f"{target}: cannot write the WACZ: {exc}") from exc
     return target
+
+
+def _runs(folder: Path) -> list[Path]:
+    """The folders to package: ``folder`` itself, or its runs (a nightly root)."""
+    if any(folder.glob("*.warc.gz")):
+        return [folder]
+    return sorted(
+        p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.warc.gz"))
+    )
 
 
 def _pages(manifest: Path) -> Iterator[dict[str, str]]:

@@ -390,6 +390,24 @@ def test_nightly_runs_replay_as_one_collection_revisits_included(
         got = wayback.replay("all", revisits[0][2], stable)
     assert got.status == 200, wayback.log()
     assert got.body == b"<p>the same page every night</p>"
+    # and the whole root packs into one WACZ, both nights' WARCs and manifests
+    wacz = package(warcs, tmp_path / "all.wacz")
+    with zipfile.ZipFile(wacz) as packed:
+        names = set(packed.namelist())
+    nights = sorted(p.name for p in warcs.iterdir() if p.is_dir())
+    assert {f"logs/{night}-manifest.jsonl" for night in nights} <= names
+    assert len([n for n in names if n.endswith(".warc.gz")]) == len(
+        list(warcs.glob("*/*.warc.gz"))
+    )
+    program = "import sys; from wacz.main import main; sys.exit(main())"
+    validate = subprocess.run(
+        [sys.executable, "-c", program, "validate", "--file", str(wacz)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert validate.returncode == 0, validate.stdout + validate.stderr
 
 
 def _records(path: Path) -> list[tuple[str, str, str]]:
