@@ -303,12 +303,11 @@ def extract_cmd(paths: tuple[Path, ...], unwrap_specs: tuple[str, ...]) -> None:
         archiver extract seeds/ | jq -r .url | sort -u
     """
     rules = wrapper_rules(unwrap_specs)
-    for path in seeds.discover(paths):
-        try:
-            article = seeds.read(path)
-        except ArchiverError as exc:
-            click.echo(f"archiver: skipped article: {exc}", err=True)
-            continue
+
+    def skip(message: str) -> None:
+        click.echo(f"archiver: skipped article: {message}", err=True)
+
+    for article in seeds.read_all(paths, skip):
         for link in extract.links(article, rules):
             click.echo(json.dumps(_extract_record(link), ensure_ascii=False))
 

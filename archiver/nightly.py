@@ -28,7 +28,6 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver import extract, index, plan, seeds
-from archiver.errors import InputError
 from archiver.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.pipeline import Gathered, PreserveSettings, RunSummary, preserve
@@ -162,12 +161,13 @@ def _gather(
     """Read every article; gather the links of those new or changed since."""
     articles: dict[str, Article] = {}
     skipped: list[str] = []
-    for path in seeds.discover(settings.preserve.inputs):
-        try:
-            articles[str(path)] = seeds.read(path)
-        except InputError as exc:
-            skipped.append(str(exc))
-            reporter.article_error(str(exc))
+
+    def skip(message: str) -> None:
+        skipped.append(message)
+        reporter.article_error(message)
+
+    for article in seeds.read_all(settings.preserve.inputs, skip):
+        articles[str(article.path)] = article
     changes = store.record_articles(articles.values(), now)
     found: list[FoundLink] = []
     for change in changes:

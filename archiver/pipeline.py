@@ -23,7 +23,7 @@ import trio
 
 from archiver import classify, extract, index, manifest, plan, seeds
 from archiver.client import build_client
-from archiver.errors import ArchiveWriteError, InputError
+from archiver.errors import ArchiveWriteError
 from archiver.fetch import Fetcher, FetchSettings
 from archiver.models import (
     Article,
@@ -104,14 +104,7 @@ class RunSummary:
 
 
 def default_user_agent() -> str:
-    return f"Mozilla/5.0 (compatible; archiver/{_version()}; link preservation)"
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("archiver")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
+    return f"Mozilla/5.0 (compatible; archiver/{_dist('archiver')}; link preservation)"
 
 
 COMMAND_LINE = "<command line>"  # the "article" citing URLs given as arguments
@@ -144,15 +137,14 @@ def gather(
     ]
     found = list(extract.with_unwrapped(given, rules))
     skipped: list[str] = []
-    for path in seeds.discover(inputs):
-        try:
-            article = seeds.read(path)
-        except InputError as exc:
-            skipped.append(str(exc))
-            if reporter is not None:
-                reporter.article_error(str(exc))
-            continue
-        articles[str(path)] = article
+
+    def skip(message: str) -> None:
+        skipped.append(message)
+        if reporter is not None:
+            reporter.article_error(message)
+
+    for article in seeds.read_all(inputs, skip):
+        articles[str(article.path)] = article
         found.extend(extract.links(article, rules))
     return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
 
@@ -277,7 +269,7 @@ def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
     info = {
-        "software": f"archiver/{_version()} (warcio/{_dist('warcio')}; "
+        "software": f"archiver/{_dist('archiver')} (warcio/{_dist('warcio')}; "
         f"httpx/{_dist('httpx')})",
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -59,6 +59,21 @@ def discover(paths: Iterable[Path]) -> list[Path]:
         else:
             raise UsageError(f"{path}: no such file or folder")
     return list(found)
+
+
+def read_all(
+    paths: Iterable[Path], on_error: Callable[[str], None]
+) -> Iterator[Article]:
+    """Every readable article under ``paths``; each unreadable one goes to ``on_error``.
+
+    One bad file must not stop a run over thousands: it is reported, as one
+    line naming the file, and skipped.
+    """
+    for path in discover(paths):
+        try:
+            yield read(path)
+        except InputError as exc:
+            on_error(str(exc))
 
 
 def read(path: Path) -> Article:
