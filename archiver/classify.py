@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
-from urllib.parse import urlsplit
 
 from archiver.models import (
     KIND_PRIORITY,
@@ -26,6 +25,7 @@ from archiver.models import (
     Target,
     Unfetched,
 )
+from archiver.urls import site
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +119,6 @@ def _status_reason(status: int) -> str:
     return "http-unexpected"
 
 
-def _site(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
-    return host.removeprefix("www.")
-
-
 def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus:
     """The manifest line for a finished fetch; pure, no I/O."""
     chain = tuple(hop.url for hop in result.hops)
@@ -147,7 +142,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
             code = "truncated-body"
         elif code == "ok" and len(result.hops) > 1:
             permanent = any(h.status in (301, 308) for h in result.hops[:-1])
-            offsite = _site(final.url) != _site(result.target.url)
+            offsite = site(final.url) != site(result.target.url)
             code = "moved-offsite" if permanent and offsite else "redirected"
     reason = REASONS[code]
     sentence = reason.sentence

@@ -127,6 +127,11 @@ def _normalised_base(base: str) -> NormalizedURL | Rejection:
     return normalise(base)
 
 
+def site(url: str) -> str:
+    """The site a URL belongs to, for "same site" questions: host without www."""
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
 def _invalid(reason: str, detail: str) -> Rejection:
     return Rejection(outcome=Outcome.INVALID, reason=reason, detail=detail)
 

@@ -31,6 +31,7 @@ import trio
 from archiver.fetch import Fetcher
 from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
 from archiver.retry import RetryPolicy
+from archiver.urls import site
 
 PROBE_PREFIX = "/archiver-probe-"
 SIMILAR = 0.9  # Jaccard similarity of the texts above which two pages are one
@@ -226,11 +227,6 @@ def bot_wall(hop: Hop) -> Suspicion | None:
         if marker in lowered:
             return Suspicion(reason="bot-wall", detail=f"the page says {marker!r}")
     return None
-
-
-def site(url: str) -> str:
-    """The site a URL belongs to, for "same site" questions: host without www."""
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
 def page_text(hop: Hop, *, strip: bool = True) -> str:
