@@ -109,11 +109,11 @@ class Fetcher:
             if visits[url] > 2:
                 failure = _fail(FailureKind.REDIRECT_LOOP, f"redirect loop at {url}")
                 break
-            host = urlsplit(url).hostname or ""
+            parts = urlsplit(url)
+            host, netloc = parts.hostname or "", parts.netloc
             failure = await self._guard(host)
             if failure is not None:
                 break
-            netloc = urlsplit(url).netloc
             down = self._health.down(netloc)
             if down is not None:
                 failure = _fail(

@@ -343,18 +343,12 @@ def _revisit_record(
     earlier: Capture,
     common: dict[str, str],
 ) -> ArcWarcRecord:
-    status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
-    stored = _stored_response_headers(hop.response_headers)
     return writer.create_revisit_record(
         hop.url,
         digest,
         earlier.uri,
         earlier.date,
-        http_headers=_ExactHeaders(
-            _header_block(status_line, stored),
-            f"{hop.status} {hop.reason}".rstrip(),
-            _decoded(stored),
-        ),
+        http_headers=_response_headers(hop),
         warc_headers_dict=common,
     )
 
@@ -362,8 +356,6 @@ def _revisit_record(
 def _response_record(
     writer: WARCWriter, hop: Hop, body: BinaryIO, common: dict[str, str]
 ) -> ArcWarcRecord:
-    status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
-    stored = _stored_response_headers(hop.response_headers)
     headers = dict(common)
     if hop.body.truncated:
         headers["WARC-Truncated"] = "length"
@@ -374,10 +366,17 @@ def _response_record(
         "response",
         payload=body,
         length=hop.body.length,
-        http_headers=_ExactHeaders(
-            _header_block(status_line, stored),
-            f"{hop.status} {hop.reason}".rstrip(),
-            _decoded(stored),
-        ),
+        http_headers=_response_headers(hop),
         warc_headers_dict=headers,
+    )
+
+
+def _response_headers(hop: Hop) -> _ExactHeaders:
+    """The response's status line and headers as received, for a record."""
+    status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
+    stored = _stored_response_headers(hop.response_headers)
+    return _ExactHeaders(
+        _header_block(status_line, stored),
+        f"{hop.status} {hop.reason}".rstrip(),
+        _decoded(stored),
     )
