@@ -13,6 +13,8 @@ import base64
 import hashlib
 import io
 import os
+import re
+import secrets
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -37,6 +39,11 @@ DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
 # expect a plain body, and the payload digest is over the de-chunked entity),
 # so the header that said otherwise is kept under a name replay tools ignore.
 RENAMED_HEADERS: Final = {b"transfer-encoding": b"X-Archiver-Orig-Transfer-Encoding"}
+
+
+def _name_part(text: str) -> str:
+    """A host name made safe for a file name (no separators, never empty)."""
+    return re.sub(r"[^A-Za-z0-9.]+", "_", text).strip("._") or "host"
 
 
 class _ExactHeaders(StatusAndHeaders):  # type: ignore[misc]
@@ -99,6 +106,13 @@ class WarcSink:
         info: the fields of each file's ``warcinfo`` record.
         max_file_size: a file that reaches this size is closed and another begun.
         now, make_id: the clock and record-ID source, replaceable in tests.
+        host, unique: the machine's name and this writer's random part of every
+            file name, replaceable in tests.
+
+    Names follow the IIPC/Heritrix convention,
+    ``PREFIX-TIMESTAMP17-SERIAL-HOST-TOKEN.warc.gz``: the host and a random
+    token per writer keep names unique across runs in the same second and
+    across machines, so collections merge without clashes.
     """
 
     def __init__(
@@ -110,6 +124,8 @@ class WarcSink:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         make_id: Callable[[], str] = _record_id,
+        host: str | None = None,
+        unique: str | None = None,
     ) -> None:
         self._folder = folder
         self._prefix = prefix
@@ -118,6 +134,8 @@ class WarcSink:
         self._now = now
         self._make_id = make_id
         self._serial = 0
+        self._host = _name_part(socket.gethostname() if host is None else host)
+        self._unique = secrets.token_hex(4) if unique is None else unique
         self._current: _OpenFile | None = None
         self._captures: dict[str, Capture] = {}
         self.closed_files: list[Path] = []
@@ -294,10 +312,14 @@ class WarcSink:
 
     def _open_next(self) -> _OpenFile:
         self._folder.mkdir(parents=True, exist_ok=True)
-        stamp = self._now().astimezone(UTC).strftime("%Y%m%d%H%M%S")
+        when = self._now().astimezone(UTC)
+        stamp = when.strftime("%Y%m%d%H%M%S") + f"{when.microsecond // 1000:03d}"
         while True:
             self._serial += 1
-            name = f"{self._prefix}-{stamp}-{self._serial:05d}.warc.gz"
+            name = (
+                f"{self._prefix}-{stamp}-{self._serial:05d}"
+                f"-{self._host}-{self._unique}.warc.gz"
+            )
             path = self._folder / (name + OPEN_SUFFIX)
             if not (self._folder / name).exists() and not path.exists():
                 break

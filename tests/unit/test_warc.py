@@ -54,6 +54,8 @@ def sink(folder: Path, **kwargs) -> WarcSink:
         info={"software": "test"},
         now=lambda: WHEN,
         make_id=lambda: next(ids),
+        host="box-1",
+        unique="cafe0001",
         **kwargs,
     )
 
@@ -73,7 +75,7 @@ def test_response_and_request_are_written_as_received(tmp_path):
     ref = writer.write_hop(make_hop(tmp_path, "page", b"<html>hello</html>"))
     writer.close()
     (path,) = writer.closed_files
-    assert path.name == "archiver-20260304050607-00001.warc.gz"
+    assert path.name == "archiver-20260304050607123-00001-box_1-cafe0001.warc.gz"
     assert ref.warc_file == path.name
     assert not list(warcs.glob("*.open"))
     (info, _), (response, body), (request, _) = records(path)
@@ -132,9 +134,9 @@ def test_files_roll_over_at_the_size_limit(tmp_path):
     writer.close()
     names = [p.name for p in writer.closed_files]
     assert names == [
-        "archiver-20260304050607-00001.warc.gz",
-        "archiver-20260304050607-00002.warc.gz",
-        "archiver-20260304050607-00003.warc.gz",
+        "archiver-20260304050607123-00001-box_1-cafe0001.warc.gz",
+        "archiver-20260304050607123-00002-box_1-cafe0001.warc.gz",
+        "archiver-20260304050607123-00003-box_1-cafe0001.warc.gz",
     ]
     assert [r.warc_file for r in refs] == names
     for path in writer.closed_files:
@@ -163,12 +165,28 @@ def test_truncation_is_marked(tmp_path):
 def test_existing_names_are_never_overwritten(tmp_path):
     folder = tmp_path / "w"
     folder.mkdir()
-    (folder / "archiver-20260304050607-00001.warc.gz").write_bytes(b"keep me")
+    taken = folder / "archiver-20260304050607123-00001-box_1-cafe0001.warc.gz"
+    taken.write_bytes(b"keep me")
     writer = sink(folder)
     writer.write_hop(make_hop(tmp_path, "p", b"body"))
     writer.close()
-    assert writer.closed_files[0].name.endswith("-00002.warc.gz")
-    assert (folder / "archiver-20260304050607-00001.warc.gz").read_bytes() == b"keep me"
+    assert writer.closed_files[0].name.endswith("-00002-box_1-cafe0001.warc.gz")
+    assert taken.read_bytes() == b"keep me"
+
+
+def test_two_runs_in_the_same_millisecond_never_share_a_file_name(tmp_path):
+    """Runs on one machine (or two) in the same instant, into any folders."""
+    names = []
+    for folder in ("a", "b"):
+        writer = WarcSink(tmp_path / folder, info={}, now=lambda: WHEN)
+        writer.write_hop(make_hop(tmp_path, "p", b"body"))
+        writer.close()
+        names += [p.name for p in writer.closed_files]
+    assert len(set(names)) == 2
+    prefix, stamp, serial, host, token = names[0].removesuffix(".warc.gz").split("-")
+    assert (prefix, stamp, serial) == ("archiver", "20260304050607123", "00001")
+    assert host
+    assert len(token) == 8
 
 
 def test_identical_payload_is_written_once_then_as_revisits(tmp_path):
