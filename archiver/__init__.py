@@ -8,8 +8,8 @@ preserve pass, and the value and error types they return.
 
 from __future__ import annotations
 
-import importlib.metadata
-
+from archiver.articles.extract import links as links
+from archiver.articles.seeds import read as read_article
 from archiver.errors import (
     ArchiverError as ArchiverError,
     ArchiveWriteError as ArchiveWriteError,
@@ -20,7 +20,6 @@ from archiver.errors import (
     StoreError as StoreError,
     UsageError as UsageError,
 )
-from archiver.extract import links as links
 from archiver.models import (
     Article as Article,
     Citation as Citation,
@@ -32,20 +31,15 @@ from archiver.models import (
     Rejection as Rejection,
     Target as Target,
 )
-from archiver.pipeline import (
+from archiver.run.preserve import (
     PreserveSettings as PreserveSettings,
     RunSummary as RunSummary,
     gather as gather,
     preserve as preserve,
 )
-from archiver.seeds import read as read_article
-from archiver.store import open_store as open_store
+from archiver.store.base import open_store as open_store
 from archiver.urls import normalise as normalise
-
-try:
-    __version__ = importlib.metadata.version("archiver")
-except importlib.metadata.PackageNotFoundError:  # pragma: no cover - not installed
-    __version__ = "0"
+from archiver.version import __version__ as __version__
 
 __all__ = [
     "ArchiveWriteError",

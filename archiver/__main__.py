@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from archiver.cli import main
+from archiver.cli.main import main
 
 main()

@@ -45,7 +45,7 @@ KIND_PRIORITY: tuple[LinkKind, ...] = (
 
 
 class Outcome(StrEnum):
-    """The verdict on one URL after a run; see :mod:`archiver.classify`."""
+    """The verdict on one URL after a run; see :mod:`archiver.run.classify`."""
 
     ALIVE = "alive"
     DEAD = "dead"
@@ -174,7 +174,7 @@ class FailureKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchFailure:
-    """A network-level failure, turned into a value inside :mod:`archiver.fetch`."""
+    """A network-level failure, made a value inside :mod:`archiver.crawl.fetch`."""
 
     kind: FailureKind
     message: str
@@ -184,11 +184,11 @@ class FetchFailure:
 class Suspicion:
     """Why a response that looks fine is not: a soft 404, a parked domain, a wall.
 
-    Found by :mod:`archiver.verify`, which compares the response with what the
+    Found by :mod:`archiver.crawl.verify`, which compares the response with what the
     same site answers for a path that cannot exist.
     """
 
-    reason: str  # a code in archiver.classify.REASONS
+    reason: str  # a code in archiver.run.classify.REASONS
     detail: str  # what was seen, for the manifest's sentence
 
 
@@ -238,7 +238,7 @@ class LinkStatus:
     kind: LinkKind
     citations: tuple[Citation, ...]
     outcome: Outcome
-    reason: str  # machine code, see archiver.classify.REASONS
+    reason: str  # machine code, see archiver.run.classify.REASONS
     detail: str  # one human sentence
     http_status: int | None = None
     final_url: str | None = None

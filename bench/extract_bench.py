@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from archiver import extract, plan, seeds
+from archiver.articles import extract, plan, seeds
 from archiver.errors import InputError
 from archiver.models import FoundLink
 

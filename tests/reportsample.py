@@ -32,7 +32,7 @@ from archiver.models import (
     RecordRef,
     Target,
 )
-from archiver.store import open_store
+from archiver.store.base import open_store
 
 FIRST_NIGHT = datetime(2026, 3, 2, 3, 17, tzinfo=UTC)
 NIGHTS = 14

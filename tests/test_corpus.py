@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver import extract, plan, seeds
+from archiver.articles import extract, plan, seeds
 from archiver.models import FoundLink
 
 EXPECTED = Path(__file__).parent / "data" / "corpus_counts.json"

@@ -106,7 +106,7 @@ def test_a_second_run_on_the_same_folder_exits_at_once(fakeweb, tmp_path):
     slow_article(fakeweb, tmp_path)
     first = start_preserve(tmp_path, "--timeout", "60")
     try:
-        lock = tmp_path / "out" / ".archiver.lock"
+        lock = tmp_path / "out" / ".archiver.run.lock"
         wait_for(lambda: lock.exists() and lock.read_text().strip() == str(first.pid))
         started = time.monotonic()
         second = preserve_local(tmp_path, "--no-probe")

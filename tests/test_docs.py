@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from archiver.cli import cli
+from archiver.cli.main import cli
 from archiver.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def test_every_command_has_help_and_is_in_the_readme():
 
 
 def test_every_outcome_reason_is_in_the_readme():
-    from archiver.classify import REASONS
+    from archiver.run.classify import REASONS
 
     missing = [code for code in REASONS if f"`{code}`" not in README]
     assert not missing

@@ -22,8 +22,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import StoreError
-from archiver.history import DeadRule, Verdict
-from archiver.store import open_store
+from archiver.store.base import open_store
+from archiver.store.history import DeadRule, Verdict
 from tests.clirun import links_to, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
 

@@ -1,8 +1,8 @@
 """Our WARCs replay in real tools: pywb serves them, warcio and py-wacz accept them.
 
 One module-scoped ``archiver preserve`` run (the real CLI in a subprocess,
-against the fake web) is indexed with ``archiver.index`` and packaged with
-``archiver.package``. pywb, from its own virtualenv (see
+against the fake web) is indexed with ``archiver.warc.index`` and packaged with
+``archiver.run.package``. pywb, from its own virtualenv (see
 ``tests/replaytools.py``), then serves two collections: ``run``, the WARC
 files with our ``index.cdxj``, and ``wacz``, the package unpacked by
 ``wb-manager``. Replay is asked for in raw mode (``id_``), so what comes back
@@ -30,8 +30,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
-from archiver.index import INDEX_NAME, write_cdxj
-from archiver.package import package
+from archiver.run.package import package
+from archiver.warc.index import INDEX_NAME, write_cdxj
 from tests.fakeweb.server import FakeWeb
 from tests.replaytools import Wayback, offline_env, pywb_venv
 

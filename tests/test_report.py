@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.store import open_store
+from archiver.store.base import open_store
 from tests import reportscenario as scn
 from tests.clirun import run_cli
 from tests.fakeweb.server import FakeWeb

@@ -13,7 +13,7 @@ from typing import Final
 from archiver.report import csv_, html, json_, markdown, source
 from archiver.report.figures import build
 from archiver.report.model import DEFAULT_COLLECTION, Filters, Report, ReportOptions
-from archiver.store import Store
+from archiver.store.base import Store
 
 __all__ = [
     "DEFAULT_COLLECTION",

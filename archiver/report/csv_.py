@@ -13,7 +13,7 @@ import csv
 import io
 from typing import Final
 
-from archiver.manifest import spreadsheet_safe
+from archiver.cells import spreadsheet_safe
 from archiver.report.model import DeadCitation, Report
 from archiver.report.words import iso
 

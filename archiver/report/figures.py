@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
-from archiver.history import DEFAULT_RULE, Check, DeadRule, Run, StoredArticle
 from archiver.models import Citation
 from archiver.report import listing
 from archiver.report.model import (
@@ -29,6 +28,7 @@ from archiver.report.model import (
 )
 from archiver.report.source import StoreData
 from archiver.report.timeline import LinkLife, RunIndex, counts_after_each_run, fold
+from archiver.store.history import DEFAULT_RULE, Check, DeadRule, Run, StoredArticle
 
 UNKNOWN_YEAR = "unknown"
 

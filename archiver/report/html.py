@@ -14,7 +14,6 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
-from archiver import __version__
 from archiver.report import svg
 from archiver.report.assets import SCRIPT, STYLE
 from archiver.report.markup import (
@@ -39,6 +38,7 @@ from archiver.report.words import (
     rule_text,
     window_text,
 )
+from archiver.version import __version__
 
 
 def _sha256(text: str) -> str:

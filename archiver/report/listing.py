@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from archiver.history import Check, StoredArticle
 from archiver.models import Citation
 from archiver.report.model import (
     ArticleFigures,
@@ -21,6 +20,7 @@ from archiver.report.model import (
     ReportOptions,
 )
 from archiver.report.timeline import LinkLife, RunIndex
+from archiver.store.history import Check, StoredArticle
 
 
 def replay_address(base: str, collection: str, when: datetime, url: str) -> str:

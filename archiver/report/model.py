@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from archiver.history import DeadRule
+from archiver.store.history import DeadRule
 
 DEFAULT_COLLECTION = "archive"
 

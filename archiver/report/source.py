@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from archiver.history import Check, Run, StoredArticle
 from archiver.models import Citation
-from archiver.store import Store
+from archiver.store.base import Store
+from archiver.store.history import Check, Run, StoredArticle
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

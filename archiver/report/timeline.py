@@ -1,7 +1,7 @@
 """Each link's checks folded run by run: its group after every run, and its copies.
 
-The fold uses the store's own rules (:func:`archiver.history.advance` and
-:func:`~archiver.history.judge`), so a report never disagrees with
+The fold uses the store's own rules (:func:`archiver.store.history.advance` and
+:func:`~archiver.store.history.judge`), so a report never disagrees with
 ``store.state`` about a verdict. It keeps what the store's one-row summary
 drops: the run in which a link was confirmed dead or came back, and which
 captures hold which version of the page. Pure: no I/O.
@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from archiver.history import Check, DeadRule, Streak, Verdict, advance, judge
 from archiver.models import Outcome
 from archiver.report.model import Counts, Group
+from archiver.store.history import Check, DeadRule, Streak, Verdict, advance, judge
 
 # Never fetched, so not a check of the link (the pipeline does not record
 # them; a store written by other means might).

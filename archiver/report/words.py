@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from archiver.history import DeadRule
 from archiver.report.model import Filters
+from archiver.store.history import DeadRule
 
 TITLE = "Link rot report"
 

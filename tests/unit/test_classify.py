@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from archiver.classify import REASONS, classify, offline
 from archiver.models import (
     Body,
     Citation,
@@ -20,6 +19,7 @@ from archiver.models import (
     Outcome,
     Target,
 )
+from archiver.run.classify import REASONS, classify, offline
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 TARGET = Target(

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from archiver import extract, plan
+from archiver.articles import extract, plan
+from archiver.articles.seeds import parse
+from archiver.articles.unwrap import DEFAULT_RULES, parse_rule, unwrap
 from archiver.errors import UsageError
 from archiver.models import LinkKind
-from archiver.seeds import parse
-from archiver.unwrap import DEFAULT_RULES, parse_rule, unwrap
 
 ARTICLE_URL = "https://news.example/2024/story/"
 

@@ -1,4 +1,4 @@
-"""archiver.index and archiver.package on WARCs written by WarcSink, no network."""
+"""archiver.warc.index and archiver.run.package on WarcSink output, no network."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from archiver.errors import ArchiveWriteError, UsageError
-from archiver.index import write_cdxj
 from archiver.models import Body, Hop, RecordRef
-from archiver.package import package
-from archiver.warc import WarcSink
+from archiver.run.package import package
+from archiver.warc.index import write_cdxj
+from archiver.warc.writer import WarcSink
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.manifest import spreadsheet_safe
+from archiver.cells import spreadsheet_safe
 
 
 @pytest.mark.parametrize(

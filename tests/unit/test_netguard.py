@@ -8,8 +8,8 @@ import uuid
 import httpx
 import pytest
 
-from archiver.client import build_client
-from archiver.netguard import (
+from archiver.crawl.client import build_client
+from archiver.crawl.netguard import (
     GuardedBackend,
     PrivateAddressRefused,
     Resolution,

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import trio
 
-from archiver.politeness import HostGate
+from archiver.crawl.politeness import HostGate
 
 
 async def test_caps_are_never_exceeded(autojump_clock):

@@ -11,8 +11,8 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.errors import ArchiveWriteError, RunLocked
-from archiver.lock import run_lock
-from archiver.repair import cut_after_unit, repair_file, repair_folder
+from archiver.run.lock import run_lock
+from archiver.warc.repair import cut_after_unit, repair_file, repair_folder
 
 _CRASHING_WRITER = """
 import json, os, sys
@@ -112,7 +112,7 @@ def test_second_lock_holder_is_refused_and_the_lock_dies_with_its_process(tmp_pa
             sys.executable,
             "-c",
             "import sys, time\nfrom pathlib import Path\n"
-            "from archiver.lock import run_lock\n"
+            "from archiver.run.lock import run_lock\n"
             "with run_lock(Path(sys.argv[1])):\n"
             "    print('held', flush=True); time.sleep(60)",
             str(tmp_path),

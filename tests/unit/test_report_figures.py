@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from archiver import report
-from archiver.history import DEFAULT_RULE, RunStatus
 from archiver.models import (
     Article,
     Citation,
@@ -26,7 +25,8 @@ from archiver.models import (
 from archiver.report import json_
 from archiver.report.model import Counts
 from archiver.report.timeline import group_of
-from archiver.store import open_store
+from archiver.store.base import open_store
+from archiver.store.history import DEFAULT_RULE, RunStatus
 
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 GONE = "https://gone.example.com/a"

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import trio
 
+from archiver.crawl.retry import (
+    RetryPolicy,
+    is_transient,
+    retry_after,
+    run_with_retries,
+)
 from archiver.models import Body, FailureKind, FetchFailure, Hop
-from archiver.retry import RetryPolicy, is_transient, retry_after, run_with_retries
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 

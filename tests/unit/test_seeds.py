@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from archiver.articles.seeds import discover, parse, read
 from archiver.errors import InputError, UsageError
-from archiver.seeds import discover, parse, read
 
 
 def test_current_format():

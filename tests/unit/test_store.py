@@ -16,9 +16,7 @@ import pytest
 import trio
 import trio.lowlevel
 
-from archiver import migrations, sqlite_store
 from archiver.errors import ExitCode, StoreError
-from archiver.history import Check, DeadRule, RunStatus, Verdict, advance
 from archiver.models import (
     Article,
     Capture,
@@ -32,10 +30,12 @@ from archiver.models import (
     Target,
     Unfetched,
 )
-from archiver.sqlite_store import SQLiteStore
-from archiver.store import Store, open_store
-from archiver.store_rows import to_text
-from archiver.store_writer import StoreWriter
+from archiver.store import migrations, sqlite as sqlite_store
+from archiver.store.base import Store, open_store
+from archiver.store.history import Check, DeadRule, RunStatus, Verdict, advance
+from archiver.store.rows import to_text
+from archiver.store.sqlite import SQLiteStore
+from archiver.store.writer import StoreWriter
 
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # the first night's run starts
 URL = "https://example.org/page"

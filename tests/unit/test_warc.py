@@ -11,7 +11,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.models import Body, Capture, Hop
-from archiver.warc import WarcSink, payload_digest
+from archiver.warc.writer import WarcSink, payload_digest
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 RESPONSE_HEADERS = (

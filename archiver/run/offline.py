@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from archiver.client import build_client
+from archiver.crawl.client import build_client
 from archiver.models import LinkStatus, Outcome
 
 # Asked when every link failed at the network level: if one of them answers

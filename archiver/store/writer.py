@@ -17,7 +17,7 @@ from typing import TypeVar, TypeVarTuple
 import trio
 
 from archiver.models import LinkStatus
-from archiver.store import Store
+from archiver.store.base import Store
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")

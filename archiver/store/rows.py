@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Final
 
-from archiver.history import Check, Run, RunStatus, StoredArticle, Streak
 from archiver.models import (
     Capture,
     Citation,
@@ -21,6 +20,7 @@ from archiver.models import (
     Outcome,
     RecordRef,
 )
+from archiver.store.history import Check, Run, RunStatus, StoredArticle, Streak
 
 Row = tuple[object, ...]
 

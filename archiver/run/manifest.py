@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
+from archiver.cells import spreadsheet_safe
 from archiver.errors import ArchiveWriteError
 from archiver.models import Article, LinkStatus, Outcome
 
@@ -59,18 +60,6 @@ DEAD_LINK_FIELDS: Final = (
     "final_url",
     "checked",
 )
-
-
-# A cell starting with one of these is run as a formula by spreadsheet programs;
-# anchor texts and titles come from the web, so they must not be able to.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """``value`` for a CSV cell: text that would start a formula gets a ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def manifest_entry(status: LinkStatus) -> dict[str, object]:

@@ -8,7 +8,6 @@ that writes from one worker thread, in the order results arrive.
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import shutil
 import tempfile
@@ -21,10 +20,14 @@ from pathlib import Path
 
 import trio
 
-from archiver import classify, extract, index, manifest, plan, seeds
-from archiver.client import build_client
+from archiver.articles import extract, plan, seeds
+from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.crawl.client import build_client
+from archiver.crawl.fetch import Fetcher, FetchSettings
+from archiver.crawl.netguard import GuardedBackend, Resolver
+from archiver.crawl.politeness import HostGate
+from archiver.crawl.verify import Verifier
 from archiver.errors import ArchiveWriteError
-from archiver.fetch import Fetcher, FetchSettings
 from archiver.models import (
     Article,
     Capture,
@@ -36,14 +39,13 @@ from archiver.models import (
     Outcome,
     Target,
 )
-from archiver.netguard import GuardedBackend, Resolver
-from archiver.offline import DEFAULT_CANARIES, any_canary_answers
-from archiver.politeness import HostGate
-from archiver.recorder import History, Recorder, Reporter, Tally
-from archiver.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.run import classify, manifest
+from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
+from archiver.run.recorder import History, Recorder, Reporter, Tally
 from archiver.urls import normalise
-from archiver.verify import Verifier
-from archiver.warc import WarcSink
+from archiver.version import distribution_version
+from archiver.warc import index
+from archiver.warc.writer import WarcSink
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -104,7 +106,8 @@ class RunSummary:
 
 
 def default_user_agent() -> str:
-    return f"Mozilla/5.0 (compatible; archiver/{_dist('archiver')}; link preservation)"
+    version = distribution_version("archiver")
+    return f"Mozilla/5.0 (compatible; archiver/{version}; link preservation)"
 
 
 COMMAND_LINE = "<command line>"  # the "article" citing URLs given as arguments
@@ -269,8 +272,9 @@ def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
     info = {
-        "software": f"archiver/{_dist('archiver')} (warcio/{_dist('warcio')}; "
-        f"httpx/{_dist('httpx')})",
+        "software": f"archiver/{distribution_version('archiver')} "
+        f"(warcio/{distribution_version('warcio')}; "
+        f"httpx/{distribution_version('httpx')})",
         "format": "WARC File Format 1.1",
         "conformsTo": "https://iipc.github.io/warc-specifications/"
         "specifications/warc-format/warc-1.1/",
@@ -280,13 +284,6 @@ def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
     if settings.operator:
         info["operator"] = settings.operator
     return info
-
-
-def _dist(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 async def _archive(

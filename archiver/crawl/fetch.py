@@ -21,7 +21,9 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import trio
 
-from archiver import netguard
+from archiver.crawl import netguard
+from archiver.crawl.politeness import HostGate, HostHealth
+from archiver.crawl.retry import Attempt, RetryPolicy, retry_after, run_with_retries
 from archiver.models import (
     Body,
     FailureKind,
@@ -32,8 +34,6 @@ from archiver.models import (
     Rejection,
     Target,
 )
-from archiver.politeness import HostGate, HostHealth
-from archiver.retry import Attempt, RetryPolicy, retry_after, run_with_retries
 from archiver.urls import normalise
 
 Clock = Callable[[], datetime]

@@ -4,7 +4,7 @@ A WACZ is a ZIP holding the WARC files, a compressed CDXJ index, a page list
 and a ``datapackage.json`` with a SHA-256 of every file: one file to hand
 over, verifiable on its own. py-wacz builds it. It runs as a child process
 of this same interpreter because importing it changes cdxj-indexer's default
-record types for the whole process (see ``archiver.index``) and it reports
+record types for the whole process (see ``archiver.warc.index``) and it reports
 progress on stdout; its exit code says whether it worked.
 
 What goes in: every ``*.warc.gz`` of the folder; a page list with every link
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Final
 
 from archiver.errors import ArchiveWriteError, UsageError
-from archiver.manifest import DEAD_LINKS_NAME, MANIFEST_NAME
+from archiver.run.manifest import DEAD_LINKS_NAME, MANIFEST_NAME
 
 WACZ_SUFFIX: Final = ".wacz"
 

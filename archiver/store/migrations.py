@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from archiver.errors import StoreError
-from archiver.history import Streak, advance
-from archiver.store_rows import (
+from archiver.store.history import Streak, advance
+from archiver.store.rows import (
     INSERT_STREAK,
     from_text,
     row_check,

@@ -5,7 +5,7 @@ manifest and index, and one row in the store. What is fetched:
 
 * every link of an article that is new or whose content changed;
 * links already known whose next check is due: suspect ones daily, the rest
-  every few days (the store decides, :meth:`archiver.store.Store.due_urls`),
+  every few days (the store decides, :meth:`archiver.store.base.Store.due_urls`),
   capped so that one night stays bounded.
 
 A payload identical to the URL's last capture is written as a ``revisit``
@@ -27,15 +27,16 @@ from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver import extract, index, plan, seeds
-from archiver.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
+from archiver.articles import extract, plan, seeds
+from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
-from archiver.pipeline import Gathered, PreserveSettings, RunSummary, preserve
-from archiver.recorder import Reporter
-from archiver.repair import cut_after_unit, record_count, repair_folder
-from archiver.store import Store, open_store
-from archiver.store_writer import StoreWriter
-from archiver.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
+from archiver.run.recorder import Reporter
+from archiver.store.base import Store, open_store
+from archiver.store.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
+from archiver.store.writer import StoreWriter
+from archiver.warc import index
+from archiver.warc.repair import cut_after_unit, record_count, repair_folder
 
 STORE_NAME = "archiver.sqlite3"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archiver.errors import ArchiveWriteError
-from archiver.warc import OPEN_SUFFIX
+from archiver.warc.writer import OPEN_SUFFIX
 
 _BLOCK = 1024 * 1024
 _HEAD_LIMIT = 64 * 1024  # WARC headers are far shorter than this

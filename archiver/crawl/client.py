@@ -15,7 +15,7 @@ import certifi
 import httpcore
 import httpx
 
-from archiver import netguard
+from archiver.crawl import netguard
 from archiver.errors import UsageError
 
 # Ask for what a browser would be shown: some sites serve bots a different page.

@@ -4,7 +4,7 @@ A link we never saw is a link we never saved, so this errs on the side of
 gathering: hyperlinks, every image candidate (``srcset``, lazy-loading
 attributes, posters, ``style`` backgrounds), embedded media, markdown links
 and images anywhere in the body, and the original URL behind an image proxy.
-URLs are returned as written; :mod:`archiver.plan` normalises and merges them.
+URLs are returned as written; :mod:`archiver.articles.plan` normalises and merges them.
 
 The body is parsed once (BeautifulSoup on lxml) and walked once.
 """
@@ -19,8 +19,8 @@ from bs4 import BeautifulSoup
 from bs4.element import Tag
 from bs4.filter import SoupStrainer
 
+from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, unwrap
 from archiver.models import Article, Citation, FoundLink, LinkKind
-from archiver.unwrap import DEFAULT_RULES, WrapperRule, unwrap
 
 # (attribute, kind, holds a srcset list) per element.
 _SOURCES: dict[str, tuple[tuple[str, LinkKind, bool], ...]] = {

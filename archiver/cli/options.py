@@ -2,7 +2,7 @@
 
 Options are declared once here and stacked on commands as decorators, so a
 fetching option means the same in ``preserve`` and ``nightly``, and
-``archiver.toml`` (see :mod:`archiver.config`) can set any of them.
+``archiver.toml`` (see :mod:`archiver.cli.config`) can set any of them.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from typing import Any, TypeVar
 import click
 import httpx
 
-from archiver import config
-from archiver.client import ssl_context
+from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
+from archiver.cli import config
+from archiver.crawl.client import ssl_context
+from archiver.crawl.fetch import FetchSettings
+from archiver.crawl.retry import RetryPolicy
 from archiver.errors import UsageError
-from archiver.fetch import FetchSettings
-from archiver.offline import DEFAULT_CANARIES
-from archiver.pipeline import PreserveSettings, default_user_agent
-from archiver.retry import RetryPolicy
-from archiver.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
+from archiver.run.offline import DEFAULT_CANARIES
+from archiver.run.preserve import PreserveSettings, default_user_agent
 
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DEFAULT_INPUT = Path("seeds")
 DEFAULT_OUT = Path("warcs")
 _URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)

@@ -4,7 +4,7 @@ Fetches run concurrently; their results meet here, in arrival order. Each is
 classified, its records written from one worker thread (warcio blocks), and
 its status passed to the reporter and the history. Network-level failures
 are held back until some host has answered, because until then they may be
-this machine's outage rather than the links' fault (:mod:`archiver.offline`).
+this machine's outage rather than the links' fault (:mod:`archiver.run.offline`).
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Protocol, TextIO
 
 import trio
 
-from archiver import classify, manifest
 from archiver.models import FetchResult, LinkStatus, Outcome, RecordRef
-from archiver.offline import NETWORK_REASONS, looks_offline
-from archiver.warc import WarcSink
+from archiver.run import classify, manifest
+from archiver.run.offline import NETWORK_REASONS, looks_offline
+from archiver.warc.writer import WarcSink
 
 
 class Reporter(Protocol):
-    """Receives the run's events; ``archiver.progress`` has the implementations."""
+    """Receives the run's events; ``archiver.cli.progress`` has the implementations."""
 
     def article_error(self, message: str) -> None: ...
     def planned(self, total: int) -> None: ...

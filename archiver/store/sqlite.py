@@ -1,4 +1,4 @@
-"""The history store in one SQLite file: the default :class:`archiver.store.Store`.
+"""The history store in one SQLite file: the default :class:`archiver.store.base.Store`.
 
 WAL mode lets reports read while a run writes; foreign keys are on; a busy
 timeout makes a second writer wait instead of failing. Every write method is
@@ -20,9 +20,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
-from archiver import migrations
 from archiver.errors import StoreError
-from archiver.history import (
+from archiver.models import (
+    Article,
+    Citation,
+    LinkStatus,
+    Outcome,
+    Target,
+    Unfetched,
+)
+from archiver.store import migrations
+from archiver.store.history import (
     DEFAULT_RULE,
     ArchivedCopy,
     ArticleChange,
@@ -38,15 +46,7 @@ from archiver.history import (
     due,
     url_state,
 )
-from archiver.models import (
-    Article,
-    Citation,
-    LinkStatus,
-    Outcome,
-    Target,
-    Unfetched,
-)
-from archiver.store_rows import (
+from archiver.store.rows import (
     ARTICLE_COLUMNS,
     CITATION_COLUMNS,
     INSERT_CHECK,

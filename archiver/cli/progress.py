@@ -24,8 +24,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from archiver.errors import ExitCode
 from archiver.models import LinkStatus, Outcome
-from archiver.pipeline import RunSummary
+from archiver.run.preserve import RunSummary
 
 
 class _LineReporter:
@@ -199,3 +200,27 @@ def _size(n: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{n} B"
+
+
+def choose_reporter(
+    log_format: str, streams: list[TextIO] | None = None
+) -> PlainReporter | RichReporter | JsonReporter:
+    """The progress bar on a terminal, JSON lines to files and cron, else plain."""
+    console = Console(stderr=True)
+    to_file = streams is not None and len(streams) > 1
+    if log_format == "json" or (
+        log_format == "auto" and streams and (to_file or not console.is_terminal)
+    ):
+        return JsonReporter(streams)
+    if log_format == "auto" and console.is_terminal:
+        return RichReporter(console)
+    return PlainReporter()
+
+
+def exit_code(summary: RunSummary, fail_on_dead: bool) -> ExitCode:
+    """The exit code a finished run ends with."""
+    if summary.offline:
+        return ExitCode.NETWORK_UNAVAILABLE
+    if fail_on_dead and summary.count(Outcome.DEAD):
+        return ExitCode.DEAD_LINKS
+    return ExitCode.OK

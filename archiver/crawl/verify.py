@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 import trio
 
-from archiver.fetch import Fetcher
+from archiver.crawl.fetch import Fetcher
+from archiver.crawl.retry import RetryPolicy
 from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
-from archiver.retry import RetryPolicy
 from archiver.urls import site
 
 PROBE_PREFIX = "/archiver-probe-"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from archiver.errors import ArchiveWriteError, RunLocked
 
-LOCK_NAME = ".archiver.lock"
+LOCK_NAME = ".archiver.run.lock"
 
 
 @contextmanager

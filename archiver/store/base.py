@@ -4,10 +4,10 @@
 :func:`open_store` returns the SQLite implementation (one file, WAL mode).
 A server database can replace it by implementing the same protocol. The
 value types it returns, and the rules for "suspect", "dead", "revived" and
-"drift", live in :mod:`archiver.history`; they are re-exported here.
+"drift", live in :mod:`archiver.store.history`; they are re-exported here.
 
 A trio program must not call a store directly from a task (every call does
-disk I/O under a lock); it goes through :class:`archiver.store_writer.StoreWriter`.
+disk I/O under a lock); it goes through :class:`archiver.store.writer.StoreWriter`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from archiver.history import (
+from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
+from archiver.store.history import (
     DEFAULT_RULE,
     ArchivedCopy,
     ArticleChange,
@@ -30,8 +31,7 @@ from archiver.history import (
     UrlState,
     Verdict,
 )
-from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
-from archiver.sqlite_store import SQLiteStore
+from archiver.store.sqlite import SQLiteStore
 
 __all__ = [
     "ArchivedCopy",
@@ -209,7 +209,7 @@ class Store(Protocol):
 
         Suspect URLs come due ``suspect_every`` after the run that last checked
         them, everything else (alive, dead, unknown) ``alive_every`` after,
-        both less :data:`archiver.history.SLACK`. Order: suspect first, then
+        both less :data:`archiver.store.history.SLACK`. Order: suspect first, then
         URLs never checked (a run that recorded their citations died before
         fetching them), then the rest; most overdue first within each group.
         """

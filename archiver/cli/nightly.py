@@ -1,0 +1,191 @@
+"""``archiver nightly``: the cron job, with a history store."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    DEFAULT_INPUT,
+    DEFAULT_OUT,
+    fetch_options,
+    load_config,
+    parse_now,
+    preserve_settings,
+    run_options,
+    wrapper_rules,
+)
+from archiver.cli.progress import (
+    JsonReporter,
+    choose_reporter,
+    exit_code,
+    summary_lines,
+)
+from archiver.errors import UsageError
+from archiver.models import Outcome
+from archiver.run.lock import run_lock
+from archiver.run.nightly import STORE_NAME, NightlyResult, NightlySettings, run_nightly
+from archiver.store.history import DeadRule
+
+
+@click.command("nightly", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    is_eager=True,
+    expose_value=False,
+    callback=load_config,
+    help="Settings file; every key is an option's long name.  "
+    "[default: archiver.toml, if present]",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Root folder: one subfolder per run, and the store.",
+)
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="History store (SQLite).  [default: OUT/archiver.sqlite3]",
+)
+@click.option(
+    "--alive-every",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Re-check a link that was alive (or dead) after this many days.",
+)
+@click.option(
+    "--suspect-every",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Re-check a link that failed, but is not yet confirmed dead, this often.",
+)
+@click.option(
+    "--max-rechecks",
+    type=click.IntRange(min=0),
+    default=2000,
+    show_default=True,
+    help="Known links re-checked in one run at most (new links always are).",
+)
+@click.option(
+    "--dead-after-failures",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="A link is confirmed dead after failing this many checks ...",
+)
+@click.option(
+    "--dead-after-days",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    metavar="DAYS",
+    help="... spanning at least this many days; until then it is 'suspect'.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "plain"]),
+    default="auto",
+    show_default=True,
+    help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the log lines to this file (then they are JSON).",
+)
+@click.option("--now", callback=parse_now, hidden=True, help="The run's clock (tests).")
+@fetch_options
+@run_options
+def nightly_cmd(
+    paths: tuple[Path, ...],
+    out: Path,
+    store: Path | None,
+    alive_every: float,
+    suspect_every: float,
+    max_rechecks: int,
+    dead_after_failures: int,
+    dead_after_days: float,
+    log_format: str,
+    log_file: Path | None,
+    now: datetime | None,
+    **opts: Any,
+) -> None:
+    """The cron job: archive new articles' links and re-check known ones.
+
+    Reads the articles in PATHS (default seeds/), fetches every link of an
+    article that is new or changed and the known links whose re-check is
+    due, and records every check in the store, which remembers when a link
+    died and where its last good copy is. Each run writes its WARC files and
+    manifest into OUT/<run id>/. Two runs never overlap, and a run after a
+    crash repairs what the crash left and finishes its work.
+
+    Example (crontab):
+
+        17 3 * * *  cd /srv/archive && .venv/bin/archiver nightly --log-file nightly.log
+    """
+    settings = NightlySettings(
+        preserve=preserve_settings(paths or (DEFAULT_INPUT,), out, opts),
+        store=store or out / STORE_NAME,
+        rule=DeadRule(
+            failures=dead_after_failures, span=timedelta(days=dead_after_days)
+        ),
+        alive_every=timedelta(days=alive_every),
+        suspect_every=timedelta(days=suspect_every),
+        max_rechecks=max_rechecks,
+        rules=wrapper_rules(opts["unwrap_specs"]),
+        now=now,
+    )
+    with contextlib.ExitStack() as stack:
+        streams: list[TextIO] = [sys.stderr]
+        if log_file is not None:
+            try:
+                streams.append(
+                    stack.enter_context(log_file.open("a", encoding="utf-8"))
+                )
+            except OSError as exc:
+                raise UsageError(f"--log-file {log_file}: {exc.strerror}") from exc
+        reporter = choose_reporter(log_format, streams)
+        stack.enter_context(run_lock(out))
+        with reporter:
+            result = run_nightly(settings, reporter)
+        summary = result.summary
+        for line in _nightly_lines(result):
+            click.echo(line)
+        if isinstance(reporter, JsonReporter):
+            reporter.event(
+                "summary",
+                run=result.run_id,
+                urls=len(summary.statuses),
+                **{str(o): summary.count(o) for o in Outcome},
+                offline=summary.offline,
+                seconds=round(summary.elapsed, 1),
+            )
+    sys.exit(exit_code(summary, fail_on_dead=False))
+
+
+def _nightly_lines(result: NightlyResult) -> list[str]:
+    return [
+        f"run: {result.run_id} ({result.folder})",
+        f"articles: {result.new_articles} new, {result.changed_articles} changed; "
+        f"{result.rechecked} known links re-checked",
+        *(
+            f"recovered crashed run {r.run_id}: {r.files} WARC file(s), "
+            f"{r.bytes_cut} uncommitted bytes cut"
+            for r in result.recovered
+        ),
+        *summary_lines(result.summary),
+    ]

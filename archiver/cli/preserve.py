@@ -1,0 +1,114 @@
+"""``archiver preserve``: one archiving pass over articles and URLs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    DEFAULT_OUT,
+    fetch_options,
+    preserve_settings,
+    run_options,
+    split_arguments,
+    wrapper_rules,
+)
+from archiver.cli.progress import choose_reporter, exit_code, summary_lines
+from archiver.errors import ExitCode
+from archiver.run.lock import run_lock
+from archiver.run.preserve import Gathered, gather, preserve
+from archiver.warc.repair import Repair, repair_folder
+
+
+@click.command("preserve", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, metavar="[PATH_OR_URL]...")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Folder for WARC files, manifest.jsonl and dead-links.csv.",
+)
+@fetch_options
+@run_options
+@click.option("--dry-run", is_flag=True, help="List the URLs found; fetch nothing.")
+@click.option(
+    "--fail-on-dead",
+    is_flag=True,
+    help=f"Exit {int(ExitCode.DEAD_LINKS)} when any link is dead.",
+)
+def preserve_cmd(
+    paths: tuple[str, ...],
+    out: Path,
+    dry_run: bool,
+    fail_on_dead: bool,
+    **opts: Any,
+) -> None:
+    """Archive every URL the articles cite; report which are dead.
+
+    Each argument is an article file, a folder of them (searched
+    recursively) or an http(s) URL to preserve as it is; the default is
+    seeds/. Writes WARC files, manifest.jsonl and dead-links.csv into --out.
+
+    Example:
+
+        archiver preserve seeds/ --out warcs/ --per-host 2
+    """
+    inputs, urls = split_arguments(paths)
+    rules = wrapper_rules(opts["unwrap_specs"])
+    settings = preserve_settings(inputs, out, opts)
+    reporter = choose_reporter("auto")
+    gathered = gather(inputs, reporter, urls=urls, rules=rules)
+    if dry_run:
+        _print_plan(gathered)
+        return
+    with run_lock(out), reporter:
+        for repair in repair_folder(out):
+            click.echo(f"archiver: {_describe(repair)}", err=True)
+        summary = preserve(settings, gathered, reporter)
+    for line in summary_lines(summary):
+        click.echo(line)
+    sys.exit(exit_code(summary, fail_on_dead))
+
+
+def _describe(repair: Repair) -> str:
+    """One log line for a WARC file a crashed run left open."""
+    if repair.removed:
+        return f"removed {repair.path}: a crashed run left no whole record in it"
+    return (
+        f"repaired {repair.path}: kept {repair.records} whole records, cut "
+        f"{repair.dropped_bytes} bytes a crashed run left half-written"
+    )
+
+
+def _print_plan(gathered: Gathered) -> None:
+    for target in gathered.plan.targets:
+        click.echo(
+            json.dumps(
+                {
+                    "url": target.url,
+                    "kind": str(target.kind),
+                    "articles": sorted({c.article for c in target.citations}),
+                    "fetch": True,
+                },
+                ensure_ascii=False,
+            )
+        )
+    for item in gathered.plan.unfetched:
+        click.echo(
+            json.dumps(
+                {
+                    "url": item.url,
+                    "articles": sorted({c.article for c in item.citations}),
+                    "fetch": False,
+                    "outcome": str(item.rejection.outcome),
+                    "reason": item.rejection.reason,
+                },
+                ensure_ascii=False,
+            )
+        )
