@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from archiver.articles import extract, seeds
 from archiver.cli.options import CONTEXT_SETTINGS, unwrap_option, wrapper_rules
 from archiver.models import FoundLink, Rejection
 from archiver.urls import normalise
@@ -28,6 +27,8 @@ def extract_cmd(paths: tuple[Path, ...], unwrap_specs: tuple[str, ...]) -> None:
 
         archiver extract seeds/ | jq -r .url | sort -u
     """
+    from archiver.articles import extract, seeds
+
     rules = wrapper_rules(unwrap_specs)
 
     def skip(message: str) -> None:

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -29,9 +29,11 @@ from archiver.cli.progress import (
 )
 from archiver.errors import UsageError
 from archiver.models import Outcome
-from archiver.run.lock import run_lock
-from archiver.run.nightly import STORE_NAME, NightlyResult, NightlySettings, run_nightly
+from archiver.store.base import STORE_NAME
 from archiver.store.history import DeadRule
+
+if TYPE_CHECKING:
+    from archiver.run.nightly import NightlyResult
 
 
 @click.command("nightly", context_settings=CONTEXT_SETTINGS)
@@ -137,6 +139,9 @@ def nightly_cmd(
 
         17 3 * * *  cd /srv/archive && .venv/bin/archiver nightly --log-file nightly.log
     """
+    from archiver.run.lock import run_lock
+    from archiver.run.nightly import NightlySettings, run_nightly
+
     settings = NightlySettings(
         preserve=preserve_settings(paths or (DEFAULT_INPUT,), out, opts),
         store=store or out / STORE_NAME,

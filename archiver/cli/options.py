@@ -13,19 +13,16 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import httpx
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
-from archiver.crawl.client import ssl_context
-from archiver.crawl.fetch import FetchSettings
-from archiver.crawl.retry import RetryPolicy
 from archiver.errors import UsageError
-from archiver.run.offline import DEFAULT_CANARIES
-from archiver.run.preserve import PreserveSettings, default_user_agent
+
+if TYPE_CHECKING:
+    from archiver.run.preserve import PreserveSettings
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DEFAULT_INPUT = Path("seeds")
@@ -181,6 +178,14 @@ def preserve_settings(
     inputs: tuple[Path, ...], out: Path, opts: dict[str, Any]
 ) -> PreserveSettings:
     """PreserveSettings from the values of ``fetch_options`` and ``run_options``."""
+    # Imported here, not at the top: ``archiver --help`` must not pay for the
+    # network stack (see the README's Performance section).
+    from archiver.crawl.client import ssl_context
+    from archiver.crawl.fetch import FetchSettings
+    from archiver.crawl.retry import RetryPolicy
+    from archiver.run.offline import DEFAULT_CANARIES
+    from archiver.run.preserve import PreserveSettings, default_user_agent
+
     proxy = opts["proxy"]
     check_proxy(proxy)
     if opts["ca_bundle"] is not None:
@@ -256,6 +261,8 @@ def wrapper_rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
 def check_proxy(proxy: str | None) -> None:
     if proxy is None:
         return
+    import httpx
+
     try:
         url = httpx.URL(proxy)
     except httpx.InvalidURL as exc:

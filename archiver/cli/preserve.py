@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,9 +20,10 @@ from archiver.cli.options import (
 )
 from archiver.cli.progress import choose_reporter, exit_code, summary_lines
 from archiver.errors import ExitCode
-from archiver.run.lock import run_lock
-from archiver.run.preserve import Gathered, gather, preserve
-from archiver.warc.repair import Repair, repair_folder
+
+if TYPE_CHECKING:
+    from archiver.run.preserve import Gathered
+    from archiver.warc.repair import Repair
 
 
 @click.command("preserve", context_settings=CONTEXT_SETTINGS)
@@ -59,6 +60,10 @@ def preserve_cmd(
 
         archiver preserve seeds/ --out warcs/ --per-host 2
     """
+    from archiver.run.lock import run_lock
+    from archiver.run.preserve import gather, preserve
+    from archiver.warc.repair import repair_folder
+
     inputs, urls = split_arguments(paths)
     rules = wrapper_rules(opts["unwrap_specs"])
     settings = preserve_settings(inputs, out, opts)

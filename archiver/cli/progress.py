@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -26,7 +26,9 @@ from rich.progress import (
 
 from archiver.errors import ExitCode
 from archiver.models import LinkStatus, Outcome
-from archiver.run.preserve import RunSummary
+
+if TYPE_CHECKING:
+    from archiver.run.preserve import RunSummary
 
 
 class _LineReporter:

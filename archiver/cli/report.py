@@ -10,8 +10,7 @@ import click
 from archiver import report
 from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_now
 from archiver.errors import UsageError
-from archiver.run.nightly import STORE_NAME
-from archiver.store.base import open_store
+from archiver.store.base import STORE_NAME, open_store
 
 
 @click.command("report", context_settings=CONTEXT_SETTINGS)

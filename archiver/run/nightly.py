@@ -38,8 +38,6 @@ from archiver.store.writer import StoreWriter
 from archiver.warc import index
 from archiver.warc.repair import cut_after_unit, record_count, repair_folder
 
-STORE_NAME = "archiver.sqlite3"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NightlySettings:

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Final, Protocol
 
 from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
 from archiver.store.history import (
@@ -47,6 +47,8 @@ __all__ = [
     "Verdict",
     "open_store",
 ]
+
+STORE_NAME: Final = "archiver.sqlite3"  # in the root folder of nightly runs
 
 
 class Store(Protocol):
