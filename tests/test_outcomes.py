@@ -23,8 +23,7 @@ from tests.clirun import (
     run_cli,
     write_article,
 )
-from tests.fakeweb.server import FakeWeb
-from tests.test_preserve import closed_port
+from tests.fakeweb.server import FakeWeb, closed_port
 
 
 @dataclass

@@ -26,7 +26,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tests.clirun import read_manifest, run_cli, write_article
 from tests.fakeweb.proxy import Proxy
-from tests.fakeweb.server import FakeWeb
+from tests.fakeweb.server import FakeWeb, closed_port
 
 
 def warc_files(out: Path) -> list[Path]:
@@ -39,13 +39,6 @@ def record_at(out: Path, name: str, offset: int):
         stream.seek(offset)
         record = next(iter(ArchiveIterator(stream)))
         return record, record.raw_stream.read()
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: bound, then released."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sha1_b32(data: bytes) -> str:

@@ -139,7 +139,6 @@ def nightly_cmd(
 
         17 3 * * *  cd /srv/archive && .venv/bin/archiver nightly --log-file nightly.log
     """
-    from archiver.run.lock import run_lock
     from archiver.run.nightly import NightlySettings, run_nightly
 
     settings = NightlySettings(
@@ -164,7 +163,6 @@ def nightly_cmd(
             except OSError as exc:
                 raise UsageError(f"--log-file {log_file}: {exc.strerror}") from exc
         reporter = choose_reporter(log_format, streams)
-        stack.enter_context(run_lock(out))
         with reporter:
             result = run_nightly(settings, reporter)
         summary = result.summary

@@ -23,7 +23,6 @@ from archiver.errors import ExitCode
 
 if TYPE_CHECKING:
     from archiver.run.preserve import Gathered
-    from archiver.warc.repair import Repair
 
 
 @click.command("preserve", context_settings=CONTEXT_SETTINGS)
@@ -60,9 +59,7 @@ def preserve_cmd(
 
         archiver preserve seeds/ --out warcs/ --per-host 2
     """
-    from archiver.run.lock import run_lock
     from archiver.run.preserve import gather, preserve
-    from archiver.warc.repair import repair_folder
 
     inputs, urls = split_arguments(paths)
     rules = wrapper_rules(opts["unwrap_specs"])
@@ -72,23 +69,11 @@ def preserve_cmd(
     if dry_run:
         _print_plan(gathered)
         return
-    with run_lock(out), reporter:
-        for repair in repair_folder(out):
-            click.echo(f"archiver: {_describe(repair)}", err=True)
+    with reporter:
         summary = preserve(settings, gathered, reporter)
     for line in summary_lines(summary):
         click.echo(line)
     sys.exit(exit_code(summary, fail_on_dead))
-
-
-def _describe(repair: Repair) -> str:
-    """One log line for a WARC file a crashed run left open."""
-    if repair.removed:
-        return f"removed {repair.path}: a crashed run left no whole record in it"
-    return (
-        f"repaired {repair.path}: kept {repair.records} whole records, cut "
-        f"{repair.dropped_bytes} bytes a crashed run left half-written"
-    )
 
 
 def _print_plan(gathered: Gathered) -> None:

@@ -55,6 +55,9 @@ class PlainReporter(_LineReporter):
     def article_error(self, message: str) -> None:
         print(f"archiver: skipped article: {message}", file=self._stream, flush=True)
 
+    def note(self, message: str) -> None:
+        print(f"archiver: {message}", file=self._stream, flush=True)
+
     def planned(self, total: int) -> None:
         print(
             f"archiver: {total} distinct URLs to check", file=self._stream, flush=True
@@ -89,6 +92,9 @@ class JsonReporter(_LineReporter):
 
     def article_error(self, message: str) -> None:
         self.event("article-skipped", message=message)
+
+    def note(self, message: str) -> None:
+        self.event("note", message=message)
 
     def planned(self, total: int) -> None:
         self.event("planned", urls=total)
@@ -139,6 +145,9 @@ class RichReporter:
 
     def article_error(self, message: str) -> None:
         self._console.print(f"[yellow]skipped article:[/] {message}", markup=True)
+
+    def note(self, message: str) -> None:
+        self._console.print(message, markup=False, highlight=False)
 
     def planned(self, total: int) -> None:
         if self._task is not None:

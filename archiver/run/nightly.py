@@ -30,6 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
+from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
 from archiver.store.base import Store, open_store
@@ -74,8 +75,18 @@ class NightlyResult:
 
 
 def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
-    """One night: recover, plan, fetch, record. The caller holds the root's lock."""
+    """One night: recover, plan, fetch, record, holding the root folder's lock.
+
+    The lock is taken here, not by the command line, so a library caller
+    cannot run two nights over one root either.
+    """
     root = settings.preserve.out
+    root.mkdir(parents=True, exist_ok=True)
+    with run_lock(root):
+        return _night(settings, reporter, root)
+
+
+def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> NightlyResult:
     now = settings.now or datetime.now(UTC)
     with open_store(settings.store, rule=settings.rule) as store:
         recovered = tuple(_recover(store, root, now))

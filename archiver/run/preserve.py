@@ -40,11 +40,13 @@ from archiver.models import (
     Target,
 )
 from archiver.run import classify, manifest
+from archiver.run.lock import run_lock
 from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
 from archiver.run.recorder import History, Recorder, Reporter, Tally
 from archiver.urls import normalise
 from archiver.version import distribution_version
 from archiver.warc import index
+from archiver.warc.repair import repair_folder
 from archiver.warc.writer import WarcSink
 
 
@@ -163,11 +165,39 @@ def preserve(
 ) -> RunSummary:
     """Fetch and archive everything ``gathered`` planned, then write the manifest.
 
+    The run holds the folder's lock throughout (a second run into the same
+    folder raises :class:`~archiver.errors.RunLocked`) and first repairs the
+    WARC files a killed run left open, so a library caller is as safe as the
+    command line.
+
     ``known`` maps payload digests to earlier captures, which the WARC sink
     writes revisit records for instead of the same bytes again. The article
     files named in ``archive_articles`` (default: all read) are archived
     themselves, with the links they cite.
     """
+    settings.out.mkdir(parents=True, exist_ok=True)
+    with run_lock(settings.out):
+        for repair in repair_folder(settings.out):
+            reporter.note(repair.describe())
+        return _preserve_locked(
+            settings,
+            gathered,
+            reporter,
+            history=history,
+            known=known,
+            archive_articles=archive_articles,
+        )
+
+
+def _preserve_locked(
+    settings: PreserveSettings,
+    gathered: Gathered,
+    reporter: Reporter,
+    *,
+    history: History | None,
+    known: Mapping[str, Capture] | None,
+    archive_articles: Iterable[str] | None,
+) -> RunSummary:
     started = time.monotonic()
     statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
     for status in statuses:

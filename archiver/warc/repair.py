@@ -31,6 +31,15 @@ class Repair:
     dropped_bytes: int  # the torn tail cut off
     removed: bool  # no whole record at all: the file was deleted
 
+    def describe(self) -> str:
+        """One log line saying what was done, for the person running archiver."""
+        if self.removed:
+            return f"removed {self.path}: a crashed run left no whole record in it"
+        return (
+            f"repaired {self.path}: kept {self.records} whole records, cut "
+            f"{self.dropped_bytes} bytes a crashed run left half-written"
+        )
+
 
 def repair_folder(folder: Path) -> list[Repair]:
     """Repair every ``*.warc.gz.open`` file in ``folder`` (not below it)."""

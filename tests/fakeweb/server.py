@@ -455,3 +455,10 @@ class FakeWeb:
         "trickle": _trickle,
         "huge-headers": _huge_headers,
     }
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then released."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,31 +12,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.errors import ArchiveWriteError, RunLocked
 from archiver.run.lock import run_lock
 from archiver.warc.repair import cut_after_unit, repair_file, repair_folder
-
-_CRASHING_WRITER = """
-import json, os, sys
-from pathlib import Path
-from tests.unit.test_warc import make_hop, sink
-folder = Path(sys.argv[1])
-warc = sink(folder / "out")
-sizes = enumerate(json.loads(sys.argv[2]))
-hops = [make_hop(folder, f"p{n}", bytes([65 + n]) * size) for n, size in sizes]
-refs = [warc.write_hop(hop) for hop in hops]
-print(json.dumps([ref.offset for ref in refs]), flush=True)
-os._exit(0)  # die like kill -9 would leave it: no close, no rename
-"""
-
-
-def write_open_file(tmp_path: Path, sizes: list[int]) -> tuple[Path, list[int]]:
-    """A WARC left as .open by a process that died after writing its records."""
-    done = subprocess.run(
-        [sys.executable, "-c", _CRASHING_WRITER, str(tmp_path), json.dumps(sizes)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    (path,) = (tmp_path / "out").glob("*.open")
-    return path, json.loads(done.stdout)
+from tests.warcfiles import write_open_file
 
 
 def records(path: Path) -> list[str]:

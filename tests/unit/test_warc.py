@@ -3,70 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 import random
-from datetime import UTC, datetime
-from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.models import Body, Capture, Hop
+from archiver.models import Capture
 from archiver.warc.writer import WarcSink, payload_digest
-
-WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
-RESPONSE_HEADERS = (
-    (b"Content-Type", b"text/html; charset=utf-8"),
-    (b"x-lower-case", b"kept"),
-    (b"Set-Cookie", b"a=1"),
-    (b"Set-Cookie", b"b=2"),
-    (b"X-Odd", b"caf\xe9"),
-    (b"Transfer-Encoding", b"chunked"),
-)
-
-
-def make_hop(tmp_path: Path, name: str, body: bytes, **body_flags: bool) -> Hop:
-    path = tmp_path / f"{name}.body"
-    path.write_bytes(body)
-    return Hop(
-        url=f"https://news.example/{name}",
-        method="GET",
-        target=f"/{name}?q=1",
-        request_headers=((b"Host", b"news.example"), (b"User-Agent", b"test")),
-        http_version="HTTP/1.1",
-        status=200,
-        reason="OK",
-        response_headers=RESPONSE_HEADERS,
-        body=Body(
-            path=path,
-            length=len(body),
-            truncated=body_flags.get("truncated", False),
-            complete=body_flags.get("complete", True),
-        ),
-        peer_ip="192.0.2.7",
-        started=WHEN,
-    )
-
-
-def sink(folder: Path, **kwargs) -> WarcSink:
-    ids = (f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>" for n in itertools.count())
-    return WarcSink(
-        folder,
-        info={"software": "test"},
-        now=lambda: WHEN,
-        make_id=lambda: next(ids),
-        host="box-1",
-        unique="cafe0001",
-        **kwargs,
-    )
-
-
-def records(path: Path) -> list:
-    out = []
-    with path.open("rb") as stream:
-        for record in ArchiveIterator(stream):
-            body = record.raw_stream.read()
-            out.append((record, body))
-    return out
+from tests.warcfiles import WHEN, make_hop, records, sink
 
 
 def test_response_and_request_are_written_as_received(tmp_path):

@@ -1,0 +1,93 @@
+"""archiver.preserve called as a library gets the folder lock and crash repair."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import archiver
+from archiver.crawl.fetch import FetchSettings
+from archiver.models import LinkStatus
+from tests.warcfiles import records, write_open_file
+
+HOLD_LOCK = (
+    "import sys, time\nfrom pathlib import Path\n"
+    "from archiver.run.lock import run_lock\n"
+    "with run_lock(Path(sys.argv[1])):\n"
+    "    print('held', flush=True); time.sleep(60)"
+)
+
+
+class Notes:
+    """A reporter that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.statuses: list[LinkStatus] = []
+
+    def article_error(self, message: str) -> None:
+        self.notes.append(f"skipped: {message}")
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def planned(self, total: int) -> None:
+        pass
+
+    def done(self, status: LinkStatus) -> None:
+        self.statuses.append(status)
+
+
+def settings(out: Path) -> archiver.PreserveSettings:
+    return archiver.PreserveSettings(
+        inputs=(),
+        out=out,
+        fetch=FetchSettings(allow_private=True),
+        probe=False,
+        user_agent="test",
+    )
+
+
+def test_a_library_run_repairs_what_a_killed_run_left_open(fakeweb, tmp_path):
+    left, _ = write_open_file(tmp_path, [100])  # never closed: as kill -9 leaves it
+    out = left.parent
+    with left.open("ab") as handle:
+        handle.write(b"\x1f\x8b torn")
+    url = fakeweb.url("/page/library-run")
+    gathered = archiver.gather([], urls=[url])
+    reporter = Notes()
+    summary = archiver.preserve(settings(out), gathered, reporter)
+    assert not list(out.glob("*.open"))
+    repaired = left.with_name(left.name.removesuffix(".open"))
+    assert [r.rec_type for r, _ in records(repaired)] == [
+        "warcinfo",
+        "response",
+        "request",
+    ]
+    assert any(n.startswith(f"repaired {repaired}") for n in reporter.notes), (
+        reporter.notes
+    )
+    assert [s.url for s in summary.statuses] == [url]
+
+
+def test_a_library_run_refuses_a_folder_another_run_holds(fakeweb, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        gathered = archiver.gather([], urls=[fakeweb.url("/page/locked")])
+        with pytest.raises(archiver.RunLocked, match=f"pid {holder.pid}"):
+            archiver.preserve(settings(out), gathered, Notes())
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert not list(out.glob("*.warc.gz"))
