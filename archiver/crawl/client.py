@@ -8,8 +8,11 @@ cron as from a shell: ``--proxy`` is the one way to set a proxy.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from pathlib import Path
+from typing import Final
 
 import certifi
 import httpcore
@@ -38,12 +41,66 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, with its connection pool over :class:`GuardedBackend`.
+# httpcore's failures as the httpx exceptions the fetcher classifies; the most
+# specific class wins (a ReadTimeout before a TimeoutException), so subclasses
+# come first.
+_HTTPCORE_TO_HTTPX: Final[tuple[tuple[type[Exception], type[httpx.HTTPError]], ...]] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
 
-    httpx has no option for a network backend, so the pool it builds is
-    replaced by the same pool built with ours; ``test_netguard`` fails loudly
-    if a new httpx stops using it.
+
+@contextlib.contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    """Re-raise an httpcore failure as its httpx class, the original as cause."""
+    try:
+        yield
+    except Exception as exc:
+        for core, mapped in _HTTPCORE_TO_HTTPX:
+            if isinstance(exc, core):
+                error = mapped(str(exc))
+                error.request = request
+                raise error from exc
+        raise
+
+
+class _GuardedBody(httpx.AsyncByteStream):
+    """A response body read from the guarded pool, failures mapped as above."""
+
+    def __init__(self, stream: AsyncIterable[bytes], request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors(self._request):
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over an httpcore pool whose network is ours.
+
+    httpx's own transport takes no network backend, so this is httpx's
+    documented extension point (a custom transport) around httpcore's pool
+    built with :class:`~archiver.crawl.netguard.GuardedBackend`: every
+    connection is resolved once, checked, and opened to the checked address.
     """
 
     def __init__(
@@ -53,7 +110,6 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits,
         backend: netguard.GuardedBackend,
     ) -> None:
-        super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=context,
             max_connections=limits.max_connections,
@@ -63,6 +119,36 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             http2=False,
             network_backend=backend,
         )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` through the guarded pool."""
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors(request):
+            response = await self._pool.handle_async_request(core)
+        stream = response.stream
+        if not isinstance(stream, AsyncIterable):  # pragma: no cover - httpcore's
+            raise TypeError("httpcore returned a synchronous body stream")
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_GuardedBody(stream, request),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close every pooled connection."""
+        await self._pool.aclose()
 
 
 def build_client(

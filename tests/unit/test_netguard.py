@@ -112,3 +112,28 @@ async def test_the_client_connects_to_the_address_that_was_checked(fakeweb, tmp_
         with pytest.raises(httpx.ConnectError) as caught:
             await client.get(url)
     assert isinstance(caught.value.__cause__, PrivateAddressRefused)
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/slow/3", httpx.ReadTimeout),  # no status line within the timeout
+        ("/reset", httpx.RemoteProtocolError),  # the body broken off mid-way
+        ("/malformed", httpx.RemoteProtocolError),  # no header line
+        ("/reset-early", httpx.RemoteProtocolError),  # nothing at all
+    ],
+)
+async def test_the_guarded_transport_raises_httpx_errors_with_their_cause(
+    fakeweb, path, error
+):
+    """The fetcher classifies httpx's exception classes, whatever httpcore raised."""
+    guard = GuardedBackend(Resolver(), allow_private=True)
+    async with build_client(
+        timeout=0.5, concurrency=2, user_agent="t", guard=guard
+    ) as client:
+        with pytest.raises(error) as caught:
+            async with client.stream("GET", fakeweb.url(path)) as response:
+                await response.aread()
+    assert caught.value.__cause__ is not None
+    assert type(caught.value.__cause__).__module__.startswith("httpcore")
+    assert caught.value.request.url == fakeweb.url(path)
