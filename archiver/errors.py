@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     DEAD_LINKS = 3  # --fail-on-dead was given and dead links were found
     LOCKED = 4  # another run holds the output folder's lock
     NETWORK_UNAVAILABLE = 5  # no host could be reached: the machine looks offline
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped; the files written are valid
 
 
 class ArchiverError(Exception):

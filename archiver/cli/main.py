@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -19,7 +20,7 @@ from archiver.cli.options import CONTEXT_SETTINGS
 from archiver.cli.package import package_cmd
 from archiver.cli.preserve import preserve_cmd
 from archiver.cli.report import report_cmd
-from archiver.errors import ArchiverError
+from archiver.errors import ArchiverError, ExitCode
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -37,9 +38,49 @@ for _command in (preserve_cmd, nightly_cmd, extract_cmd, package_cmd, report_cmd
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point for the ``archiver`` script and ``python -m archiver``."""
+    """Entry point for the ``archiver`` script and ``python -m archiver``.
+
+    Every failure a user can cause or meet (bad input, a full disk, a held
+    lock, Ctrl-C) ends here as one line and an exit code, also when trio
+    delivers it inside an exception group; anything else is a bug and keeps
+    its traceback.
+    """
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="archiver")
-    except ArchiverError as exc:
-        click.echo(f"archiver: error: {exc}", err=True)
-        sys.exit(int(exc.exit_code))
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="archiver",
+            standalone_mode=False,
+        )
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        _interrupted()
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        if any(isinstance(leaf, KeyboardInterrupt) for leaf in _leaves(exc)):
+            _interrupted()
+        known = next((e for e in _leaves(exc) if isinstance(e, ArchiverError)), None)
+        if known is not None:
+            click.echo(f"archiver: error: {known}", err=True)
+            sys.exit(int(known.exit_code))
+        system = next((e for e in _leaves(exc) if isinstance(e, OSError)), None)
+        if system is not None:
+            where = f"{system.filename}: " if system.filename else ""
+            click.echo(f"archiver: error: {where}{system.strerror or system}", err=True)
+            sys.exit(int(ExitCode.FAILURE))
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc``'s (nested) groups, or ``exc`` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _interrupted() -> NoReturn:
+    click.echo("archiver: interrupted", err=True)
+    sys.exit(int(ExitCode.INTERRUPTED))

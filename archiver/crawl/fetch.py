@@ -24,6 +24,7 @@ import trio
 from archiver.crawl import netguard
 from archiver.crawl.politeness import HostGate, HostHealth
 from archiver.crawl.retry import Attempt, RetryPolicy, retry_after, run_with_retries
+from archiver.errors import ArchiveWriteError
 from archiver.models import (
     Body,
     FailureKind,
@@ -263,6 +264,12 @@ class Fetcher:
                     # the record says so, and the retry policy may try again.
                     complete = False
                 await out.write(bytes(buffer))
+        except OSError as exc:  # the spool's disk is full, or gone
+            _remove(path)
+            raise ArchiveWriteError(
+                f"{self._spool_dir}: cannot spool a response body: "
+                f"{exc.strerror or exc}"
+            ) from exc
         except BaseException:
             _remove(path)
             raise

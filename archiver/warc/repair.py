@@ -9,6 +9,7 @@ written twice. Files are read in blocks, so a 1 GB file costs little memory.
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archiver.errors import ArchiveWriteError
+from archiver.warc.index import INDEX_NAME
 from archiver.warc.writer import OPEN_SUFFIX
 
 _BLOCK = 1024 * 1024
@@ -42,8 +44,65 @@ class Repair:
 
 
 def repair_folder(folder: Path) -> list[Repair]:
-    """Repair every ``*.warc.gz.open`` file in ``folder`` (not below it)."""
-    return [repair_file(path) for path in sorted(folder.glob(f"*{OPEN_SUFFIX}"))]
+    """Repair what the last run in ``folder`` (not below it) may have left torn.
+
+    Every ``*.warc.gz.open`` file is cut back to its whole records and
+    renamed. A closed file that ``index.cdxj`` does not list was never
+    verified by a finished run (the run stopped before indexing, or an older
+    version of archiver closed it after a failed write): its whole records are
+    checked too, and a torn tail is cut, so the index written next never
+    lists a record that is not whole.
+    """
+    repairs = [repair_file(path) for path in sorted(folder.glob(f"*{OPEN_SUFFIX}"))]
+    indexed = _indexed_files(folder / INDEX_NAME)
+    for path in sorted(folder.glob("*.warc.gz")):
+        if path.name not in indexed:
+            repair = _trim_closed(path)
+            if repair is not None:
+                repairs.append(repair)
+    return repairs
+
+
+def _indexed_files(index: Path) -> set[str]:
+    """The WARC file names an ``index.cdxj`` lists (empty if there is none)."""
+    names: set[str] = set()
+    try:
+        with index.open(encoding="utf-8") as lines:
+            for line in lines:
+                _, _, fields = line.partition(" {")
+                try:
+                    name = json.loads("{" + fields).get("filename")
+                except ValueError:
+                    continue
+                if isinstance(name, str):
+                    names.add(name)
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchiveWriteError(f"{index}: cannot read: {exc}") from exc
+    return names
+
+
+def _trim_closed(path: Path) -> Repair | None:
+    """Cut a closed file's torn tail, if it has one; None when it is whole."""
+    try:
+        size = path.stat().st_size
+        ends = list(_record_ends(path))
+        keep = ends[-1] if ends else 0
+        if keep == size:
+            return None
+        if keep == 0:
+            path.unlink()
+            return Repair(path=path, records=0, dropped_bytes=size, removed=True)
+        with path.open("r+b") as handle:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise ArchiveWriteError(f"{path}: cannot repair: {exc}") from exc
+    return Repair(
+        path=path, records=len(ends), dropped_bytes=size - keep, removed=False
+    )
 
 
 def repair_file(path: Path) -> Repair:

@@ -10,6 +10,7 @@ the pipeline calls it from one worker thread.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
@@ -87,10 +88,11 @@ def _warc_date(when: datetime) -> str:
 class _OpenFile:
     """The file being written: its handle, its ``.open`` path and its warcinfo."""
 
-    handle: BinaryIO
+    handle: BinaryIO  # unbuffered: a failed write leaves nothing queued behind
     path: Path
     writer: WARCWriter
     warcinfo_id: str
+    whole_end: int = 0  # where the last whole, flushed record ends
 
     @property
     def name(self) -> str:
@@ -270,11 +272,40 @@ class WarcSink:
         """
         try:
             current = self._file_with_room()
-            yield current
-            current.handle.flush()
         except OSError as exc:
             where = self._current.path if self._current else self._folder
             raise ArchiveWriteError(f"{where}: cannot write WARC: {exc}") from exc
+        try:
+            yield current
+            current.handle.flush()
+        except OSError as exc:
+            raise ArchiveWriteError(
+                f"{current.path}: cannot write WARC ({exc.strerror or exc}); "
+                + self._cut_back(current)
+            ) from exc
+        current.whole_end = current.handle.tell()
+
+    def _cut_back(self, current: _OpenFile) -> str:
+        """After a failed write: keep the file's whole records, under its name.
+
+        Truncating frees space, so this works on a full disk too. The file
+        is then closed like any other; if even this fails it stays ``.open``
+        and the next run's repair cuts it. Returns what was done, for the
+        error message.
+        """
+        self._current = None
+        final = current.path.with_name(current.name)
+        try:
+            os.ftruncate(current.handle.fileno(), current.whole_end)
+            os.fsync(current.handle.fileno())
+            current.handle.close()
+            current.path.rename(final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                current.handle.close()
+            return f"it stays {current.path.name} for the next run to repair ({exc})"
+        self.closed_files.append(final)
+        return f"{final.name} was cut back to its last whole record"
 
     def sync(self) -> None:
         """Make every record written so far durable (before the store says so)."""
@@ -323,7 +354,16 @@ class WarcSink:
             path = self._folder / (name + OPEN_SUFFIX)
             if not (self._folder / name).exists() and not path.exists():
                 break
-        handle = path.open("xb")
+        handle = path.open("xb", buffering=0)
+        try:
+            return self._begin(handle, path, name)
+        except OSError:
+            handle.close()
+            path.unlink(missing_ok=True)  # holds no record of value yet
+            raise
+
+    def _begin(self, handle: BinaryIO, path: Path, name: str) -> _OpenFile:
+        """Write the ``warcinfo`` record that opens every file."""
         writer = WARCWriter(handle, gzip=True, warc_version="1.1")
         current = _OpenFile(handle, path, writer, self._make_id())
         fields = {"hostname": socket.gethostname(), **self._info}
@@ -341,6 +381,7 @@ class WarcSink:
             },
         )
         writer.write_record(record)
+        current.whole_end = handle.tell()
         return current
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http
+import random
 import socket
 import socketserver
 import ssl
@@ -368,6 +369,11 @@ class FakeWeb:
         size = int(args[0])
         return Reply(200, [("Content-Type", "application/octet-stream")], b"x" * size)
 
+    def _noise(self, path: str, args: list[str]) -> Reply:
+        """N bytes that do not compress (the same N bytes every time)."""
+        body = random.Random(int(args[0])).randbytes(int(args[0]))
+        return Reply(200, [("Content-Type", "application/octet-stream")], body)
+
     def _headers_case(self, path: str, args: list[str]) -> Reply:
         headers = [
             ("X-Mixed-CASE", "Kept As Sent"),
@@ -440,6 +446,7 @@ class FakeWeb:
         "flaky": _flaky,
         "retry-after": _retry_after,
         "huge": _huge,
+        "noise": _noise,
         "headers-case": _headers_case,
         "slow": _slow,
         "loop": _loop,

@@ -119,3 +119,30 @@ def test_cut_after_unit_keeps_that_fetch_and_drops_the_rest(tmp_path):
     assert records(repair.path) == ["warcinfo"]
     with pytest.raises(ArchiveWriteError, match="no record starts at offset 7"):
         cut_after_unit(repair.path, 7)
+
+
+def test_a_closed_file_no_index_lists_is_verified_and_its_torn_tail_cut(tmp_path):
+    """A file an older run renamed after a failed write: final name, torn tail."""
+    path, _ = write_open_file(tmp_path, [1000, 1000])
+    whole = repair_file(path).path
+    good = whole.read_bytes()
+    whole.write_bytes(good + b"\x1f\x8b\x08\x00 a record the disk had no room for")
+    (repair,) = repair_folder(whole.parent)
+    assert repair.path == whole
+    assert repair.dropped_bytes > 0
+    assert whole.read_bytes() == good
+    assert "repaired" in repair.describe()
+    assert repair_folder(whole.parent) == []  # whole now: nothing to do
+
+
+def test_files_the_index_lists_are_not_read_again(tmp_path):
+    path, _ = write_open_file(tmp_path, [1000])
+    whole = repair_file(path).path
+    (whole.parent / "index.cdxj").write_text(
+        'com,example)/ 20260101000000 {"url": "https://example.com/", '
+        f'"filename": "{whole.name}", "offset": 0}}\n'
+    )
+    torn = whole.read_bytes() + b"\x1f\x8b torn"
+    whole.write_bytes(torn)  # listed: a finished run verified it
+    assert repair_folder(whole.parent) == []
+    assert whole.read_bytes() == torn
