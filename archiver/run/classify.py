@@ -9,7 +9,7 @@ anything that hides the answer from us is "blocked".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -222,17 +222,4 @@ def not_reached(target: Target, seconds: float, when: datetime) -> LinkStatus:
         reason="deadline",
         detail=reason.sentence.format(message=f" ({seconds:g} s)"),
         checked=when,
-    )
-
-
-def offline(status: LinkStatus, hosts: int) -> LinkStatus:
-    """Re-mark a network-level failure as inconclusive: the fault was ours."""
-    reason = REASONS["network-unavailable"]
-    return replace(
-        status,
-        outcome=reason.outcome,
-        reason="network-unavailable",
-        detail=reason.sentence.format(
-            message=f"all {hosts} hosts failed to resolve or connect"
-        ),
     )

@@ -19,7 +19,7 @@ from archiver.models import (
     Outcome,
     Target,
 )
-from archiver.run.classify import REASONS, classify, offline
+from archiver.run.classify import REASONS, classify
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 TARGET = Target(
@@ -175,12 +175,3 @@ def test_kind_prefers_link_over_image_and_content_type_is_read():
     status = classify(result(hop(TARGET.url, 200, (b"Content-Type", b"text/html"))))
     assert status.kind is LinkKind.LINK
     assert status.content_type == "text/html"
-
-
-def test_offline_remarks_without_losing_fields():
-    dead = classify(result(failure=FetchFailure(kind=FailureKind.DNS, message="x")))
-    marked = offline(dead, hosts=3)
-    assert (marked.outcome, marked.reason) == (Outcome.ERROR, "network-unavailable")
-    assert "3 hosts" in marked.detail
-    assert marked.url == dead.url
-    assert marked.citations == dead.citations
