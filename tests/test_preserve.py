@@ -471,6 +471,24 @@ def test_offline_relabels_network_failures_only(fakeweb, tmp_path):
     assert not (tmp_path / "out" / "manifest.jsonl.partial").exists()
 
 
+def test_offline_leaves_a_url_the_deadline_cut_off_as_deadline(fakeweb, tmp_path):
+    slow = fakeweb.url(f"/slow/20/offline-{uuid.uuid4().hex[:8]}")
+    body = f'<a href="http://first.invalid/a">a</a><a href="{slow}">s</a>'
+    write_article(tmp_path / "a.txt", "https://third.invalid/article", body)
+    result = run_cli(
+        "preserve", str(tmp_path), "--out", str(tmp_path / "out"),
+        "--allow-private", "--deadline", "2", "--no-probe",
+        "--canary", "https://canary.invalid/",
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    manifest = read_manifest(tmp_path / "out")
+    assert {url: (e["outcome"], e["reason"]) for url, e in manifest.items()} == {
+        slow: ("error", "deadline"),
+        "http://first.invalid/a": ("error", "network-unavailable"),
+        "https://third.invalid/article": ("error", "network-unavailable"),
+    }
+
+
 def test_bad_option_is_a_usage_error(tmp_path):
     result = run_cli("preserve", str(tmp_path), "--proxy", "ftp://proxy.example")
     assert result.returncode == 2
