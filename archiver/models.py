@@ -155,13 +155,19 @@ class Hop:
 
 
 class FailureKind(StrEnum):
-    """Why a fetch produced no usable response; mapped to outcomes by classify."""
+    """Why a fetch produced no usable response; mapped to outcomes by classify.
 
-    DNS = "dns"  # the name did not resolve
-    CONNECT = "connect"  # refused or unreachable
+    The kind is decided where the failure is first known (the fetcher, from
+    the exception's type), so nothing downstream reads a failure's message
+    to find out what happened: messages are for people.
+    """
+
+    DNS = "dns"  # the name does not exist
+    REFUSED = "refused"  # the host answered the connection with a refusal
+    CONNECT = "connect"  # no connection, and no refusal: unreachable, no resolver
     CONNECT_TIMEOUT = "connect-timeout"  # no connection within the timeout
     TIMEOUT = "timeout"
-    TLS = "tls"
+    TLS = "tls"  # the handshake failed or the certificate was not trusted
     RESET = "reset"  # connection dropped, protocol violated, body cut short
     TOO_MANY_REDIRECTS = "too-many-redirects"
     REDIRECT_LOOP = "redirect-loop"
@@ -169,6 +175,9 @@ class FailureKind(StrEnum):
     BAD_REDIRECT = "bad-redirect"  # Location missing or unusable
     UNSUPPORTED = "unsupported"  # a redirect to a scheme we do not fetch
     DEADLINE = "deadline"  # the run's --deadline passed first
+    # Not tried: earlier URLs of the host failed to connect, retries spent,
+    # --host-failures times in a row; ``FetchFailure.cause`` says how.
+    HOST_GIVEN_UP = "host-given-up"
     OTHER = "other"
 
 
@@ -178,6 +187,9 @@ class FetchFailure:
 
     kind: FailureKind
     message: str
+    # For HOST_GIVEN_UP, the kind of the host's last failure: a URL not tried
+    # gets the outcome its host earned (refused, unreachable, timed out).
+    cause: FailureKind | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -221,6 +221,48 @@ def test_config_file_sets_defaults_and_flags_win(nights, tmp_path):
     assert "2 known links re-checked" in third.stdout  # the flag wins
 
 
+def test_an_offline_night_stores_a_refused_private_url_as_refused(fakeweb, tmp_path):
+    private = fakeweb.url(f"/page/private-night-{uuid.uuid4().hex[:8]}")
+    (tmp_path / "articles").mkdir()
+    body = f'<a href="http://first.invalid/a">a</a><a href="{private}">p</a>'
+    write_article(
+        tmp_path / "articles" / "a.txt", "https://third.invalid/article", body
+    )
+    result = run_cli(
+        "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / "warcs"),
+        "--now", NIGHT_ONE.isoformat(), "--canary", "https://canary.invalid/",
+        "--log-format", "json",
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    (folder,) = (p for p in (tmp_path / "warcs").iterdir() if p.is_dir())
+    manifest = {
+        e["url"]: (e["outcome"], e["reason"])
+        for e in map(json.loads, (folder / "manifest.jsonl").read_text().splitlines())
+    }
+    logged = {
+        e["url"]: (e["outcome"], e["reason"])
+        for e in map(json.loads, result.stderr.splitlines())
+        if e["event"] == "checked"
+    }
+    refused = ("refused-private", "private-address")
+    unavailable = ("error", "network-unavailable")
+    expected = {
+        private: refused,
+        "http://first.invalid/a": unavailable,
+        "https://third.invalid/article": unavailable,
+    }
+    assert manifest == expected
+    assert logged == expected
+    with open_store(tmp_path / "warcs" / "archiver.sqlite3", rule=RULE) as store:
+        (check,) = store.history(private)
+        assert (check.outcome.value, check.reason) == refused
+        # An outage says nothing about a link: no check is stored for those.
+        assert store.history("http://first.invalid/a") == ()
+        assert store.history("https://third.invalid/article") == ()
+        (night,) = store.runs()
+        assert night.conclusive is False
+
+
 def run_started(store_file: Path) -> bool:
     if not store_file.exists():
         return False

@@ -246,6 +246,41 @@ def test_a_host_that_keeps_refusing_is_given_up_on(fakeweb, tmp_path):
     assert all("not tried" in e["detail"] for e in skipped)
 
 
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [("expired", "expired"), ("wrong-host", "mismatch")],
+)
+def test_a_certificate_at_fault_is_a_tls_error(fakeweb, tmp_path, fault, words):
+    token = uuid.uuid4().hex[:8]
+    path = f"/page/tls-{fault}-{token}"
+    bad = fakeweb.bad_tls_url(fault, path)
+    good = fakeweb.https_url(f"/page/tls-good-{token}")
+    write_article(tmp_path / "a.txt", good, links_to({"bad": bad}))
+    result = preserve_local(
+        tmp_path,
+        "--ca-bundle",
+        str(fakeweb.ca_pem),
+        "--retries",
+        "2",
+        "--retry-base",
+        "0.05",
+        "--no-probe",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    manifest = read_manifest(tmp_path / "out")
+    # The run trusts the CA that issued both certificates: the good one passes.
+    assert (manifest[good]["outcome"], manifest[good]["reason"]) == ("alive", "ok")
+    line = manifest[bad]
+    got = (line["outcome"], line["reason"], line["http_status"], line["attempts"])
+    assert got == ("error", "tls-error", None, 2), line["detail"]
+    assert line["detail"].startswith("the TLS handshake failed: ")
+    assert words in line["detail"]
+    assert line["warc_file"] is None
+    assert fakeweb.ledger.hits(path) == 0  # no request got past the handshake
+    assert f"error - {bad} (tls-error)" in result.stderr
+
+
 def test_deadline_stops_the_run_and_keeps_what_was_archived(fakeweb, tmp_path):
     token = uuid.uuid4().hex[:8]
     urls = {"quick": fakeweb.url(f"/page/quick-{token}")} | {

@@ -440,6 +440,55 @@ def test_offline_machine_is_not_blamed_on_the_links(tmp_path):
     assert result.stderr.count("(network-unavailable)") == 3
 
 
+def test_offline_relabels_network_failures_only(fakeweb, tmp_path):
+    private = fakeweb.url(f"/page/private-offline-{uuid.uuid4().hex[:8]}")
+    body = f'<a href="http://first.invalid/a">a</a><a href="{private}">p</a>'
+    write_article(tmp_path / "a.txt", "https://third.invalid/article", body)
+    result = run_cli(
+        "preserve",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "out"),
+        "--canary",
+        "https://canary.invalid/",
+    )
+    assert result.returncode == 5, result.stderr
+    manifest = read_manifest(tmp_path / "out")
+    # A private address is refused before anything is sent: on an offline
+    # night that is as true as on any other, so it is not relabelled.
+    line = manifest[private]
+    assert (line["outcome"], line["reason"]) == ("refused-private", "private-address")
+    assert "--allow-private" in line["detail"]
+    others = [e for url, e in manifest.items() if url != private]
+    assert len(others) == 2
+    for entry in others:
+        assert (entry["outcome"], entry["reason"]) == ("error", "network-unavailable")
+        assert "all 2 hosts" in entry["detail"]  # the private host is not one
+    log = result.stderr.splitlines()
+    assert f"archiver: refused-private - {private} (private-address)" in log
+    assert sum(line.endswith("(network-unavailable)") for line in log) == 2
+    assert "(dns-not-found)" not in result.stderr
+    assert not (tmp_path / "out" / "manifest.jsonl.partial").exists()
+
+
+def test_offline_leaves_a_url_the_deadline_cut_off_as_deadline(fakeweb, tmp_path):
+    slow = fakeweb.url(f"/slow/20/offline-{uuid.uuid4().hex[:8]}")
+    body = f'<a href="http://first.invalid/a">a</a><a href="{slow}">s</a>'
+    write_article(tmp_path / "a.txt", "https://third.invalid/article", body)
+    result = run_cli(
+        "preserve", str(tmp_path), "--out", str(tmp_path / "out"),
+        "--allow-private", "--deadline", "2", "--no-probe",
+        "--canary", "https://canary.invalid/",
+    )  # fmt: skip
+    assert result.returncode == 5, result.stderr
+    manifest = read_manifest(tmp_path / "out")
+    assert {url: (e["outcome"], e["reason"]) for url, e in manifest.items()} == {
+        slow: ("error", "deadline"),
+        "http://first.invalid/a": ("error", "network-unavailable"),
+        "https://third.invalid/article": ("error", "network-unavailable"),
+    }
+
+
 def test_bad_option_is_a_usage_error(tmp_path):
     result = run_cli("preserve", str(tmp_path), "--proxy", "ftp://proxy.example")
     assert result.returncode == 2

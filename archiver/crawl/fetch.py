@@ -9,13 +9,15 @@ the nursery and end the run. Bodies are kept as they came off the wire
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import ssl
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -38,6 +40,7 @@ from archiver.models import (
 from archiver.urls import normalise
 
 Clock = Callable[[], datetime]
+E = TypeVar("E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SLOW_DOWN_STATUSES = frozenset({429, 503})
@@ -118,9 +121,10 @@ class Fetcher:
             down = self._health.down(netloc)
             if down is not None:
                 failure = _fail(
-                    down.last.kind,
+                    FailureKind.HOST_GIVEN_UP,
                     f"not tried: {netloc} failed to connect for {down.failures} "
                     f"URLs in a row in this run (last: {down.last.message})",
+                    cause=down.last.kind,
                 )
                 break
             result, used = await run_with_retries(
@@ -288,8 +292,10 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _fail(kind: FailureKind, message: str) -> FetchFailure:
-    return FetchFailure(kind=kind, message=message)
+def _fail(
+    kind: FailureKind, message: str, *, cause: FailureKind | None = None
+) -> FetchFailure:
+    return FetchFailure(kind=kind, message=message, cause=cause)
 
 
 def _peer_ip(response: httpx.Response) -> str | None:
@@ -322,19 +328,26 @@ def _next_url(hop: Hop) -> str | FetchFailure:
 
 
 def _translate(exc: httpx.HTTPError) -> FetchFailure:
-    """Map an httpx error to the failure kind the classifier understands."""
+    """Map an httpx error to the failure kind the classifier understands.
+
+    The kind comes from exception types only. httpx raises its own error
+    ``from`` httpcore's, which is raised ``from`` trio's, which is raised
+    ``from`` the OS or ssl error that says what happened: so the chain of
+    causes is searched for the type, never the text for a phrase.
+    """
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectTimeout):
         return _fail(FailureKind.CONNECT_TIMEOUT, f"connect timed out: {text}")
     if isinstance(exc, httpx.TimeoutException):
         return _fail(FailureKind.TIMEOUT, f"timed out: {text}")
-    if _caused_by(exc, netguard.PrivateAddressRefused):
+    if _find(exc, netguard.PrivateAddressRefused) is not None:
         return _fail(FailureKind.PRIVATE_ADDRESS, text)
-    if _caused_by(exc, ssl.SSLError):
-        return _fail(FailureKind.TLS, f"TLS failed: {text}")
+    tls = _find(exc, ssl.SSLError)
+    if tls is not None:
+        return _fail(FailureKind.TLS, _describe_tls(tls))
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
-        if netguard.is_refused_connection(exc):
-            return _fail(FailureKind.CONNECT, f"connection refused: {text}")
+        if _refused(exc):
+            return _fail(FailureKind.REFUSED, f"connection refused: {text}")
         return _fail(FailureKind.CONNECT, f"could not connect: {text}")
     if isinstance(exc, httpx.UnsupportedProtocol):
         return _fail(FailureKind.UNSUPPORTED, text)
@@ -343,12 +356,41 @@ def _translate(exc: httpx.HTTPError) -> FetchFailure:
     return _fail(FailureKind.OTHER, text)
 
 
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+def _underneath(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception under it: causes, contexts, group members.
+
+    trio reports a failed connect as one OSError caused by a group of the
+    per-address errors, so groups are opened too. Each is visited once.
+    """
     seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, kind):
-            return True
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
         seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e)
+
+
+def _find(exc: BaseException, kind: type[E]) -> E | None:
+    """The first exception of type ``kind`` under ``exc``, if any."""
+    return next((e for e in _underneath(exc) if isinstance(e, kind)), None)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether the connection was refused (on at least one of the addresses)."""
+    return any(
+        isinstance(e, ConnectionRefusedError)
+        or (isinstance(e, OSError) and e.errno == errno.ECONNREFUSED)
+        for e in _underneath(exc)
+    )
+
+
+def _describe_tls(error: ssl.SSLError) -> str:
+    """What went wrong in the handshake, in ssl's words (httpx's are empty)."""
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate not trusted: {error.verify_message}"
+    return error.reason or str(error) or type(error).__name__

@@ -8,7 +8,6 @@ refused, and so is a connection that ends up at one (see ``check_peer``).
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
@@ -164,26 +163,3 @@ def describe_private(host: str, address: IPAddress) -> str:
     if host.strip("[]") == str(address):
         return f"{host} is a non-public address; --allow-private permits it"
     return f"{host} resolves to non-public {address}; --allow-private permits it"
-
-
-def is_refused_connection(exc: BaseException) -> bool:
-    """Whether an OS error under an httpx error means 'connection refused'.
-
-    trio reports a failed connect as one OSError whose cause is a group of
-    the per-address errors, so the groups are searched too.
-    """
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, ConnectionRefusedError) or (
-            isinstance(current, OSError) and current.errno == errno.ECONNREFUSED
-        ):
-            return True
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        pending.extend(e for e in (current.__cause__, current.__context__) if e)
-    return "refused" in str(exc).lower()

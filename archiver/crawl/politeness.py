@@ -19,7 +19,9 @@ from archiver.models import FailureKind, FetchFailure
 
 # Failures that say the host itself is unreachable, whatever the URL. (A name
 # that does not resolve is cached by the resolver and fails at once anyway.)
-HOST_LEVEL_FAILURES = frozenset({FailureKind.CONNECT, FailureKind.CONNECT_TIMEOUT})
+HOST_LEVEL_FAILURES = frozenset(
+    {FailureKind.REFUSED, FailureKind.CONNECT, FailureKind.CONNECT_TIMEOUT}
+)
 
 
 class HostGate:

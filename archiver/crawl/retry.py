@@ -29,6 +29,7 @@ TRANSIENT_STATUSES: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 # exist, a refused private address or a redirect problem will not change.
 TRANSIENT_FAILURES: Final = frozenset(
     {
+        FailureKind.REFUSED,
         FailureKind.CONNECT,
         FailureKind.CONNECT_TIMEOUT,
         FailureKind.TIMEOUT,

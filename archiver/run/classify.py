@@ -9,13 +9,14 @@ anything that hides the answer from us is "blocked".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from archiver.models import (
     KIND_PRIORITY,
     FailureKind,
+    FetchFailure,
     FetchResult,
     LinkKind,
     LinkStatus,
@@ -89,8 +90,12 @@ REASONS: Final[dict[str, Reason]] = {
     "private-address": Reason(Outcome.REFUSED_PRIVATE, "{message}"),
 }
 
+# Every FailureKind has its reason here (a test checks): the kind alone
+# decides, whatever the failure's message says.
 _FAILURE_REASONS: Final = {
     FailureKind.DNS: "dns-not-found",
+    FailureKind.REFUSED: "connection-refused",
+    FailureKind.CONNECT: "connection-failed",
     FailureKind.TIMEOUT: "timeout",
     FailureKind.CONNECT_TIMEOUT: "timeout",
     FailureKind.DEADLINE: "deadline",
@@ -101,8 +106,24 @@ _FAILURE_REASONS: Final = {
     FailureKind.BAD_REDIRECT: "bad-redirect",
     FailureKind.PRIVATE_ADDRESS: "private-address",
     FailureKind.UNSUPPORTED: "redirect-unsupported",
+    # Given up without a try: the reason of the failure that made us give up
+    # (see ``failure_reason``); this one only if that is unknown.
+    FailureKind.HOST_GIVEN_UP: "connection-failed",
     FailureKind.OTHER: "fetch-error",
 }
+
+
+def failure_reason(failure: FetchFailure) -> str:
+    """The reason code for a fetch that failed, decided by its kind alone.
+
+    A URL not tried because its host was given up gets the reason the host
+    earned, so five links to a host that refuses are five refusals, whether
+    one was tried or all of them.
+    """
+    kind = failure.kind
+    if kind is FailureKind.HOST_GIVEN_UP and failure.cause is not None:
+        kind = failure.cause
+    return _FAILURE_REASONS[kind]
 
 
 def _status_reason(status: int) -> str:
@@ -125,12 +146,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
     final = result.hops[-1] if result.hops else None
     message = result.failure.message if result.failure else ""
     if result.failure is not None:
-        kind = result.failure.kind
-        if kind is FailureKind.CONNECT:
-            refused = "connection refused" in message
-            code = "connection-refused" if refused else "connection-failed"
-        else:
-            code = _FAILURE_REASONS[kind]
+        code = failure_reason(result.failure)
     elif final is None:
         code = "fetch-error"  # cannot happen: a result without failure has hops
     elif result.suspicion is not None:
@@ -146,7 +162,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
             code = "moved-offsite" if permanent and offsite else "redirected"
     reason = REASONS[code]
     sentence = reason.sentence
-    if result.failure is not None and message.startswith("not tried"):
+    if result.failure is not None and result.failure.kind is FailureKind.HOST_GIVEN_UP:
         sentence = "{message}"  # the host was given up on: say so, not "0 attempts"
     content_type = None
     if final is not None:
@@ -206,17 +222,4 @@ def not_reached(target: Target, seconds: float, when: datetime) -> LinkStatus:
         reason="deadline",
         detail=reason.sentence.format(message=f" ({seconds:g} s)"),
         checked=when,
-    )
-
-
-def offline(status: LinkStatus, hosts: int) -> LinkStatus:
-    """Re-mark a network-level failure as inconclusive: the fault was ours."""
-    reason = REASONS["network-unavailable"]
-    return replace(
-        status,
-        outcome=reason.outcome,
-        reason="network-unavailable",
-        detail=reason.sentence.format(
-            message=f"all {hosts} hosts failed to resolve or connect"
-        ),
     )

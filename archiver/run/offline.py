@@ -4,19 +4,28 @@ When every fetched URL failed at the network level (no name resolved, no
 connection made), the likeliest story is that this machine is offline, and
 calling every link dead would be wrong. Before saying so, a few well-known
 sites (canaries) are asked: if one answers, the failures are the links' own.
+
+The whole verdict lives here, in :class:`OutageWatch`: which failures are
+network-level (by their kind), which statuses are held back from the log and
+the store until the verdict is known, and, on an offline run, relabelling
+those and only those as ``network-unavailable``. Everything else a run found
+(a refused private address, a deadline) stays what it was, in the manifest,
+the log and the store alike.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
 import trio
 
 from archiver.crawl.client import build_client
-from archiver.models import LinkStatus, Outcome
+from archiver.models import FailureKind, FetchFailure, FetchResult, LinkStatus
+from archiver.run.classify import REASONS
 
 # Asked when every link failed at the network level: if one of them answers
 # (any status), the machine is online and the links are dead.
@@ -27,16 +36,93 @@ DEFAULT_CANARIES = (
 )
 CANARY_TIMEOUT = 10.0
 
-# Failures that say nothing about the link if every host fails the same way.
-NETWORK_REASONS = frozenset(
-    {"dns-not-found", "connection-failed", "connection-refused"}
+# Failures an offline machine produces for every URL, whatever the link: no
+# name resolves, no connection is made (a local firewall may refuse them).
+NETWORK_FAILURES = frozenset(
+    {FailureKind.DNS, FailureKind.CONNECT, FailureKind.REFUSED}
 )
 
 
-def looks_offline(fetched: Sequence[LinkStatus]) -> bool:
-    """Every fetched URL failed at the network level: blame the machine, not the web."""
-    tried = [s for s in fetched if s.outcome is not Outcome.REFUSED_PRIVATE]
-    return bool(tried) and all(s.reason in NETWORK_REASONS for s in tried)
+def network_level(failure: FetchFailure | None) -> bool:
+    """Whether a fetch failed before any host could answer it.
+
+    A URL not tried because its host was given up counts as the failures
+    that made the run give up.
+    """
+    if failure is None:
+        return False
+    kind = failure.kind
+    if kind is FailureKind.HOST_GIVEN_UP and failure.cause is not None:
+        kind = failure.cause
+    return kind in NETWORK_FAILURES
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How the held statuses end: passed on as they are, or relabelled."""
+
+    offline: bool  # no host and no canary answered: nothing is known
+    statuses: tuple[LinkStatus, ...]  # the held ones, relabelled when offline
+
+
+class OutageWatch:
+    """The offline verdict of one run; owned by the recording task.
+
+    Until some host answers, a network-level failure may mean that this
+    machine is offline rather than that the link is dead, so such statuses
+    are held back (from the log, the journal and the store) until the web is
+    known to answer. A refused private address is passed on at once: it was
+    decided before any byte was sent, so it says nothing either way.
+    """
+
+    def __init__(self) -> None:
+        self._online = False  # some host answered: network failures are the web's
+        self._held: list[LinkStatus] = []
+        self._hosts: set[str] = set()  # of the held statuses
+
+    def admit(self, result: FetchResult, status: LinkStatus) -> tuple[LinkStatus, ...]:
+        """The statuses that may be passed on now that ``result`` has arrived."""
+        if self._online:
+            return (status,)
+        if network_level(result.failure):
+            self._held.append(status)
+            self._hosts.add(result.target.host)
+            return ()
+        failure = result.failure
+        if failure is not None and failure.kind is FailureKind.PRIVATE_ADDRESS:
+            return (status,)
+        self._online = True
+        released = (*self._held, status)
+        self._held.clear()
+        return released
+
+    async def settle(self, web_answers: Callable[[], Awaitable[bool]]) -> Verdict:
+        """After the last result: the verdict on the statuses still held.
+
+        They are held only if no host answered all run; then the canaries are
+        asked (``web_answers``), and if none answers either, the machine is
+        offline and the held statuses, all network-level failures, are
+        relabelled as saying nothing about their links.
+        """
+        held = tuple(self._held)
+        self._held.clear()
+        if not held or await web_answers():
+            return Verdict(offline=False, statuses=held)
+        relabelled = tuple(_unavailable(s, len(self._hosts)) for s in held)
+        return Verdict(offline=True, statuses=relabelled)
+
+
+def _unavailable(status: LinkStatus, hosts: int) -> LinkStatus:
+    """Re-mark a network-level failure as inconclusive: the fault was ours."""
+    reason = REASONS["network-unavailable"]
+    return replace(
+        status,
+        outcome=reason.outcome,
+        reason="network-unavailable",
+        detail=reason.sentence.format(
+            message=f"all {hosts} hosts failed to resolve or connect"
+        ),
+    )
 
 
 async def any_canary_answers(

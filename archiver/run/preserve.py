@@ -248,13 +248,6 @@ def _preserve_locked(
                 fetched.append(late)
                 reporter.done(late)
     offline = tally.offline
-    if offline:
-        hosts = len({s.url.split("/", 3)[2] for s in fetched})
-        fetched = [classify.offline(s, hosts) for s in fetched]
-        held = {s.url for s in tally.held}
-        for status in fetched:
-            if status.url in held:
-                reporter.done(status)
     statuses += fetched
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
     partial.unlink(missing_ok=True)

@@ -2,9 +2,9 @@
 
 Fetches run concurrently; their results meet here, in arrival order. Each is
 classified, its records written from one worker thread (warcio blocks), and
-its status passed to the reporter and the history. Network-level failures
-are held back until some host has answered, because until then they may be
-this machine's outage rather than the links' fault (:mod:`archiver.run.offline`).
+its status passed to the reporter and the history when the offline verdict
+allows (:class:`archiver.run.offline.OutageWatch` decides; this module only
+does what it says).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Protocol, TextIO
 
 import trio
 
-from archiver.models import FetchResult, LinkStatus, Outcome, RecordRef
+from archiver.models import FetchResult, LinkStatus, RecordRef
 from archiver.run import classify, manifest
-from archiver.run.offline import NETWORK_REASONS, looks_offline
+from archiver.run.offline import OutageWatch
 from archiver.warc.writer import WarcSink
 
 
@@ -48,15 +48,13 @@ class History(Protocol):
 class Tally:
     """What the recording task has done so far; owned by that one task.
 
-    Until some host answers, a network-level failure may mean that this
-    machine is offline rather than that the link is dead, so those statuses
-    are held back from the reporter (and the log) until the verdict is known.
+    ``statuses`` holds what was passed on, so a status the offline verdict
+    still holds back is not in it until the verdict is known.
     """
 
     statuses: list[LinkStatus] = field(default_factory=list)
     bytes: int = 0
-    online: bool = False  # some host answered: network failures are the web's
-    held: list[LinkStatus] = field(default_factory=list)
+    outage: OutageWatch = field(default_factory=OutageWatch)
     offline: bool = False  # no host and no canary answered: nothing is known
 
 
@@ -64,9 +62,8 @@ class Recorder:
     """The one task that writes WARC records and hands statuses on.
 
     It classifies results as they arrive, writes their records from one
-    worker thread, and holds back network-level failures (from the log and
-    the history) until some host has answered, because until then they may
-    be this machine's outage rather than the links' fault.
+    worker thread, and passes statuses on as the tally's ``OutageWatch``
+    admits them: network-level failures wait until some host has answered.
     """
 
     def __init__(
@@ -100,23 +97,14 @@ class Recorder:
                             hop.body.path.unlink(missing_ok=True)
                     tally.bytes += sum(hop.body.length for hop in result.bodies)
                     status = classify.classify(result, refs[-1] if refs else None)
-                    tally.statuses.append(status)
-                    if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
-                        self._pass_on(status)
-                    elif status.reason in NETWORK_REASONS:
-                        tally.held.append(status)
-                    else:
-                        tally.online = True
-                        for held in (*tally.held, status):
-                            self._pass_on(held)
-                        tally.held.clear()
-            if tally.held:
-                tally.offline = looks_offline(tally.statuses) and not (
-                    await self.is_online()
-                )
-                if not tally.offline:
-                    for held in tally.held:
-                        self._pass_on(held)
+                    for ready in tally.outage.admit(result, status):
+                        self._pass_on(ready)
+            verdict = await tally.outage.settle(self.is_online)
+            tally.offline = verdict.offline
+            for status in verdict.statuses:
+                # Relabelled as network-unavailable, a status says nothing
+                # about its link: the store must not count it as a check.
+                self._pass_on(status, history=not verdict.offline)
         finally:
             if self.history is not None:
                 self.history.close()
@@ -129,10 +117,11 @@ class Recorder:
             self.sink.sync()  # on disk before the history may say so
         return refs
 
-    def _pass_on(self, status: LinkStatus) -> None:
+    def _pass_on(self, status: LinkStatus, *, history: bool = True) -> None:
+        self.tally.statuses.append(status)
         if self.journal is not None:
             self.journal.write(manifest.line(status))
             self.journal.flush()
         self.reporter.done(status)
-        if self.history is not None:
+        if history and self.history is not None:
             self.history.send(status)

@@ -10,6 +10,7 @@ to choose and the WARC can be compared with them byte for byte.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gzip
 import http
 import random
@@ -206,6 +207,12 @@ class _Server(socketserver.ThreadingTCPServer):
         pass
 
 
+def _tls(cert: trustme.LeafCert) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    return context
+
+
 class FakeWeb:
     """The HTTP and HTTPS servers, their certificate authority and ledger."""
 
@@ -214,13 +221,23 @@ class FakeWeb:
         self._lock = threading.Lock()
         self._sent: dict[str, tuple[bytes, bytes]] = {}
         ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
         self.ca_pem = folder / "fakeweb-ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_pem))
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        cert.configure_cert(context)
         self._http = _Server(self, None)
-        self._https = _Server(self, context)
+        self._https = _Server(self, _tls(ca.issue_cert("127.0.0.1", "localhost")))
+        # HTTPS servers whose certificates the same trusted CA issued, but
+        # which a client must still refuse: see ``bad_tls_url``.
+        now = datetime.datetime.now(datetime.UTC)
+        expired = ca.issue_cert(
+            "127.0.0.1",
+            "localhost",
+            not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1),
+        )
+        self._bad_tls = {
+            "expired": _Server(self, _tls(expired)),
+            "wrong-host": _Server(self, _tls(ca.issue_cert("wrong-host.example"))),
+        }
         self.port = int(self._http.server_address[1])
         self.https_port = int(self._https.server_address[1])
         # Other sites, each a server of its own (a host is host:port), whose
@@ -230,15 +247,23 @@ class FakeWeb:
         self._switches: dict[str, Reply] = {}
         self._threads = [
             threading.Thread(target=server.serve_forever, daemon=True)
-            for server in (self._http, self._https, *self._sites.values())
+            for server in self._servers()
         ]
+
+    def _servers(self) -> tuple[_Server, ...]:
+        return (
+            self._http,
+            self._https,
+            *self._bad_tls.values(),
+            *self._sites.values(),
+        )
 
     def start(self) -> None:
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
-        for server in (self._http, self._https, *self._sites.values()):
+        for server in self._servers():
             server.shutdown()
             server.server_close()
 
@@ -247,6 +272,15 @@ class FakeWeb:
 
     def https_url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.https_port}{path}"
+
+    def bad_tls_url(self, fault: str, path: str) -> str:
+        """An https URL whose certificate is at fault: "expired" or "wrong-host".
+
+        Both certificates come from the CA in ``ca_pem``, so a client trusting
+        it refuses them for the fault alone; past the handshake every path
+        would answer as on the main server.
+        """
+        return f"https://127.0.0.1:{self._bad_tls[fault].server_address[1]}{path}"
 
     def site_port(self, mode: str) -> int:
         return int(self._sites[mode].server_address[1])

@@ -19,7 +19,7 @@ from archiver.models import (
     Outcome,
     Target,
 )
-from archiver.run.classify import REASONS, classify, offline
+from archiver.run.classify import REASONS, classify
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 TARGET = Target(
@@ -81,18 +81,9 @@ def test_final_status(status, outcome, reason):
     ("kind", "message", "outcome", "reason"),
     [
         (FailureKind.DNS, "x did not resolve", Outcome.DEAD, "dns-not-found"),
-        (
-            FailureKind.CONNECT,
-            "connection refused: x",
-            Outcome.DEAD,
-            "connection-refused",
-        ),
-        (
-            FailureKind.CONNECT,
-            "could not connect: x",
-            Outcome.ERROR,
-            "connection-failed",
-        ),
+        (FailureKind.REFUSED, "x refused", Outcome.DEAD, "connection-refused"),
+        (FailureKind.CONNECT, "x unreachable", Outcome.ERROR, "connection-failed"),
+        (FailureKind.CONNECT_TIMEOUT, "slow", Outcome.ERROR, "timeout"),
         (FailureKind.TIMEOUT, "slow", Outcome.ERROR, "timeout"),
         (FailureKind.TLS, "bad cert", Outcome.ERROR, "tls-error"),
         (FailureKind.RESET, "reset", Outcome.ERROR, "connection-reset"),
@@ -111,6 +102,48 @@ def test_failures(kind, message, outcome, reason):
     status = classify(result(failure=FetchFailure(kind=kind, message=message)))
     assert (status.outcome, status.reason) == (outcome, reason)
     assert status.http_status is None
+
+
+@pytest.mark.parametrize("kind", list(FailureKind))
+def test_every_failure_kind_has_a_reason(kind):
+    status = classify(result(failure=FetchFailure(kind=kind, message="m")))
+    assert status.reason in REASONS
+    assert status.detail
+
+
+@pytest.mark.parametrize(
+    ("kind", "message", "reason"),
+    [
+        # The words of a message never decide: only the kind does.
+        (FailureKind.CONNECT, "connection refused: x", "connection-failed"),
+        (FailureKind.REFUSED, "could not connect: x", "connection-refused"),
+        (FailureKind.RESET, "CERTIFICATE_VERIFY_FAILED", "connection-reset"),
+        (FailureKind.OTHER, "not tried: x", "fetch-error"),
+    ],
+)
+def test_the_kind_decides_not_the_message(kind, message, reason):
+    status = classify(result(failure=FetchFailure(kind=kind, message=message)))
+    assert status.reason == reason
+    assert status.detail == REASONS[reason].sentence.format(
+        status="", final="", message=message, attempts=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("cause", "outcome", "reason"),
+    [
+        (FailureKind.REFUSED, Outcome.DEAD, "connection-refused"),
+        (FailureKind.CONNECT, Outcome.ERROR, "connection-failed"),
+        (FailureKind.CONNECT_TIMEOUT, Outcome.ERROR, "timeout"),
+    ],
+)
+def test_a_host_given_up_gets_the_reason_it_earned(cause, outcome, reason):
+    failure = FetchFailure(
+        kind=FailureKind.HOST_GIVEN_UP, message="skipped: host down", cause=cause
+    )
+    status = classify(result(failure=failure, attempts=0))
+    assert (status.outcome, status.reason, status.attempts) == (outcome, reason, 0)
+    assert status.detail == "skipped: host down"  # not "on all 0 attempts"
 
 
 def test_every_reason_has_an_outcome_and_sentence():
@@ -142,12 +175,3 @@ def test_kind_prefers_link_over_image_and_content_type_is_read():
     status = classify(result(hop(TARGET.url, 200, (b"Content-Type", b"text/html"))))
     assert status.kind is LinkKind.LINK
     assert status.content_type == "text/html"
-
-
-def test_offline_remarks_without_losing_fields():
-    dead = classify(result(failure=FetchFailure(kind=FailureKind.DNS, message="x")))
-    marked = offline(dead, hosts=3)
-    assert (marked.outcome, marked.reason) == (Outcome.ERROR, "network-unavailable")
-    assert "3 hosts" in marked.detail
-    assert marked.url == dead.url
-    assert marked.citations == dead.citations
