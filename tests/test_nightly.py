@@ -326,3 +326,68 @@ def test_kill_9_then_rerun_loses_nothing_and_writes_nothing_twice(
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert not list((tmp_path / "warcs").glob("*/*.open"))
+    assert_consistent_after_recovery(tmp_path / "warcs", store_file)
+
+
+def assert_consistent_after_recovery(root: Path, store_file: Path) -> None:
+    """Every committed capture is in the root index; every journal line is true."""
+    indexed = set()
+    for line in (root / "index.cdxj").read_text().splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        indexed.add((fields["filename"], int(fields["offset"])))
+    with open_store(store_file) as store:
+        checks = [check for check in store.all_checks() if check.record is not None]
+    assert checks
+    for check in checks:
+        assert check.record is not None
+        where = (f"{check.run_id}/{check.record.warc_file}", check.record.offset)
+        assert where in indexed, (check.url, where)
+    for journal in root.glob("*/manifest.jsonl.partial"):
+        for line in journal.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["warc_file"] is None:
+                continue
+            with (journal.parent / entry["warc_file"]).open("rb") as stream:
+                stream.seek(entry["warc_offset"])
+                record = next(iter(ArchiveIterator(stream)))
+            assert record.rec_headers.get_header("WARC-Target-URI") == entry["url"]
+
+
+_DIE_BEFORE_THE_ARTICLE_COPY = """
+import os, sys
+from archiver.warc.writer import WarcSink
+def die(*args, **kwargs):
+    os._exit(9)  # killed with the links recorded, the article's copy not written
+WarcSink.write_article = die
+from archiver.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+def test_a_kill_before_the_article_copy_is_written_loses_no_article(fakeweb, tmp_path):
+    """Issue 13: an article is 'unchanged' only once its own record is synced."""
+    token = uuid.uuid4().hex[:8]
+    (tmp_path / "articles").mkdir()
+    urls = []
+    for n in range(3):
+        url = fakeweb.url(f"/page/copy-{n}-{token}")
+        urls.append(url)
+        write_article(
+            tmp_path / "articles" / f"a{n}.txt",
+            url,
+            links_to({"x": fakeweb.url(f"/page/x{n}")}),
+        )
+    args = [
+        "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / "warcs"),
+        "--now", NIGHT_ONE.isoformat(), "--allow-private", "--no-probe",
+    ]  # fmt: skip
+    killed = subprocess.run(
+        [sys.executable, "-c", _DIE_BEFORE_THE_ARTICLE_COPY, *args],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert killed.returncode == 9, killed.stderr
+    later = (NIGHT_ONE + timedelta(days=1)).isoformat()
+    finish = run_cli(*args[:-4], "--now", later, "--allow-private", "--no-probe")
+    assert finish.returncode == 0, finish.stderr
+    copies = {uri for kind, uri, _ in records(tmp_path) if kind == "resource"}
+    assert set(urls) <= copies

@@ -20,6 +20,8 @@ again rather than written twice). The crashed run is marked as such.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -29,7 +31,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.errors import ArchiveWriteError
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
+from archiver.run import manifest
 from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
@@ -109,6 +113,7 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
             history=writer,
             known=_known_captures(store, root, targets),
             archive_articles=[str(change.article.path) for change in changes],
+            articles_archived=store.mark_archived,
         )
         index.merge_run_indexes(root)
         counts = {str(o): summary.count(o) for o in Outcome}
@@ -128,7 +133,13 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
 
 
 def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
-    """Repair the folders of runs that never finished, then mark them crashed."""
+    """Repair the folders of runs that never finished, then mark them crashed.
+
+    What is kept is exactly what the store committed: records past the last
+    committed check are cut, the journal keeps only lines whose check (and
+    record) survived, and the folder is indexed, so the root index lists
+    every committed capture of a crashed run too.
+    """
     for run in store.unfinished_runs():
         folder = root / run.id
         files = 0
@@ -141,8 +152,51 @@ def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
                 cut += cut_after_unit(path, committed.get(path.name))
                 if record_count(path) <= 1:
                     path.unlink()  # only its warcinfo is left
+            _keep_committed_journal(folder, store.checked_in_run(run.id))
+            index.write_cdxj(
+                sorted(folder.glob("*.warc.gz")), folder / index.INDEX_NAME
+            )
         store.finish_run(run.id, now, {}, conclusive=False, status=RunStatus.CRASHED)
         yield Recovered(run_id=run.id, files=files, bytes_cut=cut)
+
+
+def _keep_committed_journal(folder: Path, committed: set[str]) -> None:
+    """Rewrite a crashed run's journal to the checks the store committed.
+
+    A journal line is written when a URL finishes, before its check reaches
+    the store; a line whose check was lost (or whose record was cut) would
+    point at nothing. Lines that say nothing about a record are kept when
+    their URL's check is committed.
+    """
+    journal = folder / manifest.PARTIAL_NAME
+    sizes = {path.name: path.stat().st_size for path in folder.glob("*.warc.gz")}
+    try:
+        lines = journal.read_text(encoding="utf-8").splitlines(keepends=True)
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchiveWriteError(f"{journal}: cannot read: {exc}") from exc
+    kept = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # the torn last line of a killed run
+        if not isinstance(entry, dict) or entry.get("url") not in committed:
+            continue
+        name, offset = entry.get("warc_file"), entry.get("warc_offset")
+        if name is not None and not (
+            isinstance(offset, int) and offset < sizes.get(str(name), 0)
+        ):
+            continue
+        kept.append(line if line.endswith("\n") else line + "\n")
+    tmp = journal.with_name(journal.name + ".tmp")
+    try:
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, journal)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ArchiveWriteError(f"{journal}: cannot rewrite: {exc}") from exc
 
 
 def _committed_offsets(store: Store, run_id: str) -> dict[str, int]:

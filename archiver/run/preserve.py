@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +162,7 @@ def preserve(
     history: History | None = None,
     known: Mapping[str, Capture] | None = None,
     archive_articles: Iterable[str] | None = None,
+    articles_archived: Callable[[Sequence[str]], None] | None = None,
 ) -> RunSummary:
     """Fetch and archive everything ``gathered`` planned, then write the manifest.
 
@@ -173,7 +174,8 @@ def preserve(
     ``known`` maps payload digests to earlier captures, which the WARC sink
     writes revisit records for instead of the same bytes again. The article
     files named in ``archive_articles`` (default: all read) are archived
-    themselves, with the links they cite.
+    themselves, with the links they cite; ``articles_archived`` is then told
+    which of them are on disk (synced), before any link is fetched.
     """
     settings.out.mkdir(parents=True, exist_ok=True)
     with run_lock(settings.out):
@@ -186,6 +188,7 @@ def preserve(
             history=history,
             known=known,
             archive_articles=archive_articles,
+            articles_archived=articles_archived,
         )
 
 
@@ -197,6 +200,7 @@ def _preserve_locked(
     history: History | None,
     known: Mapping[str, Capture] | None,
     archive_articles: Iterable[str] | None,
+    articles_archived: Callable[[Sequence[str]], None] | None,
 ) -> RunSummary:
     started = time.monotonic()
     statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
@@ -213,7 +217,10 @@ def _preserve_locked(
     for digest, capture in (known or {}).items():
         sink.remember(digest, capture)
     names = gathered.articles if archive_articles is None else archive_articles
-    _archive_articles(sink, gathered, names)
+    written = _archive_articles(sink, gathered, names)
+    sink.sync()
+    if articles_archived is not None:
+        articles_archived(written)
     spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
     tally = Tally()
 
@@ -270,8 +277,14 @@ def _preserve_locked(
     )
 
 
-def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) -> None:
-    """A resource record per article file, with its outlinks beside it."""
+def _archive_articles(
+    sink: WarcSink, gathered: Gathered, names: Iterable[str]
+) -> list[str]:
+    """A resource record per article file, with its outlinks beside it.
+
+    Returns the names of the articles written.
+    """
+    written: list[str] = []
     outlinks: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for target in gathered.plan.targets:
         for name in dict.fromkeys(c.article for c in target.citations):
@@ -291,6 +304,8 @@ def _archive_articles(sink: WarcSink, gathered: Gathered, names: Iterable[str]) 
             datetime.now(UTC),
             outlinks.get(name, ()),
         )
+        written.append(name)
+    return written
 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:

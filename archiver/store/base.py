@@ -103,9 +103,18 @@ class Store(Protocol):
         """Remember the articles; return those whose links must be gathered.
 
         An article is returned when it is new, or when its content (sha256)
-        differs from the content whose links :meth:`record_citations` last
-        stored. So an article whose links a crashed run never recorded is
-        returned again by the next run, not forgotten.
+        differs from the content :meth:`mark_archived` last confirmed. So an
+        article whose copy a crashed run never wrote is returned again by the
+        next run, not forgotten.
+        """
+        ...
+
+    def mark_archived(self, articles: Iterable[str]) -> None:
+        """Say that these articles' current content and links are archived.
+
+        Call it only once the article's own record is synced to disk, after
+        :meth:`record_citations`: until then the next run sees the article as
+        changed and archives it (and gathers its links) again.
         """
         ...
 

@@ -298,10 +298,13 @@ class SQLiteStore:
             for article, pairs in cited.items():
                 conn.execute("DELETE FROM citations WHERE article = ?", (article,))
                 conn.executemany(INSERT_CITATION, citation_rows(article, pairs))
-                conn.execute(
-                    "UPDATE articles SET linked_sha256 = sha256 WHERE path = ?",
-                    (article,),
-                )
+
+    def mark_archived(self, articles: Iterable[str]) -> None:
+        with self._transaction(write=True) as conn:
+            conn.executemany(
+                "UPDATE articles SET linked_sha256 = sha256 WHERE path = ?",
+                [(str(article),) for article in articles],
+            )
 
     def citations(self, urls: Iterable[str]) -> dict[str, tuple[Citation, ...]]:
         found: dict[str, tuple[Citation, ...]] = {}
