@@ -20,6 +20,7 @@ from archiver.cli.options import CONTEXT_SETTINGS
 from archiver.cli.package import package_cmd
 from archiver.cli.preserve import preserve_cmd
 from archiver.cli.report import report_cmd
+from archiver.cli.store import store_cmd
 from archiver.errors import ArchiverError, ExitCode
 
 
@@ -33,7 +34,14 @@ def cli() -> None:
     """
 
 
-for _command in (preserve_cmd, nightly_cmd, extract_cmd, package_cmd, report_cmd):
+for _command in (
+    preserve_cmd,
+    nightly_cmd,
+    extract_cmd,
+    package_cmd,
+    report_cmd,
+    store_cmd,
+):
     cli.add_command(_command)
 
 

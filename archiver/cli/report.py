@@ -116,7 +116,7 @@ def report_cmd(
         replay_base=replay_base,
         store=str(store),
     )
-    with open_store(store) as opened:
+    with open_store(store, read_only=True) as opened:
         text = report.render(report.make(opened, options), form)
     target = out or (Path("report.html") if form == "html" else Path("-"))
     if str(target) == "-":

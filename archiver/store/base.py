@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Protocol
 
+from archiver.errors import StoreError
 from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
 from archiver.store.history import (
     DEFAULT_RULE,
@@ -31,6 +32,7 @@ from archiver.store.history import (
     UrlState,
     Verdict,
 )
+from archiver.store.migrations import SCHEMA_VERSION
 from archiver.store.sqlite import SQLiteStore
 
 __all__ = [
@@ -227,10 +229,30 @@ class Store(Protocol):
         ...
 
 
-def open_store(path: Path, *, rule: DeadRule = DEFAULT_RULE) -> Store:
+def open_store(
+    path: Path, *, rule: DeadRule = DEFAULT_RULE, read_only: bool = False
+) -> Store:
     """Open, creating or upgrading, the SQLite store at ``path``.
+
+    With ``read_only`` nothing in the file changes: it must exist and be of
+    the current schema (see :meth:`SQLiteStore.open_read_only`).
 
     Raises :class:`~archiver.errors.StoreError` (one line) when the file is
     not a store, was written by a newer archiver, or cannot be opened.
     """
+    if read_only:
+        return SQLiteStore.open_read_only(path, rule=rule)
     return SQLiteStore.open(path, rule=rule)
+
+
+def migrate_store(path: Path) -> tuple[int, int]:
+    """Upgrade the store at ``path`` to this archiver's schema, in place.
+
+    Returns (version before, version now). Refuses, like :func:`open_store`,
+    a file that is not a store or is newer than this archiver.
+    """
+    if not path.is_file():
+        raise StoreError(f"{path}: no such store")
+    before = SQLiteStore.schema_version(path)
+    SQLiteStore.open(path).close()
+    return before, SCHEMA_VERSION

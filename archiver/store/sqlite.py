@@ -88,6 +88,53 @@ class SQLiteStore:
         self.rule = rule
 
     @classmethod
+    def open_read_only(cls, path: Path, *, rule: DeadRule = DEFAULT_RULE) -> Self:
+        """Open the store at ``path`` for reading only: nothing in it changes.
+
+        For readers such as ``archiver report``, which may run on a copy or a
+        read-only mount while nightly writes elsewhere. A store of an older
+        schema is refused (one line naming ``archiver store migrate``) rather
+        than upgraded behind the reader's back. A WAL store on a read-only
+        filesystem that holds no ``-shm`` file is opened as immutable.
+        """
+        name = str(path)
+        conn = None
+        for flags in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?{flags}",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                found = migrations.refuse_unknown(conn, name)
+                break
+            except sqlite3.OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                last = exc
+            except sqlite3.Error as exc:
+                if conn is not None:
+                    conn.close()
+                raise StoreError(f"{name}: cannot open the store: {exc}") from exc
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                raise
+        if conn is None:
+            raise StoreError(f"{name}: cannot open the store: {last}") from last
+        if found < migrations.SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"{name}: store schema version {found} is older than this "
+                f"archiver's ({migrations.SCHEMA_VERSION}); upgrade it with "
+                f"`archiver store migrate --store {name}`"
+            )
+        conn.execute("PRAGMA query_only = ON")
+        return cls(conn, name, rule)
+
+    @classmethod
     def open(
         cls,
         path: Path,
@@ -125,6 +172,20 @@ class SQLiteStore:
             conn.close()
             raise
         return cls(conn, name, rule)
+
+    @staticmethod
+    def schema_version(path: Path) -> int:
+        """The schema version of the store at ``path``, read without changing it."""
+        try:
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+        try:
+            return migrations.refuse_unknown(conn, str(path))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+        finally:
+            conn.close()
 
     def close(self) -> None:
         with self._lock:
