@@ -391,3 +391,37 @@ def test_a_kill_before_the_article_copy_is_written_loses_no_article(fakeweb, tmp
     assert finish.returncode == 0, finish.stderr
     copies = {uri for kind, uri, _ in records(tmp_path) if kind == "resource"}
     assert set(urls) <= copies
+
+
+def test_two_roots_sharing_one_store_never_run_at_once(fakeweb, tmp_path):
+    """Issue 13: the second night must not take the first for a crashed one."""
+    token = uuid.uuid4().hex[:8]
+    (tmp_path / "articles").mkdir()
+    slow = {f"s{n}": fakeweb.url(f"/slow/1/{n}-{token}") for n in range(4)}
+    write_article(
+        tmp_path / "articles" / "a.txt", fakeweb.url(f"/page/shared-{token}"),
+        links_to(slow),
+    )  # fmt: skip
+    store_file = tmp_path / "shared.sqlite3"
+
+    def args(root: str) -> list[str]:
+        return [
+            "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / root),
+            "--store", str(store_file), "--now", NIGHT_ONE.isoformat(),
+            "--allow-private", "--no-probe", "--per-host", "1",
+        ]  # fmt: skip
+
+    first = subprocess.Popen(
+        [sys.executable, "-m", "archiver", *args("one")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: run_started(store_file))
+        second = run_cli(*args("two"))
+        assert second.returncode == 4, second.stderr
+        assert f"{store_file}: another archiver nightly run" in second.stderr
+    finally:
+        assert first.wait(timeout=60) == 0
+    with open_store(store_file) as store:
+        assert [run.status.value for run in store.runs()] == ["completed"]

@@ -1,4 +1,4 @@
-"""One run at a time per output folder, so cron never stacks two nights.
+"""One run at a time per output folder and per store, so cron never stacks two.
 
 The lock is an advisory ``flock`` on a file in the folder: the kernel drops it
 when the process dies, even by ``kill -9``, so a crash never leaves a stale
@@ -16,14 +16,32 @@ from pathlib import Path
 from archiver.errors import ArchiveWriteError, RunLocked
 
 LOCK_NAME = ".archiver.run.lock"
+STORE_LOCK_SUFFIX = ".lock"
 
 
 @contextmanager
 def run_lock(folder: Path) -> Iterator[Path]:
     """Hold the folder's lock for the block; :class:`RunLocked` if another has it."""
-    path = folder / LOCK_NAME
+    with _held(folder / LOCK_NAME, f"{folder}: another archiver run") as path:
+        yield path
+
+
+@contextmanager
+def store_lock(store: Path) -> Iterator[Path]:
+    """Hold a history store's lock: one nightly run per store, whatever its root.
+
+    Two roots may share one ``--store``; without this a second night would
+    take the first, still running, for a crashed one and recover it.
+    """
+    lock = store.with_name(store.name + STORE_LOCK_SUFFIX)
+    with _held(lock, f"{store}: another archiver nightly run") as path:
+        yield path
+
+
+@contextmanager
+def _held(path: Path, who: str) -> Iterator[Path]:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise ArchiveWriteError(f"{path}: cannot create the run lock: {exc}") from exc
@@ -33,7 +51,7 @@ def run_lock(folder: Path) -> Iterator[Path]:
         except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             raise RunLocked(
-                f"{folder}: another archiver run (pid {owner}) is writing here; "
+                f"{who} (pid {owner}) is writing here; "
                 "this one exits without doing anything"
             ) from None
         os.ftruncate(fd, 0)

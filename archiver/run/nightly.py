@@ -34,7 +34,7 @@ from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.errors import ArchiveWriteError
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.run import manifest
-from archiver.run.lock import run_lock
+from archiver.run.lock import run_lock, store_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
 from archiver.store.base import Store, open_store
@@ -81,12 +81,13 @@ class NightlyResult:
 def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
     """One night: recover, plan, fetch, record, holding the root folder's lock.
 
-    The lock is taken here, not by the command line, so a library caller
-    cannot run two nights over one root either.
+    The locks (the root's and the store's) are taken here, not by the
+    command line, so a library caller cannot run two nights over one root,
+    or two roots over one store, either.
     """
     root = settings.preserve.out
     root.mkdir(parents=True, exist_ok=True)
-    with run_lock(root):
+    with run_lock(root), store_lock(settings.store):
         return _night(settings, reporter, root)
 
 
