@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 from bs4.element import Tag
@@ -21,6 +20,7 @@ from bs4.filter import SoupStrainer
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, unwrap
 from archiver.models import Article, Citation, FoundLink, LinkKind
+from archiver.urls import resolve
 
 # (attribute, kind, holds a srcset list) per element.
 _SOURCES: dict[str, tuple[tuple[str, LinkKind, bool], ...]] = {
@@ -160,7 +160,8 @@ def _base(soup: BeautifulSoup, body: str, article_url: str | None) -> str | None
     if isinstance(tag, Tag):
         href = str(tag["href"]).strip()
         if href:
-            return _absolute(href, article_url)
+            # HTML: a <base href> that does not parse leaves the document's URL.
+            return resolve(href, article_url) or article_url
     return article_url
 
 
@@ -252,13 +253,8 @@ def with_unwrapped(
 
 
 def _absolute(raw: str, base: str | None) -> str:
-    """``raw`` resolved against ``base`` for unwrapping; as written if it cannot be."""
-    if not base:
-        return raw.strip()
-    try:
-        return urljoin(base, raw.strip())
-    except ValueError:
-        return raw.strip()
+    """``raw`` resolved against ``base`` as a browser would; as written if it cannot be."""
+    return resolve(raw, base) or raw.strip()
 
 
 def _label(tag: Tag) -> str:

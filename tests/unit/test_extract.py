@@ -150,6 +150,14 @@ def test_relative_links_resolve_against_the_article_url_or_base_href():
         article('<base href="https://mirror.example/root/"><a href="page">x</a>')
     )
     assert plan.build(with_base).targets[1].url == "https://mirror.example/root/page"
+    # A relative <base href> resolves against the article's URL, as in a browser
+    # (backslashes included), and one that cannot be parsed is ignored.
+    relative_base = extract.links(
+        article('<base href="\\\\cdn.example\\r\\"><a href="p">x</a>')
+    )
+    assert plan.build(relative_base).targets[1].url == "https://cdn.example/r/p"
+    broken_base = extract.links(article('<base href="http://[x/"><a href="p">x</a>'))
+    assert plan.build(broken_base).targets[1].url == "https://news.example/2024/story/p"
 
 
 def test_protocol_relative_takes_the_article_scheme():
