@@ -16,9 +16,9 @@ from typing import NewType
 NormalizedURL = NewType("NormalizedURL", str)
 """A URL in the canonical form made by :func:`archiver.urls.normalise`.
 
-It is the identity of a link in the manifest and (later) the store, and it is
-also safe to send on the wire: normalisation only percent-encodes, lower-cases
-scheme and host, converts IDN hosts and drops fragments.
+It is the identity of a link in the manifest and the store, and it is also
+what is sent: the URL as the WHATWG URL Standard writes it (what a browser
+requests), without the fragment and with percent-escapes in one spelling.
 """
 
 RawHeaders = tuple[tuple[bytes, bytes], ...]

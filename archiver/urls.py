@@ -6,26 +6,34 @@ resource so a URL cited by ten articles is fetched once, and so the spelling
 is safe to send on the wire. :func:`normalise` is that spelling, and it is
 idempotent: normalising a normalised URL gives it back unchanged.
 
-The rules, in the order they apply:
+Parsing, resolving and serialising follow the WHATWG URL Standard (through
+ada, the parser Node.js uses), because an archive must fetch what a reader's
+browser fetches: ``\\\\host\\x`` is ``https://host/x`` to a browser, and
+``?q=50%off`` is sent as written. On top of the standard we keep
+a few rules of our own, each for a reason (the README lists them too):
 
-1. Surrounding whitespace (including NBSP and zero-width spaces) is trimmed;
-   tabs and line breaks inside are removed, as browsers do. Any other control
-   character makes the URL invalid.
-2. A relative URL is resolved against ``base`` (``//host/path`` takes the
-   base's scheme). A relative URL without a base is invalid.
-3. Only ``http`` and ``https`` are fetched. Any other scheme (``mailto:``,
+1. Surrounding NBSP and zero-width spaces are trimmed too (the standard trims
+   only ASCII whitespace and controls): articles pasted from web pages carry
+   them around links, and a browser would request them as ``%C2%A0``.
+2. An empty URL is invalid: ``src=""`` cites nothing, where the standard
+   would resolve it to the page itself.
+3. A control character left inside the URL (before any ``#``) makes it
+   invalid (a browser would percent-encode it): it is damage, and an editor
+   is better told ``control-character`` than shown the 404 its encoded form
+   would get.
+4. Only ``http`` and ``https`` are fetched. Any other scheme (``mailto:``,
    ``javascript:``, ``data:``, ``tel:`` ...) is *skipped* with the reason
    ``scheme-<name>``.
-4. Scheme and host are lower-cased; an IDN host becomes punycode; the default
-   port (80, 443) is dropped; a bad port or an empty or malformed host makes
-   the URL invalid.
-5. In path and query, percent-escapes of unreserved characters
-   (``A-Z a-z 0-9 - . _ ~``) are decoded, the others are upper-cased, a ``%``
-   that starts no escape becomes ``%25``, and non-ASCII characters, spaces and
-   other characters not allowed there are percent-encoded as UTF-8.
-6. Dot segments (``/./``, ``/../``) are removed; an empty path becomes ``/``.
-7. The query is kept as written, parameters in their order; an empty query
-   and the fragment are dropped.
+5. A host no DNS name can be (an empty label, a label over 63 or a name over
+   253 characters, a character other than letters, digits, ``-`` and ``_``,
+   a punycode label that IDNA 2008 refuses) and port 0 are invalid: the
+   standard accepts them, but nothing can be connected to (or sent by the
+   HTTP client), and a failed lookup would call the link dead.
+6. Percent-escapes have upper-case hex digits, and escapes of unreserved
+   characters (``A-Z a-z 0-9 - . _ ~``) are decoded: RFC 3986 section 6.2.2
+   makes such spellings equivalent, and articles use both for one page
+   (WordPress writes ``%e6``, a browser's address bar ``%E6``).
+7. The fragment is dropped: it is never sent to the server.
 
 Nothing here raises: bad input comes back as a :class:`Rejection`.
 """
@@ -33,92 +41,130 @@ Nothing here raises: bad input comes back as a :class:`Rejection`.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
-from urllib.parse import urljoin, urlsplit
+from typing import Final
 
 import idna
+from ada_url import URL, HostType
 
 from archiver.models import NormalizedURL, Outcome, Rejection
 
-FETCHED_SCHEMES = frozenset({"http", "https"})
-DEFAULT_PORTS = {"http": 80, "https": 443}
+FETCHED_SCHEMES: Final = frozenset({"http", "https"})
 
-_TRIM = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\u2060\ufeff"
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_HOST_CHARS = re.compile(r"[a-z0-9_\-.]+")
-_UNRESERVED = frozenset(
+# What the standard strips from both ends (C0 controls and space), plus the
+# invisible spaces articles carry (rule 1).
+_TRIM: Final = "".join(map(chr, range(0x21))) + "\u00a0\u200b\u200c\u200d\u2060\ufeff"
+_TAB_OR_NEWLINE: Final = re.compile(r"[\t\n\r]")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+_ESCAPE: Final = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED: Final = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
 )
-_HEX = frozenset("0123456789abcdefABCDEF")
-# Characters left as they are, besides unreserved ones and escapes.
-_PATH_SAFE = frozenset("!$&'()*+,;=:@/")
-_QUERY_SAFE = _PATH_SAFE | frozenset("?")
-_USERINFO_SAFE = frozenset("!$&'()*+,;=:")
+_DNS_LABEL: Final = re.compile(r"[a-z0-9_\-]{1,63}")
+_SLASHES: Final = "/\\"
 
 
 def normalise(raw: str, base: str | None = None) -> NormalizedURL | Rejection:
     """Return the canonical form of ``raw`` (resolved against ``base``), or why not.
 
-    See the module docstring for the rules. Never raises.
+    ``base`` is what a relative ``raw`` resolves against, as a browser
+    resolves a link against its page. See the module docstring for the
+    rules. Never raises.
     """
     try:
         return _normalise(raw, base)
-    except (ValueError, UnicodeError) as exc:
+    except ValueError as exc:  # a safety net: ada's own failures end in _parse
         return _invalid("unparseable", f"cannot be parsed as a URL: {exc}")
 
 
+def resolve(raw: str, base: str | None = None) -> str | None:
+    """``raw`` resolved against ``base`` as a browser would, or None if it cannot be.
+
+    Unlike :func:`normalise` this keeps any scheme, the fragment and the
+    escapes as the standard serialises them: it is for reading a URL's
+    parts (a ``<base href>``, a wrapper's inner URL), not for naming one.
+    """
+    text = _usv(raw.strip(_TRIM))
+    base_url = _parse(_usv(base.strip(_TRIM)), None) if base else None
+    parsed = _parse(text, base_url.href if base_url is not None else None)
+    return parsed.href if parsed is not None else None
+
+
+def site(url: str) -> str:
+    """The site a URL belongs to, for "same site" questions: host without www."""
+    parsed = _parse(url, None)
+    return parsed.hostname.removeprefix("www.") if parsed is not None else ""
+
+
+def _canonical_escapes(text: str) -> str:
+    """Upper-case every escape's hex digits, and decode escapes of unreserved bytes.
+
+    Rule 6 of the module docstring. Decoding an unreserved character never
+    changes a URL's structure: none of them is a delimiter.
+    """
+    if "%" not in text:
+        return text
+    return _ESCAPE.sub(_canonical_escape, text)
+
+
+def percent_decode(text: str) -> str:
+    """``text`` with its %XX escapes decoded as UTF-8; as given if they are not UTF-8.
+
+    A ``+`` stays a ``+``: this is for URLs carried inside URLs, where a
+    space would have been written ``%20`` and a ``+`` is part of the URL.
+    """
+    if "%" not in text:
+        return text
+    data = bytearray()
+    pos = 0
+    for match in _ESCAPE.finditer(text):
+        data += text[pos : match.start()].encode("utf-8", "surrogatepass")
+        data.append(int(match.group(1), 16))
+        pos = match.end()
+    data += text[pos:].encode("utf-8", "surrogatepass")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
 def _normalise(raw: str, base: str | None) -> NormalizedURL | Rejection:
-    text = raw.strip(_TRIM).replace("\t", "").replace("\n", "").replace("\r", "")
+    text = _TAB_OR_NEWLINE.sub("", raw.strip(_TRIM)).strip(_TRIM)
     if not text:
         return _invalid("empty-url", "the link has no URL in it")
-    if _CONTROL.search(text):
-        return _invalid("control-character", "the URL contains a control character")
     scheme_match = _SCHEME.match(text)
-    if scheme_match is None:
-        if base is None:
-            return _invalid("relative-without-base", "a relative URL with no base")
-        resolved_base = _normalised_base(base)
-        if isinstance(resolved_base, Rejection):
-            return _invalid(
-                "bad-base", f"the article URL it is relative to is invalid: {base}"
-            )
-        text = urljoin(resolved_base, text)
-        scheme_match = _SCHEME.match(text)
-        if scheme_match is None:  # pragma: no cover - urljoin kept the base scheme
-            return _invalid("relative-without-base", "a relative URL with no base")
-    scheme = scheme_match.group(1).lower()
-    if scheme not in FETCHED_SCHEMES:
+    scheme = scheme_match.group(1).lower() if scheme_match else None
+    if scheme is not None and scheme not in FETCHED_SCHEMES:
         return Rejection(
             outcome=Outcome.SKIPPED,
             reason=f"scheme-{scheme}",
             detail=f"a {scheme}: URL is not a web page and is not fetched",
         )
-    parts = urlsplit(scheme + text[len(scheme) :])
-    if not parts.netloc:
-        return _invalid("empty-host", "the URL names no host")
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    host = _host(parts.hostname or "")
-    if host is None:
-        return _invalid("invalid-host", f"{parts.hostname!r} is not a valid host name")
-    try:
-        port = parts.port
-    except ValueError:
-        return _invalid("invalid-port", f"the port in {hostport!r} is not valid")
-    if port == 0:
+    if _CONTROL.search(text.partition("#")[0]):  # a fragment is never sent
+        return _invalid("control-character", "the URL contains a control character")
+    text = _usv(text)
+    resolved_base = _normalised_base(base) if base is not None else None
+    if isinstance(resolved_base, Rejection):
+        resolved_base = None
+    if scheme is None and resolved_base is None:
+        if base is None:
+            return _invalid("relative-without-base", "a relative URL with no base")
+        return _invalid(
+            "bad-base", f"the article URL it is relative to is invalid: {base}"
+        )
+    url = _parse(text, resolved_base)
+    if url is None:
+        return _why_not(text, scheme)
+    if url.host_type == HostType.DEFAULT:
+        refusal = _unusable_host(url.hostname)
+        if refusal is not None:
+            return _invalid("invalid-host", refusal)
+    if url.port == "0":
         return _invalid("invalid-port", "port 0 cannot be connected to")
-    netloc = host
-    if port is not None and port != DEFAULT_PORTS[scheme]:
-        netloc = f"{host}:{port}"
-    if userinfo:
-        netloc = f"{_escape(userinfo, _USERINFO_SAFE)}@{netloc}"
-    path = _remove_dot_segments(_escape(parts.path, _PATH_SAFE)) or "/"
-    query = _escape(parts.query, _QUERY_SAFE)
-    url = f"{scheme}://{netloc}{path}"
-    if query:
-        url = f"{url}?{query}"
-    return NormalizedURL(url)
+    # The standard escapes every "#" but the fragment's own (even an empty one).
+    href = url.href.partition("#")[0]
+    return NormalizedURL(_canonical_escapes(href))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -127,93 +173,82 @@ def _normalised_base(base: str) -> NormalizedURL | Rejection:
     return normalise(base)
 
 
-def site(url: str) -> str:
-    """The site a URL belongs to, for "same site" questions: host without www."""
-    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+def _parse(text: str, base: str | None) -> URL | None:
+    """The WHATWG parse of ``text`` against ``base``; None where the standard fails."""
+    try:
+        return URL(text, base)
+    except ValueError:  # ada's only error: "Invalid input" (or an unencodable str)
+        return None
+
+
+def _usv(text: str) -> str:
+    """``text`` as the standard receives it: lone surrogates become U+FFFD.
+
+    A browser hands the parser a USVString; Python strings can hold lone
+    surrogates, which cannot be encoded as UTF-8.
+    """
+    if text.isascii():
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _why_not(text: str, scheme: str | None) -> Rejection:
+    """Name the part of a URL the standard refused: port, host, or neither.
+
+    ada says only that parsing failed; the manifest's reason says where, so
+    this looks at the authority the way the standard splits it.
+    """
+    rest = text[len(scheme) + 1 :] if scheme is not None else text
+    if scheme is None and not re.match(r"[/\\]{2}", rest):
+        # Only an authority can fail: a relative path always resolves.
+        return _invalid("unparseable", "cannot be parsed as a URL")
+    authority = re.split(r"[/\\?#]", rest.lstrip(_SLASHES), maxsplit=1)[0]
+    hostport = authority.rpartition("@")[2]
+    if hostport.startswith("["):
+        host, bracket, port = hostport.partition("]")
+        host += bracket
+        port = port.removeprefix(":")
+    else:
+        host, _, port = hostport.partition(":")
+    if port and (not port.isdigit() or int(port) > 65535):
+        return _invalid("invalid-port", f"the port in {hostport!r} is not valid")
+    if not host:
+        return _invalid("empty-host", "the URL names no host")
+    if _parse(f"http://{host}/", None) is None:
+        return _invalid("invalid-host", f"{host!r} is not a valid host name")
+    return _invalid("unparseable", "cannot be parsed as a URL")
+
+
+def _unusable_host(host: str) -> str | None:
+    """Why a host name (ASCII, as the standard serialises it) cannot be fetched."""
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if len(name) > 253 or not all(map(_DNS_LABEL.fullmatch, labels)):
+        return f"{host!r} cannot be a host name in DNS"
+    for label in labels:
+        if label.startswith("xn--") and not _sendable(label):
+            return f"{host!r} is a name the HTTP client cannot send (IDNA 2008)"
+    return None
+
+
+def _sendable(label: str) -> bool:
+    """Whether the HTTP client can send a punycode label.
+
+    httpx checks them by IDNA 2008, which refuses some names the standard's
+    UTS 46 lets through (emoji, symbols, broken punycode); such a URL cannot
+    be fetched here, so it is invalid rather than an error mid-run.
+    """
+    try:
+        idna.decode(label)
+    except idna.IDNAError:
+        return False
+    return True
+
+
+def _canonical_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
 def _invalid(reason: str, detail: str) -> Rejection:
     return Rejection(outcome=Outcome.INVALID, reason=reason, detail=detail)
-
-
-def _host(hostname: str) -> str | None:
-    """The host in canonical form: lower case, punycode, compressed IPv6."""
-    if not hostname:
-        return None
-    if ":" in hostname:  # urlsplit only lets ':' through inside [brackets]
-        try:
-            return f"[{ipaddress.IPv6Address(hostname).compressed}]"
-        except ValueError:
-            return None
-    host = _unescape_all(hostname).lower()
-    if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            return None
-    if not _HOST_CHARS.fullmatch(host):
-        return None
-    labels = host.rstrip(".").split(".")
-    if len(host) > 253 or any(not 0 < len(label) < 64 for label in labels):
-        return None
-    return host
-
-
-def _unescape_all(text: str) -> str:
-    """Decode every valid %XX escape in a host (hosts have no reserved bytes)."""
-    if "%" not in text:
-        return text
-    data = bytearray()
-    i = 0
-    while i < len(text):
-        if text[i] == "%" and text[i + 1 : i + 3] and set(text[i + 1 : i + 3]) <= _HEX:
-            data.append(int(text[i + 1 : i + 3], 16))
-            i += 3
-        else:
-            data += text[i].encode("utf-8")
-            i += 1
-    return data.decode("utf-8")
-
-
-def _escape(text: str, safe: frozenset[str]) -> str:
-    """Canonical percent-encoding of one URL component."""
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        char = text[i]
-        if char == "%":
-            pair = text[i + 1 : i + 3]
-            if len(pair) == 2 and pair[0] in _HEX and pair[1] in _HEX:
-                decoded = chr(int(pair, 16))
-                out.append(decoded if decoded in _UNRESERVED else "%" + pair.upper())
-                i += 3
-                continue
-            out.append("%25")
-        elif char in _UNRESERVED or char in safe:
-            out.append(char)
-        else:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
-        i += 1
-    return "".join(out)
-
-
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 section 5.2.4, on a path that is already escaped."""
-    if "." not in path:
-        return path
-    segments = path.split("/")
-    kept: list[str] = []
-    for segment in segments[1:] if path.startswith("/") else segments:
-        if segment == ".":
-            continue
-        if segment == "..":
-            if kept:
-                kept.pop()
-            continue
-        kept.append(segment)
-    # a trailing "." or ".." names a folder: keep the slash
-    if segments[-1] in (".", ".."):
-        kept.append("")
-    joined = "/".join(kept)
-    return "/" + joined if path.startswith("/") else joined

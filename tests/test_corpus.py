@@ -13,6 +13,21 @@ that table does not count. The seed article was checked by hand, URL by URL
 links, 1 image, the article URL. Distinct URLs are after our normalisation
 and proxy unwrapping, so they differ from the README's 3,098 on purpose.
 
+Changes since, each checked by listing the URLs added (issue 14):
+
+- ``waimei/wqw``: 10 more images, the ``data-orig-file`` and
+  ``data-large-file`` of five WordPress gallery images; 2 of them are new
+  distinct URLs (the other 8 repeat a ``src`` or ``srcset`` candidate).
+- ``waimei/bbc``: 4 more embeds, ``<link rel=stylesheet>`` (one file cites
+  the same stylesheet twice: 3 new distinct URLs). The 22 fonts of one BBC
+  ``<style>`` block are not counted (see the README's What is gathered).
+- ``waimei/ft`` (18) and ``duty-machine-news/ft`` (1): the originals inside
+  the 23 thumbor URLs (``/unsafe/1340x754/https://...``), 19 of them distinct.
+- ``waimei/epochtimes``: 4 Wayback Machine originals.
+- ``waimei/cdt``: 1 Jetpack Photon original (``i0.wp.com/chinachange.org/...``).
+- WHATWG parsing changes the spelling of 17 URLs (``|`` and ``^`` kept in 16
+  queries, an empty ``?`` kept once) but no count.
+
 The corpus lives outside the project; without it the test is skipped.
 """
 

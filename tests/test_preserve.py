@@ -405,6 +405,40 @@ def test_private_addresses_are_refused_by_default(fakeweb, tmp_path):
     assert fakeweb.ledger.hits(path) == 0
 
 
+def test_numeric_ipv4_hosts_are_one_loopback_target_and_still_refused(
+    fakeweb, tmp_path
+):
+    # 2130706433 and 0x7f.1 are 127.0.0.1 to a browser: one target, named as
+    # such, and the private-address guard must see through the spelling.
+    token = uuid.uuid4().hex[:8]
+    path = f"/page/numeric-{token}"
+    port = fakeweb.port
+    body = (
+        f'<a href="http://2130706433:{port}{path}">decimal</a>'
+        f'<a href="http://0x7f.1:{port}{path}">hex</a>'
+        f'<img src="http://0177.0.0.01:{port}{path}">'
+    )
+    write_article(tmp_path / "a.txt", fakeweb.url(f"/page/cites-{token}"), body)
+    article = str(tmp_path / "a.txt")
+    refused = run_cli("preserve", article, "--out", str(tmp_path / "r"))
+    assert refused.returncode == 0, refused.stderr
+    line = read_manifest(tmp_path / "r")[f"http://127.0.0.1:{port}{path}"]
+    assert line["outcome"] == "refused-private"
+    assert len(line["articles"]) == 1
+    assert fakeweb.ledger.hits(path) == 0
+
+    allowed = run_cli(
+        "preserve", article, "--out", str(tmp_path / "o"), "--allow-private"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert (
+        read_manifest(tmp_path / "o")[f"http://127.0.0.1:{port}{path}"]["outcome"]
+        == "alive"
+    )
+    assert fakeweb.ledger.hits(path) == 1  # three spellings, one request
+    assert fakeweb.ledger.headers(path)["Host"] == f"127.0.0.1:{port}"
+
+
 def test_fail_on_dead_sets_exit_code(fakeweb, tmp_path):
     token = uuid.uuid4().hex[:8]
     body = f'<a href="{fakeweb.url(f"/status/404/{token}")}">x</a>'

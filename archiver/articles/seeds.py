@@ -30,8 +30,10 @@ from archiver.models import Article
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
 
 _TIMESTAMP = re.compile(r"<!--\s*(\d{1,16})\s*-->")
-# Greedy on the title: titles may hold brackets, URLs hold no spaces.
-_TITLE = re.compile(r"\[(?P<title>.*)\]\((?P<url>[^\s]*)\)")
+# Greedy on the title: titles may hold brackets. The URL is the rest of the
+# line, so a space in it (or the <...> form markdown allows) is still a URL;
+# normalising encodes the space as a browser does.
+_TITLE = re.compile(r"\[(?P<title>.*)\]\((?:<(?P<bracketed>[^<>]*)>|(?P<url>.*))\)")
 _RULE = re.compile(r"-{3,}|={3,}")
 _DATE_LINE = re.compile(r"日期[：:]\s*(?P<date>.+)")
 
@@ -112,7 +114,7 @@ def parse(path: Path, data: bytes) -> Article:
         published = _dated_body(body)
     return Article(
         path=path,
-        url=title.group("url") or None,
+        url=(title.group("bracketed") or title.group("url") or "").strip() or None,
         title=title.group("title").strip(),
         published=published,
         body=body,

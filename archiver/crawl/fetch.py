@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import trio
@@ -316,7 +316,8 @@ def _next_url(hop: Hop) -> str | FetchFailure:
     if not locations:
         return _fail(FailureKind.BAD_REDIRECT, f"{hop.status} without a Location")
     location = locations[0].decode("latin-1").strip()
-    resolved = normalise(urljoin(hop.url, location))
+    # Resolved against the hop's URL as a browser resolves it (WHATWG).
+    resolved = normalise(location, hop.url)
     if isinstance(resolved, Rejection):
         kind = (
             FailureKind.UNSUPPORTED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from typing import cast
 
 import httpx
 import pytest
@@ -17,6 +18,8 @@ from archiver.crawl.netguard import (
     is_public,
     parse_ip,
 )
+from archiver.models import NormalizedURL, Target
+from archiver.urls import normalise
 
 
 @pytest.mark.parametrize(
@@ -137,3 +140,24 @@ async def test_the_guarded_transport_raises_httpx_errors_with_their_cause(
     assert caught.value.__cause__ is not None
     assert type(caught.value.__cause__).__module__.startswith("httpcore")
     assert caught.value.request.url == fakeweb.url(path)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://0177.1/",
+        "http://[::ffff:7f00:1]/",
+    ],
+)
+async def test_numeric_spellings_of_loopback_are_refused(raw):
+    # A browser reads all of these as 127.0.0.1; so does normalise, so the
+    # guard sees a literal address, never a "name" to look up.
+    target = Target(url=cast("NormalizedURL", normalise(raw)), citations=())
+    assert parse_ip(target.host) is not None
+    resolution = await Resolver().resolve(target.host)
+    assert resolution.private
+    backend = GuardedBackend(Resolver(), allow_private=False)
+    with pytest.raises(PrivateAddressRefused):
+        await backend.connect_tcp(target.host.strip("[]"), 80)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver.articles import extract, plan
 from archiver.articles.seeds import discover, parse, read
 from archiver.errors import InputError, UsageError
 
@@ -30,6 +31,29 @@ def test_waimei_body_wrapped_in_a_div_and_empty_title():
     article = parse(Path("a.md"), text.encode())
     assert (article.title, article.url) == ("", "https://x.example/a")
     assert article.body == "<div>\n<p>b</p>\n</div>"
+
+
+@pytest.mark.parametrize(
+    ("title_line", "url"),
+    [
+        ("[T](https://x.example/a b)", "https://x.example/a b"),
+        ("[T](<https://x.example/a b>)", "https://x.example/a b"),
+        ("[T](<https://x.example/a>)", "https://x.example/a"),
+        (
+            "[T (1)](https://en.wikipedia.org/wiki/Foo_(bar))",
+            "https://en.wikipedia.org/wiki/Foo_(bar)",
+        ),
+    ],
+)
+def test_a_title_url_with_a_space_or_in_angle_brackets_is_read(title_line, url):
+    # Such a file used to be skipped whole as "not a title link".
+    text = f"<!--1600000000000-->\n{title_line}\n------\n\n<a href='/b'>b</a>\n"
+    article = parse(Path("a.md"), text.encode())
+    assert article.url == url
+    links = extract.links(article)
+    targets = [t.url for t in plan.build(links).targets]
+    assert targets[0] == url.replace(" ", "%20")  # encoded as a browser would
+    assert len(targets) == 2  # and the body's links still resolve against it
 
 
 def test_variant_without_timestamp_takes_the_date_line():
