@@ -107,3 +107,8 @@ def build(web: FakeWeb, token: str, font: bytes) -> Site:
     requisites["frame.css"] = web.https_url(f"/files/{root}frame.css")
     requisites["frame-bg.png"] = web.https_url(f"/files/{root}frame-bg.png")
     return Site(page=page, requisites=requisites, frame=frame)
+
+
+def path_of(url: str) -> str:
+    """The path (and query) of ``url``, as the fake web's ledger keys it."""
+    return "/" + url.split("/", 3)[3]
