@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections import Counter
+from datetime import UTC, datetime
 
 import trio
 
 from archiver.articles.requisites import Requisite, in_css, in_html
+from archiver.crawl.content import decoded_body
 from archiver.models import (
+    Body,
+    Hop,
     NormalizedURL,
     RequisiteCheck,
     RequisiteKind,
@@ -195,3 +201,34 @@ async def test_the_frontier_picks_up_work_added_while_it_runs(autojump_clock):
         await Frontier(2, handle).run(pages, send)
     assert len(done) == 4 + 12
     assert peak == {"a.example": 2, "b.example": 2}
+
+
+def spooled(tmp_path, data: bytes, encoding: bytes | None) -> Hop:
+    path = tmp_path / "body"
+    path.write_bytes(data)
+    headers = ((b"Content-Encoding", encoding),) if encoding else ()
+    return Hop(
+        url=PAGE, method="GET", target="/", request_headers=(), http_version="HTTP/1.1",
+        status=200, reason="OK", response_headers=headers,
+        body=Body(path=path, length=len(data), truncated=False, complete=True),
+        peer_ip=None, started=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def test_a_small_body_that_inflates_hugely_is_read_only_to_the_limit(tmp_path):
+    bomb = gzip.compress(b"\0" * 50_000_000)
+    assert len(bomb) < 100_000
+    assert decoded_body(spooled(tmp_path, bomb, b"gzip"), 4096) == b"\0" * 4096
+
+
+def test_bodies_in_every_deflate_spelling_and_broken_ones_are_read(tmp_path):
+    text = b"<link rel=stylesheet href=a.css>" * 10
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    deflated = raw.compress(text) + raw.flush()
+    assert (
+        decoded_body(spooled(tmp_path, zlib.compress(text), b"deflate"), 10**6) == text
+    )
+    assert decoded_body(spooled(tmp_path, deflated, b"deflate"), 10**6) == text
+    cut = gzip.compress(text)[:-12]  # the connection broke: what came is kept
+    assert text.startswith(decoded_body(spooled(tmp_path, cut, b"gzip"), 10**6))
+    assert decoded_body(spooled(tmp_path, b"plain", b"gzip"), 10**6) == b"plain"
