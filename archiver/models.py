@@ -44,6 +44,28 @@ KIND_PRIORITY: tuple[LinkKind, ...] = (
 )
 
 
+class RequisiteKind(StrEnum):
+    """What a page loads a requisite as; it decides what is looked for inside."""
+
+    STYLESHEET = "stylesheet"  # searched for @import and url() in turn
+    FRAME = "frame"  # an iframe or frame page, searched for its own requisites
+    IMAGE = "image"
+    FONT = "font"
+    SCRIPT = "script"
+    ICON = "icon"
+    MEDIA = "media"  # video and audio: kept up to --max-size like any body
+    OTHER = "other"  # embed, object, track
+
+
+class RequisiteOutcome(StrEnum):
+    """What became of one requisite. Never "dead": requisites are not citations."""
+
+    ARCHIVED = "archived"  # a 2xx response is in the WARC files
+    FAILED = "failed"  # fetched, but no 2xx came back (404, timeout, ...)
+    REFUSED_PRIVATE = "refused-private"  # a non-public address (see netguard)
+    NOT_FETCHED = "not-fetched"  # over a page's limits, or the deadline came first
+
+
 class Outcome(StrEnum):
     """The verdict on one URL after a run; see :mod:`archiver.run.classify`."""
 
@@ -109,8 +131,10 @@ class Target:
 
     @property
     def kind(self) -> LinkKind:
+        # A target nobody cites (a page requisite, a probe) is embedded media
+        # at most: what a page loads, not what a reader follows.
         kinds = {c.kind for c in self.citations}
-        return next(k for k in KIND_PRIORITY if k in kinds)
+        return next((k for k in KIND_PRIORITY if k in kinds), LinkKind.EMBED)
 
     @property
     def host(self) -> str:
@@ -240,6 +264,40 @@ class RecordRef:
     offset: int
     payload_digest: str | None = None
     revisit_of: Capture | None = None  # set when the record is a revisit
+    date: str | None = None  # its WARC-Date, so a later run can refer to it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequisiteCounts:
+    """How whole a page's capture is: its requisites found, archived, failed."""
+
+    found: int
+    archived: int
+    failed: int  # fetched without a 2xx, or refused
+    not_fetched: int  # over --max-requisites or the byte budget, or too late
+
+    @property
+    def completeness(self) -> float:
+        """The share of what the page needs that is archived (1 when it needs none)."""
+        return round(self.archived / self.found, 4) if self.found else 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequisiteCheck:
+    """The line of ``requisites.jsonl`` for one requisite, without its pages."""
+
+    url: str
+    kind: RequisiteKind
+    outcome: RequisiteOutcome
+    reason: str  # a code of archiver.run.classify.REASONS, or a not-fetched one
+    detail: str
+    http_status: int | None = None
+    final_url: str | None = None
+    content_type: str | None = None
+    length: int | None = None
+    truncated: bool = False
+    record: RecordRef | None = None
+    checked: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -261,3 +319,5 @@ class LinkStatus:
     truncated: bool = False
     record: RecordRef | None = None  # the final response record
     checked: datetime | None = None
+    # For an HTML page that ended alive, with requisites on: how whole it is.
+    requisites: RequisiteCounts | None = None

@@ -61,13 +61,21 @@ def warc_check(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
 def test_a_killed_run_leaves_records_the_next_run_repairs(fakeweb, tmp_path):
     slow_article(fakeweb, tmp_path)
     out = tmp_path / "out"
     victim = start_preserve(tmp_path, "--timeout", "60")
     try:
-        # the quick pages are archived while the slow ones hang
-        wait_for(lambda: any(p.stat().st_size > 2000 for p in out.glob("*.open")))
+        # the quick pages are archived (and listed, which comes after their
+        # records are written) while the slow ones hang
+        wait_for(lambda: '"alive"' in _read(out / "manifest.jsonl.partial"))
     finally:
         victim.send_signal(signal.SIGKILL)
         victim.wait()

@@ -20,6 +20,7 @@ import click
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.errors import UsageError
+from archiver.run.requisites import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 
 if TYPE_CHECKING:
     from archiver.run.preserve import PreserveSettings
@@ -168,6 +169,29 @@ def run_options(func: F) -> F:
         click.option(
             "--operator", help="Who runs the archive; written into each WARC."
         ),
+        click.option(
+            "--requisites/--no-requisites",
+            default=True,
+            show_default=True,
+            help="Also archive what each page found alive needs to show: "
+            "stylesheets, fonts, images, scripts, frames.",
+        ),
+        click.option(
+            "--max-requisites",
+            type=click.IntRange(min=0),
+            default=DEFAULT_MAX_PER_PAGE,
+            show_default=True,
+            help="Requisites fetched for one page at most (its stylesheets' "
+            "and frames' included).",
+        ),
+        click.option(
+            "--max-requisite-bytes",
+            type=click.IntRange(min=0),
+            default=DEFAULT_MAX_BYTES_PER_PAGE,
+            show_default=True,
+            help="Once one page's requisites come to this many bytes, no more "
+            "are fetched for it.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -185,6 +209,7 @@ def preserve_settings(
     from archiver.crawl.retry import RetryPolicy
     from archiver.run.offline import DEFAULT_CANARIES
     from archiver.run.preserve import PreserveSettings, default_user_agent
+    from archiver.run.requisites import RequisiteSettings
 
     proxy = opts["proxy"]
     check_proxy(proxy)
@@ -217,6 +242,11 @@ def preserve_settings(
         probe=opts["probe"],
         canaries=tuple(opts["canaries"]) or DEFAULT_CANARIES,
         command=shlex.join(["archiver", *sys.argv[1:]]),
+        requisites=RequisiteSettings(
+            enabled=opts["requisites"],
+            max_per_page=opts["max_requisites"],
+            max_bytes_per_page=opts["max_requisite_bytes"],
+        ),
     )
 
 

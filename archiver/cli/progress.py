@@ -25,7 +25,7 @@ from rich.progress import (
 )
 
 from archiver.errors import ExitCode
-from archiver.models import LinkStatus, Outcome
+from archiver.models import LinkStatus, Outcome, RequisiteOutcome
 
 if TYPE_CHECKING:
     from archiver.run.preserve import RunSummary
@@ -192,9 +192,24 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"archived: {_size(summary.bytes)} of bodies in "
         f"{len(summary.warc_files)} WARC file(s)"
     )
+    report = summary.requisites
+    if report is not None:
+        lines.append(
+            f"pages: {len(report.pages)} searched for requisites, "
+            f"{report.complete} captured complete, {report.partial} partial"
+        )
+        lines.append(
+            f"requisites: {len(report.lines)} distinct, "
+            f"{report.count(RequisiteOutcome.ARCHIVED)} archived, "
+            f"{report.count(RequisiteOutcome.FAILED)} failed, "
+            f"{report.count(RequisiteOutcome.REFUSED_PRIVATE)} refused-private, "
+            f"{report.count(RequisiteOutcome.NOT_FETCHED)} not fetched"
+        )
     lines.append(f"time: {summary.elapsed:.1f}s, {rate:.1f} URLs/s")
     lines.append(f"manifest: {summary.manifest}")
     lines.append(f"dead links: {summary.dead_links}")
+    if summary.requisites_file is not None:
+        lines.append(f"requisites: {summary.requisites_file}")
     if summary.offline:
         lines.append(
             "NETWORK UNAVAILABLE: no host could be reached (every name failed to "

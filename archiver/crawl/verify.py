@@ -17,17 +17,15 @@ the markers challenge pages carry).
 
 from __future__ import annotations
 
-import gzip
 import re
 import secrets
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
 
+from archiver.crawl.content import decoded_body
 from archiver.crawl.fetch import Fetcher
 from archiver.crawl.retry import RetryPolicy
 from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
@@ -231,13 +229,7 @@ def bot_wall(hop: Hop) -> Suspicion | None:
 
 def page_text(hop: Hop, *, strip: bool = True) -> str:
     """The readable text of a spooled body: decoded, without markup."""
-    raw = _read(hop.body.path)
-    encoding = b""
-    for name, value in hop.response_headers:
-        if name.lower() == b"content-encoding":
-            encoding = value.strip().lower()
-    raw = _decode_content(raw, encoding)
-    text = raw.decode("utf-8", errors="replace")
+    text = decoded_body(hop, _READ_LIMIT).decode("utf-8", errors="replace")
     if strip:
         text = _TAG.sub(" ", _SCRIPT.sub(" ", text))
     return _SPACE.sub(" ", text).strip()
@@ -256,29 +248,3 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        with path.open("rb") as stream:
-            return stream.read(_READ_LIMIT)
-    except OSError:
-        return b""
-
-
-def _decode_content(raw: bytes, encoding: bytes) -> bytes:
-    try:
-        if encoding in (b"gzip", b"x-gzip"):
-            return gzip.decompress(raw)
-        if encoding == b"deflate":
-            try:
-                return zlib.decompress(raw)
-            except zlib.error:
-                return zlib.decompress(raw, -zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error):
-        # A cut or corrupt body: compare what can be read.
-        try:
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw)
-        except zlib.error:
-            return raw
-    return raw

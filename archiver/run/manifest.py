@@ -2,8 +2,10 @@
 
 The manifest has one JSON object per distinct URL, in a stable key order (see
 ``MANIFEST_FIELDS``); the CSV has one row per dead link per citing article,
-with what an editor needs to find and fix it. Both are written to a temporary
-name and renamed, so a reader never sees half a file.
+with what an editor needs to find and fix it. ``requisites.jsonl`` lists
+what the pages needed to show (``REQUISITE_FIELDS``), apart from the
+citations, because a missing stylesheet is no dead link. All are written to
+a temporary name and renamed, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Final
 
 from archiver.cells import spreadsheet_safe
 from archiver.errors import ArchiveWriteError
-from archiver.models import Article, LinkStatus, Outcome
+from archiver.models import Article, LinkStatus, Outcome, RecordRef
+from archiver.run.requisites import RequisiteLine
 
 MANIFEST_NAME: Final = "manifest.jsonl"
 DEAD_LINKS_NAME: Final = "dead-links.csv"
+REQUISITES_NAME: Final = "requisites.jsonl"
 # Lines for the URLs finished so far, in the order they finished; replaced by
 # the sorted manifest when the run ends, left behind when it is killed.
 PARTIAL_NAME: Final = "manifest.jsonl.partial"
@@ -45,6 +49,28 @@ MANIFEST_FIELDS: Final = (
     "revisit_of",
     "checked",
     "citations",
+    "requisites",
+    "completeness",
+)
+
+REQUISITE_FIELDS: Final = (
+    "url",
+    "kind",
+    "outcome",
+    "reason",
+    "detail",
+    "http_status",
+    "final_url",
+    "content_type",
+    "length",
+    "truncated",
+    "payload_digest",
+    "warc_file",
+    "warc_offset",
+    "warc_date",
+    "revisit_of",
+    "checked",
+    "pages",
 )
 
 DEAD_LINK_FIELDS: Final = (
@@ -65,6 +91,7 @@ DEAD_LINK_FIELDS: Final = (
 def manifest_entry(status: LinkStatus) -> dict[str, object]:
     """One manifest object; keys in ``MANIFEST_FIELDS`` order."""
     record = status.record
+    counts = status.requisites
     entry: dict[str, object] = {
         "url": status.url,
         "kind": str(status.kind),
@@ -82,11 +109,7 @@ def manifest_entry(status: LinkStatus) -> dict[str, object]:
         "payload_digest": record.payload_digest if record else None,
         "warc_file": record.warc_file if record else None,
         "warc_offset": record.offset if record else None,
-        "revisit_of": (
-            {"uri": record.revisit_of.uri, "date": record.revisit_of.date}
-            if record and record.revisit_of
-            else None
-        ),
+        "revisit_of": _capture(record),
         "checked": status.checked.isoformat() if status.checked else None,
         "citations": [
             {
@@ -100,8 +123,64 @@ def manifest_entry(status: LinkStatus) -> dict[str, object]:
             }
             for c in status.citations
         ],
+        "requisites": (
+            {
+                "found": counts.found,
+                "archived": counts.archived,
+                "failed": counts.failed,
+                "not_fetched": counts.not_fetched,
+            }
+            if counts is not None
+            else None
+        ),
+        "completeness": counts.completeness if counts is not None else None,
     }
     return entry
+
+
+def requisite_entry(line: RequisiteLine) -> dict[str, object]:
+    """One ``requisites.jsonl`` object; keys in ``REQUISITE_FIELDS`` order."""
+    check = line.check
+    record = check.record
+    return {
+        "url": check.url,
+        "kind": str(check.kind),
+        "outcome": str(check.outcome),
+        "reason": check.reason,
+        "detail": check.detail,
+        "http_status": check.http_status,
+        "final_url": check.final_url,
+        "content_type": check.content_type,
+        "length": check.length,
+        "truncated": check.truncated,
+        "payload_digest": record.payload_digest if record else None,
+        "warc_file": record.warc_file if record else None,
+        "warc_offset": record.offset if record else None,
+        "warc_date": record.date if record else None,
+        "revisit_of": _capture(record),
+        "checked": check.checked.isoformat() if check.checked else None,
+        "pages": list(line.pages),
+    }
+
+
+def _capture(record: RecordRef | None) -> dict[str, str] | None:
+    if record is None or record.revisit_of is None:
+        return None
+    return {"uri": record.revisit_of.uri, "date": record.revisit_of.date}
+
+
+def write_requisites(folder: Path, lines: Iterable[RequisiteLine]) -> Path:
+    """Write ``requisites.jsonl`` into ``folder`` (one line per requisite)."""
+    path = folder / REQUISITES_NAME
+    tmp = path.with_suffix(".jsonl.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+            for line in lines:
+                out.write(json.dumps(requisite_entry(line), ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ArchiveWriteError(f"{path}: cannot write: {exc.strerror}") from exc
+    return path
 
 
 def line(status: LinkStatus) -> str:

@@ -10,7 +10,10 @@ manifest and index, and one row in the store. What is fetched:
 
 A payload identical to the URL's last capture is written as a ``revisit``
 record pointing at that capture; a changed one is archived in full and the
-store calls it drift.
+store calls it drift. Page requisites are not in the store (they are not
+citations), so their earlier captures are read from the runs'
+``requisites.jsonl``: a site's shared stylesheet is archived once, then
+revisited.
 
 Before anything else a run puts right what a crashed one left: ``.open`` WARC
 files are cut back to their last whole record, and records whose checks never
@@ -112,7 +115,7 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
             tonight,
             reporter,
             history=writer,
-            known=_known_captures(store, root, targets),
+            known={**_known_requisites(root), **_known_captures(store, root, targets)},
             archive_articles=[str(change.article.path) for change in changes],
             articles_archived=store.mark_archived,
         )
@@ -272,6 +275,31 @@ def _known_captures(
     return known
 
 
+def _known_requisites(root: Path) -> dict[str, Capture]:
+    """The payloads earlier runs archived as requisites, and where first."""
+    known: dict[str, Capture] = {}
+    for path in sorted(root.glob(f"*/{manifest.REQUISITES_NAME}")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue  # a run's list is gone or broken: its bodies are fetched again
+        for text in lines:
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            digest, first = entry.get("payload_digest"), entry.get("revisit_of")
+            if not isinstance(digest, str) or digest in known:
+                continue
+            if isinstance(first, dict):
+                uri, date = first.get("uri"), first.get("date")
+            else:
+                uri, date = entry.get("final_url"), entry.get("warc_date")
+            if isinstance(uri, str) and isinstance(date, str):
+                known[digest] = Capture(uri=uri, date=date)
+    return known
+
+
 def _capture(root: Path, copy: ArchivedCopy) -> Capture | None:
     """The URI and WARC-Date of the record a revisit will refer to."""
     path = root / copy.run_id / copy.record.warc_file
@@ -302,4 +330,7 @@ def _options(settings: NightlySettings) -> dict[str, object]:
         "retries": fetch.retry.attempts,
         "concurrency": settings.preserve.concurrency,
         "per_host": settings.preserve.per_host,
+        "requisites": settings.preserve.requisites.enabled,
+        "max_requisites": settings.preserve.requisites.max_per_page,
+        "max_requisite_bytes": settings.preserve.requisites.max_bytes_per_page,
     }

@@ -8,13 +8,14 @@ that writes from one worker thread, in the order results arrive.
 
 from __future__ import annotations
 
+import functools
 import math
 import shutil
 import tempfile
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +33,6 @@ from archiver.models import (
     Article,
     Capture,
     Citation,
-    FetchResult,
     FoundLink,
     LinkKind,
     LinkStatus,
@@ -40,9 +40,18 @@ from archiver.models import (
     Target,
 )
 from archiver.run import classify, manifest
+from archiver.run.frontier import Frontier, Work
 from archiver.run.lock import run_lock
 from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
-from archiver.run.recorder import History, Recorder, Reporter, Tally
+from archiver.run.recorder import Finished, History, Recorder, Reporter, Tally
+from archiver.run.requisites import (
+    Book,
+    RequisiteReport,
+    RequisiteSettings,
+    Wanted,
+    discover,
+    searchable,
+)
 from archiver.urls import normalise
 from archiver.version import distribution_version
 from archiver.warc import index
@@ -70,6 +79,7 @@ class PreserveSettings:
     canaries: tuple[str, ...] = DEFAULT_CANARIES
     warc_prefix: str = "archiver"
     max_file_size: int = 1_000_000_000
+    requisites: RequisiteSettings = RequisiteSettings()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +105,8 @@ class RunSummary:
     dead_links: Path
     index: Path | None = None
     offline: bool = False
+    requisites: RequisiteReport | None = None  # None when --no-requisites
+    requisites_file: Path | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for s in self.statuses if s.outcome is outcome)
@@ -238,9 +250,10 @@ def _preserve_locked(
         journal = partial.open("w", encoding="utf-8")
     except OSError as exc:
         raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
-    recorder = Recorder(sink, tally, reporter, history, is_online, journal)
+    book = Book(settings.requisites, (t.url for t in gathered.plan.targets))
+    recorder = Recorder(sink, tally, reporter, history, is_online, journal, book)
     try:
-        trio.run(_archive, settings, gathered.plan.targets, spool, recorder)
+        trio.run(_archive, settings, gathered.plan.targets, spool, recorder, book)
     finally:
         sink.close()
         journal.close()
@@ -256,6 +269,17 @@ def _preserve_locked(
                 reporter.done(late)
     offline = tally.offline
     statuses += fetched
+    report: RequisiteReport | None = None
+    requisites_path: Path | None = None
+    if settings.requisites.enabled:
+        report = book.report({status.url: status for status in statuses})
+        statuses = [
+            replace(status, requisites=report.pages[status.url])
+            if status.url in report.pages
+            else status
+            for status in statuses
+        ]
+        requisites_path = manifest.write_requisites(settings.out, report.lines)
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
     partial.unlink(missing_ok=True)
     # Every WARC in the folder, not only this run's: revisit records may point
@@ -274,6 +298,8 @@ def _preserve_locked(
         dead_links=dead_path,
         index=index_path,
         offline=offline,
+        requisites=report,
+        requisites_file=requisites_path,
     )
 
 
@@ -329,16 +355,14 @@ async def _archive(
     targets: Sequence[Target],
     spool: Path,
     recorder: Recorder,
+    book: Book,
 ) -> None:
-    by_host: dict[str, deque[Target]] = defaultdict(deque)
-    for target in targets:
-        by_host[target.host].append(target)
     gate = HostGate(
         concurrency=settings.concurrency,
         per_host=settings.per_host,
         delay=settings.delay,
     )
-    send, receive = trio.open_memory_channel[FetchResult](settings.concurrency)
+    send, receive = trio.open_memory_channel[Finished](settings.concurrency)
     resolver = Resolver()
     async with build_client(
         timeout=settings.fetch.timeout,
@@ -350,6 +374,13 @@ async def _archive(
     ) as client:
         fetcher = Fetcher(client, gate, settings.fetch, spool, resolver=resolver)
         verifier = Verifier(fetcher, probe=settings.probe)
+        handle = functools.partial(
+            _fetch,
+            fetcher=fetcher,
+            verifier=verifier,
+            book=book if settings.requisites.enabled else None,
+            parsers=trio.CapacityLimiter(2),
+        )
         async with trio.open_nursery() as nursery:
             if recorder.history is not None:
                 nursery.start_soon(recorder.history.run)
@@ -362,19 +393,37 @@ async def _archive(
             # Past the deadline the fetches are cancelled; the recording task
             # is not, so every response already received is still archived.
             with trio.move_on_at(deadline):
-                async with send, trio.open_nursery() as workers:
-                    for queue in by_host.values():
-                        for _ in range(min(settings.per_host, len(queue))):
-                            workers.start_soon(_work, queue, verifier, send.clone())
+                async with send:
+                    await Frontier(settings.per_host, handle).run(targets, send)
 
 
-async def _work(
-    queue: deque[Target],
+async def _fetch(
+    work: Work,
+    frontier: Frontier,
+    *,
+    fetcher: Fetcher,
     verifier: Verifier,
-    send: trio.MemorySendChannel[FetchResult],
-) -> None:
-    """Fetch and verify targets of one host until its queue is empty."""
-    async with send:
-        while queue:
-            result = await verifier.fetch(queue.popleft())
-            await send.send(result)
+    book: Book | None,
+    parsers: trio.CapacityLimiter,
+) -> Finished | None:
+    """Fetch one cited URL (verified) or requisite (not), and queue what it needs.
+
+    The body is searched here, before the result goes to the recorder, which
+    deletes the spool file once the records are written.
+    """
+    if isinstance(work, Wanted):
+        if book is not None and not book.may_fetch(work):
+            return None
+        result = await fetcher.fetch(work.target)
+        wanted: Wanted | None = work
+    else:
+        result = await verifier.fetch(work)
+        wanted = None
+        if classify.classify(result).outcome is not Outcome.ALIVE:
+            return Finished(result)
+    kind = wanted.kind if wanted is not None else None
+    if book is not None and searchable(result, kind):
+        found = await trio.to_thread.run_sync(discover, result, kind, limiter=parsers)
+        for more in book.found(work.url, found, wanted=wanted):
+            frontier.add(more)
+    return Finished(result, wanted)

@@ -18,6 +18,7 @@ import trio
 from archiver.models import FetchResult, LinkStatus, RecordRef
 from archiver.run import classify, manifest
 from archiver.run.offline import OutageWatch
+from archiver.run.requisites import Book, Wanted, from_status
 from archiver.warc.writer import WarcSink
 
 
@@ -58,6 +59,19 @@ class Tally:
     offline: bool = False  # no host and no canary answered: nothing is known
 
 
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A fetch on its way to be recorded; ``wanted`` is set for a page requisite.
+
+    A requisite's records are written like any others, but its status goes
+    to the book of requisites only: it is not a citation, so it is never in
+    the manifest, the history or the log, and cannot make a link look dead.
+    """
+
+    result: FetchResult
+    wanted: Wanted | None = None
+
+
 class Recorder:
     """The one task that writes WARC records and hands statuses on.
 
@@ -74,6 +88,7 @@ class Recorder:
         history: History | None,
         is_online: Callable[[], Awaitable[bool]],
         journal: TextIO | None = None,
+        book: Book | None = None,
     ) -> None:
         self.sink = sink
         self.tally = tally
@@ -81,22 +96,30 @@ class Recorder:
         self.history = history
         self.is_online = is_online  # asks the canaries
         self.journal = journal  # manifest lines as URLs finish, for a killed run
+        self.book = book  # where requisites' statuses go
 
-    async def run(self, receive: trio.MemoryReceiveChannel[FetchResult]) -> None:
+    async def run(self, receive: trio.MemoryReceiveChannel[Finished]) -> None:
         one_thread = trio.CapacityLimiter(1)
         tally = self.tally
         try:
             async with receive:
-                async for result in receive:
+                async for item in receive:
+                    result, wanted = item.result, item.wanted
                     try:
                         refs = await trio.to_thread.run_sync(
-                            self._write, result, limiter=one_thread
+                            self._write, result, wanted is None, limiter=one_thread
                         )
                     finally:
                         for hop in result.bodies:
                             hop.body.path.unlink(missing_ok=True)
-                    tally.bytes += sum(hop.body.length for hop in result.bodies)
+                    spent = sum(hop.body.length for hop in result.bodies)
+                    tally.bytes += spent
                     status = classify.classify(result, refs[-1] if refs else None)
+                    if wanted is not None:
+                        if self.book is not None:
+                            check = from_status(status, wanted.kind)
+                            self.book.checked(wanted, check, spent)
+                        continue
                     for ready in tally.outage.admit(result, status):
                         self._pass_on(ready)
             verdict = await tally.outage.settle(self.is_online)
@@ -109,11 +132,11 @@ class Recorder:
             if self.history is not None:
                 self.history.close()
 
-    def _write(self, result: FetchResult) -> list[RecordRef]:
+    def _write(self, result: FetchResult, cited: bool) -> list[RecordRef]:
         for hop in result.retried:
             self.sink.write_hop(hop)
         refs = [self.sink.write_hop(hop) for hop in result.hops]
-        if refs and self.history is not None:
+        if cited and refs and self.history is not None:
             self.sink.sync()  # on disk before the history may say so
         return refs
 

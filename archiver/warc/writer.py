@@ -210,6 +210,7 @@ class WarcSink:
             offset=offset,
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
             revisit_of=earlier,
+            date=common["WARC-Date"],
         )
 
     def write_article(

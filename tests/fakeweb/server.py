@@ -245,6 +245,7 @@ class FakeWeb:
         self._sites = {mode: _Server(self, None, mode) for mode in SITE_MODES}
         self._rate_once_served = False
         self._switches: dict[str, Reply] = {}
+        self._files: dict[str, Reply] = {}
         self._threads = [
             threading.Thread(target=server.serve_forever, daemon=True)
             for server in self._servers()
@@ -315,6 +316,30 @@ class FakeWeb:
             self._switches[name] = Reply(
                 status, [("Content-Type", "text/html; charset=utf-8")], body
             )
+
+    def put(
+        self,
+        path: str,
+        body: bytes | str,
+        content_type: str = "text/html; charset=utf-8",
+        *,
+        status: int = 200,
+        delay: float = 0.0,
+    ) -> str:
+        """Serve ``body`` at ``/files/<path>`` (query ignored); return that path.
+
+        Tests build whole sites this way: pages, stylesheets, fonts, images.
+        """
+        data = body.encode() if isinstance(body, str) else body
+        reply = Reply(status, [("Content-Type", content_type)], data, delay=delay)
+        with self._lock:
+            self._files[path.lstrip("/")] = reply
+        return "/files/" + path.lstrip("/")
+
+    def _file(self, path: str, args: list[str]) -> Reply:
+        with self._lock:
+            reply = self._files.get("/".join(args))
+        return reply if reply is not None else self._not_found(path, args)
 
     def _switch(self, path: str, args: list[str]) -> Reply:
         with self._lock:
@@ -486,6 +511,7 @@ class FakeWeb:
         "loop": _loop,
         "wall": _wall,
         "switch": _switch,
+        "files": _file,
         "captcha": _captcha,
         "always-429": _always_429,
         "short": _short,

@@ -1,0 +1,78 @@
+"""The run's work, queued by host, growing while the run goes on.
+
+A page's requisites are only known once the page is fetched, so work is
+added while workers run. Each host has a queue and at most ``per_host``
+workers; a worker leaves when its host's queue is empty, and adding work to
+a host with room starts another. The run ends when the last worker leaves,
+which is when no work is queued and none is being done (a worker that is
+still fetching may yet add some).
+
+Requisites go before the host's cited URLs still waiting, as a browser
+loads a page's parts right after the page: the capture of a page and of
+what it needs then lie close together in time, which is what replay tools
+look for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable
+
+import trio
+
+from archiver.models import Target
+from archiver.run.recorder import Finished
+from archiver.run.requisites import Wanted
+
+Work = Target | Wanted
+Handle = Callable[[Work, "Frontier"], Awaitable[Finished | None]]
+
+
+class Frontier:
+    """Host queues and their workers; ``run`` returns when all work is done."""
+
+    def __init__(self, per_host: int, handle: Handle) -> None:
+        self._per_host = per_host
+        self._handle = handle
+        self._cited: dict[str, deque[Target]] = defaultdict(deque)
+        self._requisites: dict[str, deque[Wanted]] = defaultdict(deque)
+        self._workers: dict[str, int] = defaultdict(int)
+        self._nursery: trio.Nursery | None = None
+        self._send: trio.MemorySendChannel[Finished] | None = None
+
+    async def run(
+        self, work: Iterable[Work], send: trio.MemorySendChannel[Finished]
+    ) -> None:
+        """Do ``work`` and all it leads to, sending each fetch to ``send``."""
+        async with trio.open_nursery() as nursery:
+            self._nursery, self._send = nursery, send
+            for item in work:
+                self.add(item)
+        self._nursery = self._send = None
+
+    def add(self, item: Work) -> None:
+        """Queue ``item`` for its host; start a worker there if there is room."""
+        host = item.host if isinstance(item, Target) else item.target.host
+        if isinstance(item, Wanted):
+            self._requisites[host].append(item)
+        else:
+            self._cited[host].append(item)
+        if self._workers[host] < self._per_host:
+            if self._nursery is None or self._send is None:
+                raise RuntimeError("Frontier.add called outside Frontier.run")
+            self._workers[host] += 1
+            self._nursery.start_soon(self._work, host, self._send.clone())
+
+    async def _work(self, host: str, send: trio.MemorySendChannel[Finished]) -> None:
+        requisites, cited = self._requisites[host], self._cited[host]
+        with send:  # closed without a checkpoint, unlike ``async with``
+            try:
+                while requisites or cited:
+                    item: Work = requisites.popleft() if requisites else cited.popleft()
+                    finished = await self._handle(item, self)
+                    if finished is not None:
+                        await send.send(finished)
+            finally:
+                # No checkpoint since the queues were last seen empty, so work
+                # added from now on finds the count lowered and starts a worker.
+                self._workers[host] -= 1
