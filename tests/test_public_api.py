@@ -9,7 +9,7 @@ import pytest
 
 import archiver
 
-HEAVY = ("trio", "httpx", "httpcore", "warcio", "archiver.run.preserve")
+HEAVY = ("trio", "httpx", "httpcore", "warcio", "bs4", "archiver.run.preserve")
 
 
 def test_all_is_exactly_the_public_names():

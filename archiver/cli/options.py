@@ -20,7 +20,7 @@ import click
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.errors import UsageError
-from archiver.run.requisites import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
+from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 
 if TYPE_CHECKING:
     from archiver.run.preserve import PreserveSettings

@@ -15,12 +15,14 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from archiver.cells import spreadsheet_safe
 from archiver.errors import ArchiveWriteError
 from archiver.models import Article, LinkStatus, Outcome, RecordRef
-from archiver.run.requisites import RequisiteLine
+
+if TYPE_CHECKING:
+    from archiver.run.requisites import RequisiteLine
 
 MANIFEST_NAME: Final = "manifest.jsonl"
 DEAD_LINKS_NAME: Final = "dead-links.csv"

@@ -38,9 +38,8 @@ from archiver.models import (
     RequisiteOutcome,
     Target,
 )
+from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 
-DEFAULT_MAX_PER_PAGE: Final = 200  # a news page needs 50 to 150
-DEFAULT_MAX_BYTES_PER_PAGE: Final = 50 * 1024 * 1024
 MAX_DEPTH: Final = 6  # page -> stylesheet -> @import ... ; stops @import loops
 HTML_LIMIT: Final = 8 * 1024 * 1024  # decoded bytes of a page searched
 CSS_LIMIT: Final = 4 * 1024 * 1024  # decoded bytes of a stylesheet searched
