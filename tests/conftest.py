@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.fakeweb.server import FakeWeb
+
+# CI runs the same examples every time, so a red run always names a change;
+# a developer's runs draw new ones, which is how property tests find bugs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",

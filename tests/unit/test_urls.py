@@ -213,7 +213,9 @@ any_text = st.text() | url_like
 BASES = st.sampled_from(
     [ARTICLE, PAGE, "http://[::1]:8080/a/b/", "https://例子.测试/路径/%7e?q#f"]
 )
-_INVISIBLE = " \u00a0\u200b\u200c\u200d\u2060\ufeff"
+# What we trim at the ends: what the standard trims (C0 controls and space)
+# and, our own rule, NBSP and zero-width spaces, mixed in any order.
+_INVISIBLE = "".join(map(chr, range(0x21))) + "\u00a0\u200b\u200c\u200d\u2060\ufeff"
 _UNRESERVED = set(string.ascii_letters + string.digits + "-._~")
 
 
