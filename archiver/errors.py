@@ -31,6 +31,7 @@ class ExitCode(IntEnum):
     LOCKED = 4  # another run holds the output folder's lock
     NETWORK_UNAVAILABLE = 5  # no host could be reached: the machine looks offline
     INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped; the files written are valid
+    TERMINATED = 143  # SIGTERM: stopped the same way
 
 
 class ArchiverError(Exception):
@@ -67,6 +68,18 @@ class StoreError(ArchiverError):
     """The history store cannot be opened, upgraded, read or written."""
 
     exit_code = ExitCode.FAILURE
+
+
+class Interrupted(ArchiverError):
+    """Ctrl-C (SIGINT) stopped the run; what it did is written and valid."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class Terminated(Interrupted):
+    """SIGTERM (a service manager, ``kill``) stopped the run, as Ctrl-C does."""
+
+    exit_code = ExitCode.TERMINATED
 
 
 class RunLocked(ArchiverError):

@@ -8,8 +8,10 @@ is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import NoReturn
 
 import click
@@ -21,7 +23,7 @@ from archiver.cli.package import package_cmd
 from archiver.cli.preserve import preserve_cmd
 from archiver.cli.report import report_cmd
 from archiver.cli.store import store_cmd
-from archiver.errors import ArchiverError, ExitCode
+from archiver.errors import ArchiverError, ExitCode, Interrupted
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
@@ -53,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     delivers it inside an exception group; anything else is a bug and keeps
     its traceback.
     """
+    # Outside the crawl (which stops gracefully by itself), SIGTERM stops the
+    # process as Ctrl-C does, rather than killing it mid-write.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,
@@ -71,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _interrupted()
         known = next((e for e in _leaves(exc) if isinstance(e, ArchiverError)), None)
         if known is not None:
-            click.echo(f"archiver: error: {known}", err=True)
+            said = "" if isinstance(known, Interrupted) else "error: "
+            click.echo(f"archiver: {said}{known}", err=True)
             sys.exit(int(known.exit_code))
         system = next((e for e in _leaves(exc) if isinstance(e, OSError)), None)
         if system is not None:
@@ -90,5 +96,18 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 
 
 def _interrupted() -> NoReturn:
+    _ignore_further_signals()
     click.echo("archiver: interrupted", err=True)
     sys.exit(int(ExitCode.INTERRUPTED))
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    _ignore_further_signals()
+    click.echo("archiver: terminated", err=True)
+    sys.exit(int(ExitCode.TERMINATED))
+
+
+def _ignore_further_signals() -> None:
+    """On the way out, another Ctrl-C must not cut the exit short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -9,15 +9,16 @@ that writes from one worker thread, in the order results arrive.
 from __future__ import annotations
 
 import functools
-import math
 import shutil
+import signal
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 import trio
 
@@ -28,7 +29,7 @@ from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
 from archiver.crawl.verify import Verifier
-from archiver.errors import ArchiveWriteError
+from archiver.errors import ArchiveWriteError, Interrupted, Terminated
 from archiver.models import (
     Article,
     Capture,
@@ -193,6 +194,8 @@ def preserve(
     with run_lock(settings.out):
         for repair in repair_folder(settings.out):
             reporter.note(repair.describe())
+        for message in _tidy_after_a_killed_run(settings.out):
+            reporter.note(message)
         return _preserve_locked(
             settings,
             gathered,
@@ -252,14 +255,17 @@ def _preserve_locked(
         raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
     book = Book(settings.requisites, (t.url for t in gathered.plan.targets))
     recorder = Recorder(sink, tally, reporter, history, is_online, journal, book)
+    stopped = _Stop()
     try:
-        trio.run(_archive, settings, gathered.plan.targets, spool, recorder, book)
+        trio.run(
+            _archive, settings, gathered.plan.targets, spool, recorder, book, stopped
+        )
     finally:
         sink.close()
         journal.close()
         shutil.rmtree(spool, ignore_errors=True)
     fetched = tally.statuses
-    if settings.deadline is not None:
+    if settings.deadline is not None and stopped.signal is None:
         done = {status.url for status in fetched}
         now = datetime.now(UTC)
         for target in gathered.plan.targets:
@@ -287,6 +293,14 @@ def _preserve_locked(
     index_path = index.write_cdxj(
         sorted(settings.out.glob("*.warc.gz")), settings.out / index.INDEX_NAME
     )
+    if stopped.signal is not None:
+        stop = Terminated if stopped.signal == signal.SIGTERM else Interrupted
+        finished = len(fetched)
+        raise stop(
+            f"interrupted by {signal.Signals(stopped.signal).name}: "
+            f"{finished} of {len(gathered.plan.targets)} URLs done; "
+            f"{manifest_path} lists them"
+        )
     return RunSummary(
         articles=len(gathered.articles),
         skipped_articles=gathered.skipped,
@@ -350,12 +364,81 @@ def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
     return info
 
 
+# How long, after the first Ctrl-C, responses already received may take to
+# be written before the recorder is stopped too.
+GRACE_SECONDS: Final = 5.0
+
+
+@dataclass(slots=True)
+class _Stop:
+    """Which signal stopped the run, if one did (set inside trio.run)."""
+
+    signal: int | None = None
+
+
+def _tidy_after_a_killed_run(out: Path) -> Iterator[str]:
+    """Keep a killed run's journal and drop its spool; say what was done.
+
+    Called with the folder's lock held, so no other run is using either.
+    """
+    partial = out / manifest.PARTIAL_NAME
+    if partial.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept = out / f"manifest.interrupted-{stamp}.jsonl"
+        try:
+            partial.rename(kept)
+        except OSError as exc:
+            raise ArchiveWriteError(f"{partial}: cannot keep: {exc}") from exc
+        yield f"kept {kept}: what an interrupted run had done"
+    for spool in sorted(out.glob(".spool-*")):
+        shutil.rmtree(spool, ignore_errors=True)
+        yield f"removed {spool}: bodies a killed run had not archived"
+
+
 async def _archive(
     settings: PreserveSettings,
     targets: Sequence[Target],
     spool: Path,
     recorder: Recorder,
     book: Book,
+    stopped: _Stop,
+) -> None:
+    """Fetch everything, record it, and stop gracefully on SIGINT or SIGTERM.
+
+    The first signal stops new fetches; responses already received are still
+    written, for up to ``GRACE_SECONDS``. A second signal stops everything
+    at once. Either way the WARC writes in progress finish (they run in a
+    thread that is never abandoned), so every file stays whole.
+    """
+    async with trio.open_nursery() as watching:
+        fetching = trio.CancelScope()
+        recording = trio.CancelScope()
+        everything = trio.CancelScope()
+
+        async def watch() -> None:
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as got:
+                async for signum in got:
+                    if stopped.signal is None:
+                        stopped.signal = signum
+                        fetching.cancel()
+                        recording.deadline = trio.current_time() + GRACE_SECONDS
+                    else:
+                        everything.cancel()
+
+        watching.start_soon(watch)
+        with everything:
+            await _crawl(settings, targets, spool, recorder, book, fetching, recording)
+        watching.cancel_scope.cancel()
+
+
+async def _crawl(
+    settings: PreserveSettings,
+    targets: Sequence[Target],
+    spool: Path,
+    recorder: Recorder,
+    book: Book,
+    fetching: trio.CancelScope,
+    recording: trio.CancelScope,
 ) -> None:
     gate = HostGate(
         concurrency=settings.concurrency,
@@ -381,18 +464,20 @@ async def _archive(
             book=book if settings.requisites.enabled else None,
             parsers=trio.CapacityLimiter(2),
         )
+
+        async def record() -> None:
+            with recording:
+                await recorder.run(receive)
+
         async with trio.open_nursery() as nursery:
             if recorder.history is not None:
                 nursery.start_soon(recorder.history.run)
-            nursery.start_soon(recorder.run, receive)
-            deadline = (
-                trio.current_time() + settings.deadline
-                if settings.deadline is not None
-                else math.inf
-            )
-            # Past the deadline the fetches are cancelled; the recording task
-            # is not, so every response already received is still archived.
-            with trio.move_on_at(deadline):
+            nursery.start_soon(record)
+            if settings.deadline is not None:
+                fetching.deadline = trio.current_time() + settings.deadline
+            # Past the deadline (or on a signal) the fetches are cancelled; the
+            # recording task is not, so responses already received are archived.
+            with fetching:
                 async with send:
                     await Frontier(settings.per_host, handle).run(targets, send)
 

@@ -1,0 +1,123 @@
+"""Ctrl-C and SIGTERM stop a run gracefully: one line, exit 130/143, valid files.
+
+The real CLI in a subprocess, against the local server's slow pages, signalled
+once some URLs are done and others are still being fetched.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from tests.clirun import links_to, run_cli, write_article
+
+pytestmark = pytest.mark.slow
+
+
+def start(tmp_path: Path, fakeweb) -> tuple[subprocess.Popen[str], Path, list[str]]:
+    token = uuid.uuid4().hex[:8]
+    urls = {f"q{n}": fakeweb.url(f"/page/q{n}-{token}") for n in range(3)}
+    urls |= {f"s{n}": fakeweb.url(f"/slow/3/s{n}-{token}") for n in range(6)}
+    article = write_article(
+        tmp_path / "a.txt", fakeweb.url(f"/page/sig-{token}"), links_to(urls)
+    )
+    out = tmp_path / "out"
+    args = [
+        "preserve", str(article), "--out", str(out), "--allow-private", "--no-probe",
+        "--no-requisites", "--per-host", "2",
+    ]  # fmt: skip
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "archiver", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = out / "manifest.jsonl.partial"
+    deadline = time.monotonic() + 30
+    while not (journal.exists() and journal.read_text().count("\n") >= 2):
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.05)
+    return victim, out, args
+
+
+def assert_whole(out: Path) -> set[str]:
+    assert not list(out.glob("*.open"))
+    uris = set()
+    for path in sorted(out.glob("*.warc.gz")):
+        gzip.decompress(path.read_bytes())
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                record.content_stream().read()
+                if record.rec_type in ("response", "revisit"):
+                    uris.add(record.rec_headers.get_header("WARC-Target-URI"))
+    return uris
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "name"),
+    [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")],
+)
+def test_a_signal_stops_the_run_in_one_line_with_a_manifest_of_what_was_done(
+    fakeweb, tmp_path, signum, code, name
+):
+    victim, out, args = start(tmp_path, fakeweb)
+    signalled = time.monotonic()
+    victim.send_signal(signum)
+    _, stderr = victim.communicate(timeout=30)
+    assert time.monotonic() - signalled < 10  # the slow pages were not awaited
+    assert victim.returncode == code, stderr
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith(f"archiver: interrupted by {name}: ")
+    archived = assert_whole(out)
+    listed = [
+        json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()
+    ]
+    assert listed
+    assert {entry["url"] for entry in listed if entry["warc_file"]} <= archived
+    assert not (out / "manifest.jsonl.partial").exists()
+    assert (out / "index.cdxj").read_text()
+    # the next run into the same folder finishes the job
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    lines = (out / "manifest.jsonl").read_text().splitlines()
+    everything = {json.loads(line)["url"] for line in lines}
+    assert len(everything) == 10
+    assert everything <= assert_whole(out)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_still_leaves_whole_files(fakeweb, tmp_path):
+    victim, out, _ = start(tmp_path, fakeweb)
+    victim.send_signal(signal.SIGINT)
+    victim.send_signal(signal.SIGINT)
+    _, stderr = victim.communicate(timeout=30)
+    # 130 from archiver, or killed by the second SIGINT while the interpreter
+    # was already shutting down: a shell reports 130 for both.
+    assert victim.returncode in (130, -signal.SIGINT), stderr
+    assert "Traceback" not in stderr
+    assert_whole(out)
+
+
+def test_the_next_run_keeps_a_killed_runs_journal_and_drops_its_spool(
+    fakeweb, tmp_path
+):
+    victim, out, args = start(tmp_path, fakeweb)
+    victim.kill()  # kill -9: no clean-up at all
+    victim.communicate(timeout=30)
+    journal = (out / "manifest.jsonl.partial").read_text()
+    assert list(out.glob(".spool-*"))
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    (kept,) = out.glob("manifest.interrupted-*.jsonl")
+    assert kept.read_text() == journal
+    assert f"kept {kept}" in again.stderr
+    assert not list(out.glob(".spool-*"))
