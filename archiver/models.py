@@ -136,11 +136,6 @@ class Target:
         kinds = {c.kind for c in self.citations}
         return next((k for k in KIND_PRIORITY if k in kinds), LinkKind.EMBED)
 
-    @property
-    def host(self) -> str:
-        # NormalizedURL always has "scheme://host[:port]/..." form.
-        return self.url.split("/", 3)[2].rsplit("@", 1)[-1].lower()
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Unfetched:

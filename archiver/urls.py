@@ -93,8 +93,29 @@ def resolve(raw: str, base: str | None = None) -> str | None:
 
 def site(url: str) -> str:
     """The site a URL belongs to, for "same site" questions: host without www."""
+    return hostname(url).removeprefix("www.")
+
+
+def hostname(url: str) -> str:
+    """The host name (or address) of an absolute URL: what DNS is asked for.
+
+    The one definition every stage uses, with :func:`authority` and
+    :func:`site`; empty for a string that is not an absolute URL.
+    """
     parsed = _parse(url, None)
-    return parsed.hostname.removeprefix("www.") if parsed is not None else ""
+    return parsed.hostname if parsed is not None else ""
+
+
+def authority(url: str) -> str:
+    """``host[:port]`` of an absolute URL, without any user info.
+
+    The key of everything done per server: politeness limits, giving up on a
+    host that does not connect, the soft-404 probe. ``user@host`` and
+    ``host`` are one server, and so are ``host`` and ``host:443`` for https
+    (the standard drops a scheme's default port).
+    """
+    parsed = _parse(url, None)
+    return parsed.host if parsed is not None else ""
 
 
 def _canonical_escapes(text: str) -> str:

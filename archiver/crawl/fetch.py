@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 import trio
@@ -37,7 +36,7 @@ from archiver.models import (
     Rejection,
     Target,
 )
-from archiver.urls import normalise
+from archiver.urls import authority, hostname, normalise
 
 Clock = Callable[[], datetime]
 E = TypeVar("E", bound=BaseException)
@@ -113,8 +112,7 @@ class Fetcher:
             if visits[url] > 2:
                 failure = _fail(FailureKind.REDIRECT_LOOP, f"redirect loop at {url}")
                 break
-            parts = urlsplit(url)
-            host, netloc = parts.hostname or "", parts.netloc
+            host, netloc = hostname(url), authority(url)
             failure = await self._guard(host)
             if failure is not None:
                 break
@@ -216,7 +214,7 @@ class Fetcher:
                 if address is not None and not netguard.is_public(address):
                     # The name resolved to a public address when we checked,
                     # and to this one when httpx connected (DNS rebinding).
-                    host = urlsplit(url).hostname or ""
+                    host = hostname(url)
                     return _fail(
                         FailureKind.PRIVATE_ADDRESS,
                         netguard.describe_private(host, address),

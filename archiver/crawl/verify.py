@@ -29,7 +29,7 @@ from archiver.crawl.content import decoded_body
 from archiver.crawl.fetch import Fetcher
 from archiver.crawl.retry import RetryPolicy
 from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
-from archiver.urls import site
+from archiver.urls import authority, site
 
 PROBE_PREFIX = "/archiver-probe-"
 SIMILAR = 0.9  # Jaccard similarity of the texts above which two pages are one
@@ -130,7 +130,7 @@ class Verifier:
         start = urlsplit(result.target.url)
         if start.path in ("", "/") and not start.query:
             return result  # a home page is what a missing page may land on
-        probe = await self._probe_for(start.scheme, start.netloc)
+        probe = await self._probe_for(start.scheme, authority(result.target.url))
         if probe is None or not probe.answers_missing_with_success:
             return result
         suspicion = compare(result, final, probe)

@@ -23,6 +23,7 @@ import trio
 from archiver.models import Target
 from archiver.run.recorder import Finished
 from archiver.run.requisites import Wanted
+from archiver.urls import authority
 
 Work = Target | Wanted
 Handle = Callable[[Work, "Frontier"], Awaitable[Finished | None]]
@@ -52,7 +53,7 @@ class Frontier:
 
     def add(self, item: Work) -> None:
         """Queue ``item`` for its host; start a worker there if there is room."""
-        host = item.host if isinstance(item, Target) else item.target.host
+        host = authority(item.url if isinstance(item, Target) else item.target.url)
         if isinstance(item, Wanted):
             self._requisites[host].append(item)
         else:

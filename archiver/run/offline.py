@@ -26,6 +26,7 @@ import trio
 from archiver.crawl.client import build_client
 from archiver.models import FailureKind, FetchFailure, FetchResult, LinkStatus
 from archiver.run.classify import REASONS
+from archiver.urls import authority
 
 # Asked when every link failed at the network level: if one of them answers
 # (any status), the machine is online and the links are dead.
@@ -86,7 +87,7 @@ class OutageWatch:
             return (status,)
         if network_level(result.failure):
             self._held.append(status)
-            self._hosts.add(result.target.host)
+            self._hosts.add(authority(result.target.url))
             return ()
         failure = result.failure
         if failure is not None and failure.kind is FailureKind.PRIVATE_ADDRESS:

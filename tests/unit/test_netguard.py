@@ -18,8 +18,8 @@ from archiver.crawl.netguard import (
     is_public,
     parse_ip,
 )
-from archiver.models import NormalizedURL, Target
-from archiver.urls import normalise
+from archiver.models import NormalizedURL
+from archiver.urls import hostname, normalise
 
 
 @pytest.mark.parametrize(
@@ -154,10 +154,10 @@ async def test_the_guarded_transport_raises_httpx_errors_with_their_cause(
 async def test_numeric_spellings_of_loopback_are_refused(raw):
     # A browser reads all of these as 127.0.0.1; so does normalise, so the
     # guard sees a literal address, never a "name" to look up.
-    target = Target(url=cast("NormalizedURL", normalise(raw)), citations=())
-    assert parse_ip(target.host) is not None
-    resolution = await Resolver().resolve(target.host)
+    host = hostname(cast("NormalizedURL", normalise(raw)))
+    assert parse_ip(host) is not None
+    resolution = await Resolver().resolve(host)
     assert resolution.private
     backend = GuardedBackend(Resolver(), allow_private=False)
     with pytest.raises(PrivateAddressRefused):
-        await backend.connect_tcp(target.host.strip("[]"), 80)
+        await backend.connect_tcp(host.strip("[]"), 80)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from archiver.models import Outcome, Rejection
-from archiver.urls import normalise
+from archiver.urls import authority, hostname, normalise, site
 
 ARTICLE = "https://cn.nytimes.com/world/20241024/north-korea-troops/"
 
@@ -288,3 +288,30 @@ def test_the_request_sends_exactly_the_normalised_url(raw, base):
         authority, _, path = rest.partition("/")
         assert request.url.raw_path.decode("ascii") == "/" + path
         assert request.headers["Host"] == authority.rpartition("@")[2]
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "server", "site_of"),
+    [
+        (
+            "https://user:pw@WWW.Example.com:8443/x",
+            "www.example.com",
+            "www.example.com:8443",
+            "example.com",
+        ),
+        (
+            "https://www.example.com:443/x",
+            "www.example.com",
+            "www.example.com",
+            "example.com",
+        ),
+        ("http://[::1]:8080/", "[::1]", "[::1]:8080", "[::1]"),
+        ("http://0x7f.1/", "127.0.0.1", "127.0.0.1", "127.0.0.1"),
+        ("not a url", "", "", ""),
+    ],
+)
+def test_one_definition_of_host_server_and_site(url, host, server, site_of):
+    """Politeness, giving up on a host and the probe all key on authority()."""
+    assert hostname(url) == host
+    assert authority(url) == server
+    assert site(url) == site_of
