@@ -1,0 +1,75 @@
+"""run_nightly called as a library, in-process: two nights over one root."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from archiver.crawl.fetch import FetchSettings
+from archiver.models import LinkStatus
+from archiver.run.nightly import NightlySettings, run_nightly
+from archiver.run.preserve import PreserveSettings
+from archiver.store.base import open_store
+from archiver.store.history import DeadRule
+from tests.clirun import links_to, write_article
+
+NIGHT = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
+
+
+class Reporter:
+    """Keeps the statuses a night reports; an unreadable article fails the test."""
+
+    def __init__(self) -> None:
+        self.statuses: list[LinkStatus] = []
+
+    def article_error(self, message: str) -> None:
+        raise AssertionError(message)
+
+    def note(self, message: str) -> None:
+        pass
+
+    def planned(self, total: int) -> None:
+        pass
+
+    def done(self, status: LinkStatus) -> None:
+        self.statuses.append(status)
+
+
+def test_two_nights_in_process_check_again_and_revisit_the_unchanged(fakeweb, tmp_path):
+    token = uuid.uuid4().hex[:8]
+    fakeweb.switch(f"lib-{token}", 200, b"<p>the same every night</p>")
+    link = fakeweb.url(f"/switch/lib-{token}")
+    (tmp_path / "articles").mkdir()
+    write_article(
+        tmp_path / "articles" / "a.txt",
+        fakeweb.url(f"/page/lib-article-{token}"),
+        links_to({"x": link}),
+    )
+    root = tmp_path / "warcs"
+    results = []
+    for night in range(2):
+        settings = NightlySettings(
+            preserve=PreserveSettings(
+                inputs=(tmp_path / "articles",),
+                out=root,
+                fetch=FetchSettings(allow_private=True),
+                probe=False,
+                user_agent="test",
+            ),
+            store=root / "archiver.sqlite3",
+            rule=DeadRule(failures=3, span=timedelta(days=2)),
+            alive_every=timedelta(days=1),
+            now=NIGHT + timedelta(days=night),
+        )
+        reporter = Reporter()
+        results.append(run_nightly(settings, reporter))
+        assert link in {s.url for s in reporter.statuses}
+    first, second = results
+    assert (first.new_articles, second.new_articles) == (1, 0)
+    assert second.rechecked == 2  # the article's page and its link, both due
+    with open_store(root / "archiver.sqlite3") as store:
+        checks = store.history(link)
+        assert [c.outcome.value for c in checks] == ["alive", "alive"]
+        assert checks[1].record is not None
+        assert checks[1].record.revisit_of is not None  # unchanged: a revisit
+        assert [run.status.value for run in store.runs()] == ["completed"] * 2
