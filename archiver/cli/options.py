@@ -19,6 +19,7 @@ import click
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
+from archiver.cli.browsing import browser_options, browser_settings
 from archiver.errors import UsageError
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def run_options(func: F) -> F:
         click.option(
             "--operator", help="Who runs the archive; written into each WARC."
         ),
+        browser_options,
     ]
     for option in reversed(options):
         func = option(func)
@@ -217,6 +219,7 @@ def preserve_settings(
         probe=opts["probe"],
         canaries=tuple(opts["canaries"]) or DEFAULT_CANARIES,
         command=shlex.join(["archiver", *sys.argv[1:]]),
+        browser=browser_settings(opts),
     )
 
 

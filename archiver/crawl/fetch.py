@@ -31,6 +31,7 @@ from archiver.models import (
     FetchResult,
     Hop,
     NormalizedURL,
+    RawHeaders,
     Rejection,
     Target,
 )
@@ -157,6 +158,37 @@ class Fetcher:
             retried=tuple(retried),
         )
 
+    async def forward(
+        self, method: str, url: str, headers: RawHeaders, body: bytes
+    ) -> Hop | FetchFailure:
+        """Send one request as a browser made it, once, and never raise.
+
+        The browser's recording proxy calls this for every request of a page:
+        the same guard against non-public addresses, the same per-host
+        politeness and the same raw spooling as :meth:`fetch`, but the
+        browser's method, headers and body, and no redirects followed (the
+        browser follows them) and no retries (the browser decides).
+        """
+        parts = urlsplit(url)
+        host, netloc = parts.hostname or "", parts.netloc
+        failure = await self._guard(host)
+        if failure is not None:
+            return failure
+        try:
+            request = self._client.build_request(
+                method, url, headers=list(headers), content=body or None
+            )
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            return _fail(FailureKind.OTHER, f"cannot send {url}: {exc}")
+        async with self._gate.slot(netloc):
+            limit = self._settings.attempt_limit
+            result: Attempt = _fail(
+                FailureKind.TIMEOUT, f"no complete response in {limit:g}s"
+            )
+            with trio.move_on_after(limit):
+                result = await self._exchange(url, request)
+        return result
+
     async def _guard(self, host: str) -> FetchFailure | None:
         """Refuse hosts that are not public, before any byte is sent to them."""
         if not host:
@@ -193,8 +225,11 @@ class Fetcher:
             self._gate.slow_down(netloc, min(wait, policy.retry_after_cap))
         return result
 
-    async def _exchange(self, url: str) -> Attempt:
-        request = self._client.build_request("GET", url)
+    async def _exchange(
+        self, url: str, request: httpx.Request | None = None
+    ) -> Attempt:
+        if request is None:
+            request = self._client.build_request("GET", url)
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:

@@ -22,6 +22,7 @@ import trio
 
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.browser.settings import BrowserSettings
 from archiver.crawl.client import build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
@@ -32,17 +33,16 @@ from archiver.models import (
     Article,
     Capture,
     Citation,
-    FetchResult,
     FoundLink,
     LinkKind,
     LinkStatus,
     Outcome,
     Target,
 )
-from archiver.run import classify, manifest
+from archiver.run import browsing, classify, manifest
 from archiver.run.lock import run_lock
 from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
-from archiver.run.recorder import History, Recorder, Reporter, Tally
+from archiver.run.recorder import History, Item, Recorder, Reporter, Tally
 from archiver.urls import normalise
 from archiver.version import distribution_version
 from archiver.warc import index
@@ -70,6 +70,7 @@ class PreserveSettings:
     canaries: tuple[str, ...] = DEFAULT_CANARIES
     warc_prefix: str = "archiver"
     max_file_size: int = 1_000_000_000
+    browser: BrowserSettings = BrowserSettings()  # --browser auto|always|never
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -330,7 +331,7 @@ async def _archive(
         per_host=settings.per_host,
         delay=settings.delay,
     )
-    send, receive = trio.open_memory_channel[FetchResult](settings.concurrency)
+    send, receive = trio.open_memory_channel[Item](settings.concurrency)
     resolver = Resolver()
     async with build_client(
         timeout=settings.fetch.timeout,
@@ -354,19 +355,40 @@ async def _archive(
             # Past the deadline the fetches are cancelled; the recording task
             # is not, so every response already received is still archived.
             with trio.move_on_at(deadline):
-                async with send, trio.open_nursery() as workers:
+                async with (
+                    send,
+                    browsing.stage(
+                        settings.browser,
+                        fetcher,
+                        send.clone(),
+                        spool,
+                        recorder.reporter.note,
+                    ) as browser,
+                    trio.open_nursery() as workers,
+                ):
                     for queue in by_host.values():
                         for _ in range(min(settings.per_host, len(queue))):
-                            workers.start_soon(_work, queue, verifier, send.clone())
+                            workers.start_soon(
+                                _work, queue, verifier, send.clone(), browser
+                            )
 
 
 async def _work(
     queue: deque[Target],
     verifier: Verifier,
-    send: trio.MemorySendChannel[FetchResult],
+    send: trio.MemorySendChannel[Item],
+    browser: browsing.BrowserStage | None = None,
 ) -> None:
-    """Fetch and verify targets of one host until its queue is empty."""
+    """Fetch and verify targets of one host until its queue is empty.
+
+    A page the browser stage wants goes to its queue (which never blocks)
+    instead of the recorder: it reaches the recorder once rendered.
+    """
     async with send:
         while queue:
             result = await verifier.fetch(queue.popleft())
-            await send.send(result)
+            why = browser.wants(result) if browser is not None else None
+            if browser is not None and why is not None:
+                browser.queue(result, why)
+            else:
+                await send.send(result)

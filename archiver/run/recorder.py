@@ -16,9 +16,12 @@ from typing import Protocol, TextIO
 import trio
 
 from archiver.models import FetchResult, LinkStatus, Outcome, RecordRef
-from archiver.run import classify, manifest
+from archiver.run import browsing, classify, manifest
 from archiver.run.offline import NETWORK_REASONS, looks_offline
 from archiver.warc.writer import WarcSink
+
+Item = FetchResult | browsing.Proxied | browsing.Rendered
+"""What reaches the recording task: a plain capture, a browser's request, a page."""
 
 
 class Reporter(Protocol):
@@ -85,21 +88,30 @@ class Recorder:
         self.is_online = is_online  # asks the canaries
         self.journal = journal  # manifest lines as URLs finish, for a killed run
 
-    async def run(self, receive: trio.MemoryReceiveChannel[FetchResult]) -> None:
+    async def run(self, receive: trio.MemoryReceiveChannel[Item]) -> None:
         one_thread = trio.CapacityLimiter(1)
         tally = self.tally
         try:
             async with receive:
-                async for result in receive:
+                async for item in receive:
+                    if isinstance(item, browsing.Proxied):
+                        await self._proxied(item, one_thread)
+                        continue
+                    rendered = item if isinstance(item, browsing.Rendered) else None
+                    result = (
+                        item.result if isinstance(item, browsing.Rendered) else item
+                    )
                     try:
                         refs = await trio.to_thread.run_sync(
-                            self._write, result, limiter=one_thread
+                            self._write, result, rendered, limiter=one_thread
                         )
                     finally:
                         for hop in result.bodies:
                             hop.body.path.unlink(missing_ok=True)
                     tally.bytes += sum(hop.body.length for hop in result.bodies)
                     status = classify.classify(result, refs[-1] if refs else None)
+                    if rendered is not None:
+                        status = browsing.judged(status, rendered)
                     tally.statuses.append(status)
                     if tally.online or status.outcome is Outcome.REFUSED_PRIVATE:
                         self._pass_on(status)
@@ -121,10 +133,30 @@ class Recorder:
             if self.history is not None:
                 self.history.close()
 
-    def _write(self, result: FetchResult) -> list[RecordRef]:
+    async def _proxied(
+        self, item: browsing.Proxied, thread: trio.CapacityLimiter
+    ) -> None:
+        """A request a page made in the browser: its records, like any hop's."""
+        hop = item.exchange.response
+        if hop is None:
+            return  # refused or failed: the page's metadata record lists it
+        try:
+            await trio.to_thread.run_sync(self.sink.write_hop, hop, limiter=thread)
+        finally:
+            hop.body.path.unlink(missing_ok=True)
+        self.tally.bytes += hop.body.length
+
+    def _write(
+        self, result: FetchResult, rendered: browsing.Rendered | None = None
+    ) -> list[RecordRef]:
         for hop in result.retried:
             self.sink.write_hop(hop)
         refs = [self.sink.write_hop(hop) for hop in result.hops]
+        if rendered is not None:
+            when = rendered.capture.started if rendered.capture else result.finished
+            self.sink.write_resources(
+                result.target.url, when, rendered.resources(), rendered.fields()
+            )
         if refs and self.history is not None:
             self.sink.sync()  # on disk before the history may say so
         return refs
