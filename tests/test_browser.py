@@ -58,7 +58,7 @@ class Run:
 
 
 def read_records(out: Path) -> list[tuple[Any, bytes]]:
-    found = []
+    found: list[tuple[Any, bytes]] = []
     for path in sorted(out.glob("*.warc.gz")):
         with path.open("rb") as stream:
             found.extend(
@@ -235,3 +235,59 @@ def test_the_replay_shows_what_the_script_built(always, wayback, fakeweb, tmp_pa
     assert f"This article text for {token} came as JSON." in result.stdout
     assert f"spa-{token}.png" in result.stdout
     assert fakeweb.ledger.hits(f"/spa-data/{token}") == before  # all from the archive
+
+
+@pytest.fixture(scope="module")
+def auto(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """``--browser auto`` without --allow-private: only the fake web's own port
+    is allowed, so a page's request to another local port must be refused."""
+    token = uuid.uuid4().hex[:8]
+    secret = fakeweb.site_url("soft404", f"/page/secret-{token}")
+    urls = {
+        "shell": fakeweb.url(f"/spa/auto-{token}?also={secret}"),
+        "static": fakeweb.url(f"/page/static-{token}"),
+        "listed": fakeweb.url(f"/page/listed-{token}").replace(
+            "127.0.0.1", "localhost"
+        ),
+    }
+    run = preserve_run(
+        fakeweb, tmp_path_factory.mktemp("auto"), urls,
+        "--browser", "auto", "--browser-host", "localhost",
+        "--allow-private-host", f"127.0.0.1:{fakeweb.port}",
+        "--allow-private-host", f"localhost:{fakeweb.port}",
+    )  # fmt: skip
+    return Run(
+        **{**run.__dict__, "tokens": {"shell": f"auto-{token}", "secret": secret}}
+    )
+
+
+def test_auto_renders_a_shell_that_only_loads_scripts(auto, fakeweb):
+    url = auto.urls["shell"]
+    entry = auto.manifest[url]
+    assert entry["outcome"] == "alive", entry
+    assert "almost no text, only scripts" in entry["detail"]
+    token = auto.tokens["shell"]
+    assert by_uri(auto, "response", fakeweb.url(f"/spa-data/{token}"))
+    assert by_uri(auto, "resource", f"urn:screenshot:{url}")
+
+
+def test_auto_renders_a_listed_host_and_leaves_plain_pages_alone(auto):
+    listed = auto.urls["listed"]
+    assert (
+        "its site only shows pages with JavaScript" in auto.manifest[listed]["detail"]
+    )
+    assert by_uri(auto, "resource", f"urn:screenshot:{listed}")
+    static = auto.urls["static"]
+    assert "rendered" not in auto.manifest[static]["detail"]
+    assert not by_uri(auto, "resource", f"urn:screenshot:{static}")
+
+
+def test_the_proxy_refuses_a_private_address_the_page_asks_for(auto, fakeweb):
+    secret = auto.tokens["secret"]
+    assert fakeweb.ledger.hits(f"/page/{secret.rsplit('/', 1)[1]}") == 0
+    assert not by_uri(auto, "response", secret)
+    url = auto.urls["shell"]
+    ((_, fields),) = by_uri(auto, "metadata", url)
+    assert f"refused: {secret} ".encode() in fields
+    assert b"--allow-private permits it" in fields
+    assert "1 refused" in auto.manifest[url]["detail"]

@@ -122,6 +122,14 @@ def fetch_options(func: F) -> F:
             is_flag=True,
             help="Fetch loopback, private and other non-public addresses too.",
         ),
+        click.option(
+            "--allow-private-host",
+            "private_allowed",
+            metavar="HOST[:PORT]",
+            multiple=True,
+            help="Fetch this one non-public host (or host and port) even without "
+            "--allow-private, e.g. an intranet mirror (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -201,6 +209,7 @@ def preserve_settings(
             host_failures=opts["host_failures"],
             max_size=opts["max_size"],
             allow_private=opts["allow_private"],
+            private_allowed=tuple(h.lower() for h in opts["private_allowed"]),
             proxied=proxy is not None,
             retry=RetryPolicy(
                 attempts=opts["retries"],

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 import trio
@@ -56,6 +56,8 @@ class FetchSettings:
     max_size: int = 100 * 1024 * 1024  # longer bodies are cut and marked truncated
     max_redirects: int = 10
     allow_private: bool = False
+    # Non-public hosts ("host" or "host:port") fetched even without allow_private.
+    private_allowed: tuple[str, ...] = ()
     proxied: bool = False  # a proxy resolves names and the peer is the proxy
     retry: RetryPolicy = RetryPolicy()
     # A server that trickles bytes never trips the per-read timeout, so each
@@ -112,7 +114,7 @@ class Fetcher:
                 break
             parts = urlsplit(url)
             host, netloc = parts.hostname or "", parts.netloc
-            failure = await self._guard(host)
+            failure = await self._guard(host, _port(parts))
             if failure is not None:
                 break
             down = self._health.down(netloc)
@@ -171,7 +173,7 @@ class Fetcher:
         """
         parts = urlsplit(url)
         host, netloc = parts.hostname or "", parts.netloc
-        failure = await self._guard(host)
+        failure = await self._guard(host, _port(parts))
         if failure is not None:
             return failure
         try:
@@ -189,7 +191,7 @@ class Fetcher:
                 result = await self._exchange(url, request)
         return result
 
-    async def _guard(self, host: str) -> FetchFailure | None:
+    async def _guard(self, host: str, port: int) -> FetchFailure | None:
         """Refuse hosts that are not public, before any byte is sent to them."""
         if not host:
             return _fail(FailureKind.OTHER, "URL has no host")
@@ -202,7 +204,11 @@ class Fetcher:
             # that does not exist will not, so only the first is retried.
             kind = FailureKind.DNS if resolution.not_found else FailureKind.CONNECT
             return _fail(kind, resolution.error)
-        if not self._settings.allow_private and resolution.private:
+        if (
+            not self._settings.allow_private
+            and resolution.private
+            and not netguard.is_allowed(self._settings.private_allowed, host, port)
+        ):
             return _fail(
                 FailureKind.PRIVATE_ADDRESS,
                 netguard.describe_private(host, resolution.private[0]),
@@ -243,7 +249,16 @@ class Fetcher:
                 and peer is not None
             ):
                 address = netguard.parse_ip(peer)
-                if address is not None and not netguard.is_public(address):
+                parts = urlsplit(url)
+                if (
+                    address is not None
+                    and not netguard.is_public(address)
+                    and not netguard.is_allowed(
+                        self._settings.private_allowed,
+                        parts.hostname or "",
+                        _port(parts),
+                    )
+                ):
                     # The name resolved to a public address when we checked,
                     # and to this one when httpx connected (DNS rebinding).
                     host = urlsplit(url).hostname or ""
@@ -302,6 +317,14 @@ class Fetcher:
             _remove(path)
             raise
         return Body(path=path, length=length, truncated=truncated, complete=complete)
+
+
+def _port(parts: SplitResult) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return port or (443 if parts.scheme == "https" else 80)
 
 
 def _keep(retried: list[Hop], attempt: Attempt) -> None:

@@ -339,7 +339,11 @@ async def _archive(
         user_agent=settings.user_agent,
         proxy=settings.proxy,
         ca_bundle=settings.ca_bundle,
-        guard=GuardedBackend(resolver, allow_private=settings.fetch.allow_private),
+        guard=GuardedBackend(
+            resolver,
+            allow_private=settings.fetch.allow_private,
+            allowed=settings.fetch.private_allowed,
+        ),
     ) as client:
         fetcher = Fetcher(client, gate, settings.fetch, spool, resolver=resolver)
         verifier = Verifier(fetcher, probe=settings.probe)
