@@ -144,53 +144,61 @@ async def _load_and_keep(
     time_limit: float,
 ) -> PageCapture | PageFailure:
     watch = _Watch()
+    outcome: PageCapture | PageFailure | BrowserError | trio.TooSlowError
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch.follow, events)
-        for domain in ("Inspector", "Page", "Network", "Runtime"):
-            await browser.send(f"{domain}.enable", session=session)
-        complete = False
-        with trio.move_on_after(time_limit):
-            navigation = await browser.send("Page.navigate", {"url": url}, session)
-            error = navigation.get("errorText")
-            if error:
-                nursery.cancel_scope.cancel()
-                return PageFailure(
-                    message=f"the browser could not load the page: {error}",
-                    crashed=False,
-                )
-            await watch.loaded.wait()
-            await watch.settled()
-            await _evaluate(browser, session, _SCROLL_SCRIPT)
-            await watch.settled()
-            complete = True
-        with trio.fail_after(CAPTURE_TIME):
-            if watch.crashed:
-                raise BrowserCrashed("the page's renderer crashed")
-            metrics = await browser.send("Page.getLayoutMetrics", session=session)
-            size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
-            width = max(1, math.ceil(size.get("width", 1280)))
-            height = max(
-                1, min(math.ceil(size.get("height", 800)), MAX_SCREENSHOT_HEIGHT)
-            )
-            shot = await browser.send(
-                "Page.captureScreenshot",
-                {
-                    "format": "png",
-                    "captureBeyondViewport": True,
-                    "clip": {
-                        "x": 0,
-                        "y": 0,
-                        "width": width,
-                        "height": height,
-                        "scale": 1,
-                    },
-                },
-                session,
-            )
-            dom = await _evaluate(browser, session, _DOM_SCRIPT)
-            title = await _evaluate(browser, session, "document.title")
-            final_url = await _evaluate(browser, session, "location.href")
+        # Failures are taken out of the nursery as values: raised in it, they
+        # would come out wrapped in an exception group.
+        try:
+            outcome = await _steps(browser, session, watch, url, started, time_limit)
+        except (BrowserError, trio.TooSlowError) as exc:
+            outcome = exc
         nursery.cancel_scope.cancel()
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+async def _steps(
+    browser: Chromium,
+    session: str,
+    watch: _Watch,
+    url: str,
+    started: datetime,
+    time_limit: float,
+) -> PageCapture | PageFailure:
+    for domain in ("Inspector", "Page", "Network", "Runtime"):
+        await browser.send(f"{domain}.enable", session=session)
+    complete = False
+    with trio.move_on_after(time_limit):
+        navigation = await browser.send("Page.navigate", {"url": url}, session)
+        error = navigation.get("errorText")
+        if error:
+            return PageFailure(
+                message=f"the browser could not load the page: {error}",
+                crashed=False,
+            )
+        await watch.loaded.wait()
+        await watch.settled()
+        await _evaluate(browser, session, _SCROLL_SCRIPT)
+        await watch.settled()
+        complete = True
+    with trio.fail_after(CAPTURE_TIME):
+        if watch.crashed:
+            raise BrowserCrashed("the page's renderer crashed")
+        metrics = await browser.send("Page.getLayoutMetrics", session=session)
+        size = metrics.get("cssContentSize") or metrics.get("contentSize") or {}
+        width = max(1, math.ceil(size.get("width", 1280)))
+        height = max(1, min(math.ceil(size.get("height", 800)), MAX_SCREENSHOT_HEIGHT))
+        clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
+        shot = await browser.send(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+            session,
+        )
+        dom = await _evaluate(browser, session, _DOM_SCRIPT)
+        title = await _evaluate(browser, session, "document.title")
+        final_url = await _evaluate(browser, session, "location.href")
     if watch.crashed:
         raise BrowserCrashed("the page's renderer crashed")
     return PageCapture(

@@ -436,7 +436,8 @@ class FakeWeb:
 
         ``?also=URL`` makes the script fetch one more address (the refusal
         test); ``/spa/many/N/...`` makes it fetch N pages first; ``/spa/tick/``
-        makes it fetch forever; ``/spa/hog/`` makes it eat memory forever.
+        makes it fetch forever; ``/spa/hog/`` makes it eat memory forever;
+        ``/spa/slow/`` sends the shell after 2 s.
         """
         name = "/".join(args)
         query = path.split("?", 1)[1] if "?" in path else ""
@@ -447,7 +448,8 @@ class FakeWeb:
             f"<div id='root'></div><script>{setup}</script>"
             f"<script src='/spa-js/{name}'></script></body></html>"
         ).encode()
-        return Reply(200, [("Content-Type", "text/html; charset=utf-8")], body)
+        reply = Reply(200, [("Content-Type", "text/html; charset=utf-8")], body)
+        return replace(reply, delay=2.0) if args[:1] == ["slow"] else reply
 
     def _spa_js(self, path: str, args: list[str]) -> Reply:
         name = "/".join(args)
