@@ -19,61 +19,25 @@ import subprocess
 import uuid
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_timestamp
 
 from archiver.warc.index import INDEX_NAME
+from tests.browsertools import (
+    CHROMIUM,
+    FLAGS,
+    Run,
+    by_uri,
+    needs_chromium,
+    read_records,
+)
 from tests.clirun import links_to, read_manifest, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
 from tests.replaytools import Wayback, pywb_venv
 
-CHROMIUM = shutil.which("chromium")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="needs Debian's chromium package (apt-get install chromium), which "
-    ".ci/run installs; browser capture cannot be tested without it",
-)
 pytestmark = [needs_chromium, pytest.mark.slow]
-
-FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-    "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Run:
-    out: Path
-    manifest: dict[str, dict[str, Any]]
-    records: list[tuple[Any, bytes]]
-    urls: dict[str, str]
-    tokens: dict[str, str]
-    stderr: str
-
-
-def read_records(out: Path) -> list[tuple[Any, bytes]]:
-    found: list[tuple[Any, bytes]] = []
-    for path in sorted(out.glob("*.warc.gz")):
-        with path.open("rb") as stream:
-            found.extend(
-                (record, record.content_stream().read())
-                for record in ArchiveIterator(stream)
-            )
-    return found
-
-
-def by_uri(run: Run, kind: str, uri: str) -> list[tuple[Any, bytes]]:
-    return [
-        (r, body)
-        for r, body in run.records
-        if r.rec_type == kind and r.rec_headers.get_header("WARC-Target-URI") == uri
-    ]
 
 
 def preserve_run(

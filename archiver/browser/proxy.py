@@ -351,8 +351,9 @@ async def _relay(stream: trio.abc.Stream, method: str, hop: Hop) -> None:
     bodiless = method == "HEAD" or hop.status in (204, 304) or hop.status < 200
     lines = [f"HTTP/1.1 {hop.status} {hop.reason}".rstrip().encode("latin-1")]
     for name, value in hop.response_headers:
-        if name.lower() in _HOP_BY_HOP or name.lower() == b"content-length":
-            continue
+        lowered = name.lower()
+        if lowered in _HOP_BY_HOP or (lowered == b"content-length" and not bodiless):
+            continue  # (a HEAD answer keeps the length it announces)
         lines.append(name + b": " + value)
     if not bodiless:
         lines.append(b"Content-Length: %d" % hop.body.length)
