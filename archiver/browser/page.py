@@ -37,6 +37,7 @@ QUIET: Final = 0.5  # seconds without a request in flight that count as settled
 SCROLL_STEPS: Final = 10
 MAX_SCREENSHOT_HEIGHT: Final = 16_384  # taller pages are cut (a PNG limit in practice)
 CAPTURE_TIME: Final = 15.0  # for the screenshot and the DOM, after the waiting
+SETUP_TIME: Final = 15.0  # for opening and closing the page's browser context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,19 +80,26 @@ _SCROLL_SCRIPT: Final = (
 async def render(
     browser: Chromium, url: str, proxy_port: int, *, time_limit: float
 ) -> PageCapture | PageFailure:
-    """Capture ``url`` in ``browser`` through the proxy on ``proxy_port``."""
-    try:
-        return await _render(browser, url, proxy_port, time_limit)
-    except BrowserCrashed as exc:
-        return PageFailure(message=str(exc), crashed=True)
-    except ProtocolFailure as exc:
-        return PageFailure(message=f"the browser refused: {exc}", crashed=False)
-    except trio.TooSlowError:
-        return PageFailure(
-            message=f"the page did not answer the browser within {time_limit:g} s "
-            f"plus {CAPTURE_TIME:g} s (its renderer hung)",
-            crashed=True,
-        )
+    """Capture ``url`` in ``browser`` through the proxy on ``proxy_port``.
+
+    Never raises a browser failure and never takes much longer than
+    ``time_limit`` plus the capture time: a browser that stops answering
+    altogether is given up on (and reported as crashed, to be replaced).
+    """
+    with trio.move_on_after(time_limit + CAPTURE_TIME + SETUP_TIME):
+        try:
+            return await _render(browser, url, proxy_port, time_limit)
+        except BrowserCrashed as exc:
+            return PageFailure(message=str(exc), crashed=True)
+        except ProtocolFailure as exc:
+            return PageFailure(message=f"the browser refused: {exc}", crashed=False)
+        except trio.TooSlowError:
+            return PageFailure(
+                message=f"the page did not answer the browser within {time_limit:g} s "
+                f"plus {CAPTURE_TIME:g} s (its renderer hung)",
+                crashed=True,
+            )
+    return PageFailure(message="the browser stopped answering (it hung)", crashed=True)
 
 
 async def _render(
@@ -149,10 +157,15 @@ async def _load_and_keep(
         nursery.start_soon(watch.follow, events)
         # Failures are taken out of the nursery as values: raised in it, they
         # would come out wrapped in an exception group.
-        try:
-            outcome = await _steps(browser, session, watch, url, started, time_limit)
-        except (BrowserError, trio.TooSlowError) as exc:
-            outcome = exc
+        outcome = BrowserCrashed("the page's renderer crashed")
+        # A crash cancels the steps at once: a dead page answers no command.
+        with trio.CancelScope() as watch.steps:
+            try:
+                outcome = await _steps(
+                    browser, session, watch, url, started, time_limit
+                )
+            except (BrowserError, trio.TooSlowError) as exc:
+                outcome = exc
         nursery.cancel_scope.cancel()
     if isinstance(outcome, BaseException):
         raise outcome
@@ -231,6 +244,7 @@ class _Watch:
     def __init__(self) -> None:
         self.loaded = trio.Event()
         self.crashed = False
+        self.steps: trio.CancelScope | None = None
         self._in_flight: set[str] = set()
         self._changed = trio.Event()
 
@@ -246,16 +260,20 @@ class _Watch:
                 elif method in ("Network.loadingFinished", "Network.loadingFailed"):
                     self._in_flight.discard(str(params.get("requestId")))
                 elif method in ("Inspector.targetCrashed", "Inspector.detached"):
-                    self.crashed = True
-                    self.loaded.set()
+                    self._crash()
                 else:
                     continue
                 self._changed.set()
                 self._changed = trio.Event()
         # The browser is gone: nothing will load any more.
+        self._crash()
+        self._changed.set()
+
+    def _crash(self) -> None:
         self.crashed = True
         self.loaded.set()
-        self._changed.set()
+        if self.steps is not None:
+            self.steps.cancel()
 
     async def settled(self) -> None:
         """Return once no request has been in flight for QUIET seconds."""
