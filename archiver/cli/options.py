@@ -19,6 +19,7 @@ import click
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
+from archiver.cli.browsing import browser_options, browser_settings
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 
@@ -122,6 +123,14 @@ def fetch_options(func: F) -> F:
             is_flag=True,
             help="Fetch loopback, private and other non-public addresses too.",
         ),
+        click.option(
+            "--allow-private-host",
+            "private_allowed",
+            metavar="HOST[:PORT]",
+            multiple=True,
+            help="Fetch this one non-public host (or host and port) even without "
+            "--allow-private, e.g. an intranet mirror (repeatable).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -192,6 +201,7 @@ def run_options(func: F) -> F:
             help="Once one page's requisites come to this many bytes, no more "
             "are fetched for it.",
         ),
+        browser_options,
     ]
     for option in reversed(options):
         func = option(func)
@@ -224,6 +234,7 @@ def preserve_settings(
             host_failures=opts["host_failures"],
             max_size=opts["max_size"],
             allow_private=opts["allow_private"],
+            private_allowed=tuple(h.lower() for h in opts["private_allowed"]),
             proxied=proxy is not None,
             retry=RetryPolicy(
                 attempts=opts["retries"],
@@ -247,6 +258,7 @@ def preserve_settings(
             max_per_page=opts["max_requisites"],
             max_bytes_per_page=opts["max_requisite_bytes"],
         ),
+        browser=browser_settings(opts),
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import trio
@@ -33,6 +34,7 @@ from archiver.models import (
     FetchResult,
     Hop,
     NormalizedURL,
+    RawHeaders,
     Rejection,
     Target,
 )
@@ -58,6 +60,8 @@ class FetchSettings:
     max_size: int = 100 * 1024 * 1024  # longer bodies are cut and marked truncated
     max_redirects: int = 10
     allow_private: bool = False
+    # Non-public hosts ("host" or "host:port") fetched even without allow_private.
+    private_allowed: tuple[str, ...] = ()
     proxied: bool = False  # a proxy resolves names and the peer is the proxy
     retry: RetryPolicy = RetryPolicy()
     # A server that trickles bytes never trips the per-read timeout, so each
@@ -113,7 +117,7 @@ class Fetcher:
                 failure = _fail(FailureKind.REDIRECT_LOOP, f"redirect loop at {url}")
                 break
             host, netloc = hostname(url), authority(url)
-            failure = await self._guard(host)
+            failure = await self._guard(host, _port(urlsplit(url)))
             if failure is not None:
                 break
             down = self._health.down(netloc)
@@ -160,7 +164,38 @@ class Fetcher:
             retried=tuple(retried),
         )
 
-    async def _guard(self, host: str) -> FetchFailure | None:
+    async def forward(
+        self, method: str, url: str, headers: RawHeaders, body: bytes
+    ) -> Hop | FetchFailure:
+        """Send one request as a browser made it, once, and never raise.
+
+        The browser's recording proxy calls this for every request of a page:
+        the same guard against non-public addresses, the same per-host
+        politeness and the same raw spooling as :meth:`fetch`, but the
+        browser's method, headers and body, and no redirects followed (the
+        browser follows them) and no retries (the browser decides).
+        """
+        parts = urlsplit(url)
+        host, netloc = parts.hostname or "", parts.netloc
+        failure = await self._guard(host, _port(parts))
+        if failure is not None:
+            return failure
+        try:
+            request = self._client.build_request(
+                method, url, headers=list(headers), content=body or None
+            )
+        except (httpx.HTTPError, ValueError, TypeError) as exc:
+            return _fail(FailureKind.OTHER, f"cannot send {url}: {exc}")
+        async with self._gate.slot(netloc):
+            limit = self._settings.attempt_limit
+            result: Attempt = _fail(
+                FailureKind.TIMEOUT, f"no complete response in {limit:g}s"
+            )
+            with trio.move_on_after(limit):
+                result = await self._exchange(url, request)
+        return result
+
+    async def _guard(self, host: str, port: int) -> FetchFailure | None:
         """Refuse hosts that are not public, before any byte is sent to them."""
         if not host:
             return _fail(FailureKind.OTHER, "URL has no host")
@@ -173,7 +208,11 @@ class Fetcher:
             # that does not exist will not, so only the first is retried.
             kind = FailureKind.DNS if resolution.not_found else FailureKind.CONNECT
             return _fail(kind, resolution.error)
-        if not self._settings.allow_private and resolution.private:
+        if (
+            not self._settings.allow_private
+            and resolution.private
+            and not netguard.is_allowed(self._settings.private_allowed, host, port)
+        ):
             return _fail(
                 FailureKind.PRIVATE_ADDRESS,
                 netguard.describe_private(host, resolution.private[0]),
@@ -196,8 +235,11 @@ class Fetcher:
             self._gate.slow_down(netloc, min(wait, policy.retry_after_cap))
         return result
 
-    async def _exchange(self, url: str) -> Attempt:
-        request = self._client.build_request("GET", url)
+    async def _exchange(
+        self, url: str, request: httpx.Request | None = None
+    ) -> Attempt:
+        if request is None:
+            request = self._client.build_request("GET", url)
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -211,7 +253,16 @@ class Fetcher:
                 and peer is not None
             ):
                 address = netguard.parse_ip(peer)
-                if address is not None and not netguard.is_public(address):
+                parts = urlsplit(url)
+                if (
+                    address is not None
+                    and not netguard.is_public(address)
+                    and not netguard.is_allowed(
+                        self._settings.private_allowed,
+                        parts.hostname or "",
+                        _port(parts),
+                    )
+                ):
                     # The name resolved to a public address when we checked,
                     # and to this one when httpx connected (DNS rebinding).
                     host = hostname(url)
@@ -276,6 +327,14 @@ class Fetcher:
             _remove(path)
             raise
         return Body(path=path, length=length, truncated=truncated, complete=complete)
+
+
+def _port(parts: SplitResult) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return port or (443 if parts.scheme == "https" else 80)
 
 
 def _keep(retried: list[Hop], attempt: Attempt) -> None:

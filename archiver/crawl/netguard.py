@@ -118,9 +118,16 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     address, while TLS still verifies the certificate against the host name.
     """
 
-    def __init__(self, resolver: Resolver, *, allow_private: bool) -> None:
+    def __init__(
+        self,
+        resolver: Resolver,
+        *,
+        allow_private: bool,
+        allowed: Iterable[str] = (),
+    ) -> None:
         self._resolver = resolver
         self._allow_private = allow_private
+        self._allowed = frozenset(allowed)
         self._inner = httpcore.TrioBackend()
 
     async def connect_tcp(
@@ -134,7 +141,11 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         resolution = await self._resolver.resolve(host)
         if resolution.error is not None:
             raise httpcore.ConnectError(resolution.error)
-        if not self._allow_private and resolution.private:
+        if (
+            not self._allow_private
+            and resolution.private
+            and not is_allowed(self._allowed, host, port)
+        ):
             raise PrivateAddressRefused(describe_private(host, resolution.private[0]))
         failure: httpcore.ConnectError | None = None
         for address in resolution.addresses:
@@ -156,6 +167,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def is_allowed(allowed: Iterable[str], host: str, port: int) -> bool:
+    """Whether ``--allow-private-host`` names this host, or this host and port."""
+    name = host.strip("[]").lower()
+    return any(
+        entry in (name, f"{name}:{port}", f"[{name}]:{port}") for entry in allowed
+    )
 
 
 def describe_private(host: str, address: IPAddress) -> str:

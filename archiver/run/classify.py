@@ -86,6 +86,9 @@ REASONS: Final[dict[str, Reason]] = {
         Outcome.ERROR, "not checked: this machine could not reach any host ({message})"
     ),
     "fetch-error": Reason(Outcome.ERROR, "{message}"),
+    "browser-failed": Reason(
+        Outcome.ERROR, "the page could not be captured in the browser: {message}"
+    ),
     "redirect-unsupported": Reason(Outcome.SKIPPED, "{message}"),
     "private-address": Reason(Outcome.REFUSED_PRIVATE, "{message}"),
 }

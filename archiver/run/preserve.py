@@ -24,6 +24,7 @@ import trio
 
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.browser.settings import BrowserSettings
 from archiver.crawl.client import build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
@@ -34,17 +35,18 @@ from archiver.models import (
     Article,
     Capture,
     Citation,
+    FetchResult,
     FoundLink,
     LinkKind,
     LinkStatus,
     Outcome,
     Target,
 )
-from archiver.run import classify, manifest
+from archiver.run import browsing, classify, manifest
 from archiver.run.frontier import Frontier, Work
 from archiver.run.lock import run_lock
 from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
-from archiver.run.recorder import Finished, History, Recorder, Reporter, Tally
+from archiver.run.recorder import Finished, History, Item, Recorder, Reporter, Tally
 from archiver.run.requisites import (
     Book,
     RequisiteReport,
@@ -81,6 +83,7 @@ class PreserveSettings:
     warc_prefix: str = "archiver"
     max_file_size: int = 1_000_000_000
     requisites: RequisiteSettings = RequisiteSettings()
+    browser: BrowserSettings = BrowserSettings()  # --browser auto|always|never
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -445,7 +448,7 @@ async def _crawl(
         per_host=settings.per_host,
         delay=settings.delay,
     )
-    send, receive = trio.open_memory_channel[Finished](settings.concurrency)
+    send, receive = trio.open_memory_channel[Item](settings.concurrency)
     resolver = Resolver()
     async with build_client(
         timeout=settings.fetch.timeout,
@@ -453,7 +456,11 @@ async def _crawl(
         user_agent=settings.user_agent,
         proxy=settings.proxy,
         ca_bundle=settings.ca_bundle,
-        guard=GuardedBackend(resolver, allow_private=settings.fetch.allow_private),
+        guard=GuardedBackend(
+            resolver,
+            allow_private=settings.fetch.allow_private,
+            allowed=settings.fetch.private_allowed,
+        ),
     ) as client:
         fetcher = Fetcher(client, gate, settings.fetch, spool, resolver=resolver)
         verifier = Verifier(fetcher, probe=settings.probe)
@@ -478,8 +485,19 @@ async def _crawl(
             # Past the deadline (or on a signal) the fetches are cancelled; the
             # recording task is not, so responses already received are archived.
             with fetching:
-                async with send:
-                    await Frontier(settings.per_host, handle).run(targets, send)
+                async with (
+                    send,
+                    browsing.stage(
+                        settings.browser,
+                        fetcher,
+                        send.clone(),
+                        spool,
+                        recorder.reporter.note,
+                    ) as browser,
+                ):
+                    await Frontier(
+                        settings.per_host, functools.partial(handle, browser=browser)
+                    ).run(targets, send)
 
 
 async def _fetch(
@@ -490,11 +508,14 @@ async def _fetch(
     verifier: Verifier,
     book: Book | None,
     parsers: trio.CapacityLimiter,
+    browser: browsing.BrowserStage | None = None,
 ) -> Finished | None:
     """Fetch one cited URL (verified) or requisite (not), and queue what it needs.
 
     The body is searched here, before the result goes to the recorder, which
-    deletes the spool file once the records are written.
+    deletes the spool file once the records are written. A cited page the
+    browser stage wants goes to its queue (which never blocks) instead of the
+    recorder: it reaches the recorder once rendered.
     """
     if isinstance(work, Wanted):
         if book is not None and not book.may_fetch(work):
@@ -505,10 +526,23 @@ async def _fetch(
         result = await verifier.fetch(work)
         wanted = None
         if classify.classify(result).outcome is not Outcome.ALIVE:
-            return Finished(result)
+            return _or_rendered(result, browser)
     kind = wanted.kind if wanted is not None else None
     if book is not None and searchable(result, kind):
         found = await trio.to_thread.run_sync(discover, result, kind, limiter=parsers)
         for more in book.found(work.url, found, wanted=wanted):
             frontier.add(more)
-    return Finished(result, wanted)
+    if wanted is not None:
+        return Finished(result, wanted)
+    return _or_rendered(result, browser)
+
+
+def _or_rendered(
+    result: FetchResult, browser: browsing.BrowserStage | None
+) -> Finished | None:
+    """``result`` for the recorder now, or None when the browser renders it first."""
+    why = browser.wants(result) if browser is not None else None
+    if browser is not None and why is not None:
+        browser.queue(result, why)
+        return None
+    return Finished(result)

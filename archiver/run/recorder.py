@@ -16,7 +16,7 @@ from typing import Protocol, TextIO
 import trio
 
 from archiver.models import FetchResult, LinkStatus, RecordRef
-from archiver.run import classify, manifest
+from archiver.run import browsing, classify, manifest
 from archiver.run.offline import OutageWatch
 from archiver.run.requisites import Book, Wanted, from_status
 from archiver.warc.writer import WarcSink
@@ -72,6 +72,10 @@ class Finished:
     wanted: Wanted | None = None
 
 
+Item = Finished | browsing.Proxied | browsing.Rendered
+"""What reaches the recording task: a fetch, a browser's request, a rendered page."""
+
+
 class Recorder:
     """The one task that writes WARC records and hands statuses on.
 
@@ -98,16 +102,26 @@ class Recorder:
         self.journal = journal  # manifest lines as URLs finish, for a killed run
         self.book = book  # where requisites' statuses go
 
-    async def run(self, receive: trio.MemoryReceiveChannel[Finished]) -> None:
+    async def run(self, receive: trio.MemoryReceiveChannel[Item]) -> None:
         one_thread = trio.CapacityLimiter(1)
         tally = self.tally
         try:
             async with receive:
                 async for item in receive:
-                    result, wanted = item.result, item.wanted
+                    if isinstance(item, browsing.Proxied):
+                        await self._proxied(item, one_thread)
+                        continue
+                    if isinstance(item, browsing.Rendered):
+                        result, wanted, rendered = item.result, None, item
+                    else:
+                        result, wanted, rendered = item.result, item.wanted, None
                     try:
                         refs = await trio.to_thread.run_sync(
-                            self._write, result, wanted is None, limiter=one_thread
+                            self._write,
+                            result,
+                            wanted is None,
+                            rendered,
+                            limiter=one_thread,
                         )
                     finally:
                         for hop in result.bodies:
@@ -120,6 +134,8 @@ class Recorder:
                             check = from_status(status, wanted.kind)
                             self.book.checked(wanted, check, spent)
                         continue
+                    if rendered is not None:
+                        status = browsing.judged(status, rendered)
                     for ready in tally.outage.admit(result, status):
                         self._pass_on(ready)
             verdict = await tally.outage.settle(self.is_online)
@@ -132,10 +148,33 @@ class Recorder:
             if self.history is not None:
                 self.history.close()
 
-    def _write(self, result: FetchResult, cited: bool) -> list[RecordRef]:
+    async def _proxied(
+        self, item: browsing.Proxied, thread: trio.CapacityLimiter
+    ) -> None:
+        """A request a page made in the browser: its records, like any hop's."""
+        hop = item.exchange.response
+        if hop is None:
+            return  # refused or failed: the page's metadata record lists it
+        try:
+            await trio.to_thread.run_sync(self.sink.write_hop, hop, limiter=thread)
+        finally:
+            hop.body.path.unlink(missing_ok=True)
+        self.tally.bytes += hop.body.length
+
+    def _write(
+        self,
+        result: FetchResult,
+        cited: bool,
+        rendered: browsing.Rendered | None = None,
+    ) -> list[RecordRef]:
         for hop in result.retried:
             self.sink.write_hop(hop)
         refs = [self.sink.write_hop(hop) for hop in result.hops]
+        if rendered is not None:
+            when = rendered.capture.started if rendered.capture else result.finished
+            self.sink.write_resources(
+                result.target.url, when, rendered.resources(), rendered.fields()
+            )
         if cited and refs and self.history is not None:
             self.sink.sync()  # on disk before the history may say so
         return refs

@@ -264,6 +264,60 @@ class WarcSink:
             payload_digest=resource.rec_headers.get_header("WARC-Payload-Digest"),
         )
 
+    def write_resources(
+        self,
+        uri: str,
+        when: datetime,
+        resources: Sequence[tuple[str, str, bytes]],
+        fields: Sequence[tuple[str, str]],
+    ) -> list[str]:
+        """Store things made from ``uri`` (not fetched), and a note about them.
+
+        Each ``(target URI, content type, bytes)`` becomes a ``resource``
+        record (a screenshot as ``urn:screenshot:URL``, as Browsertrix names
+        it); then one ``metadata`` record for ``uri`` holds ``fields``
+        (``name: value`` lines), concurrent to the first resource. Returns
+        the record IDs, resources first.
+        """
+        ids: list[str] = []
+        with self._writing() as current:
+            common = {
+                "WARC-Date": _warc_date(when),
+                "WARC-Warcinfo-ID": current.warcinfo_id,
+            }
+            for target, content_type, data in resources:
+                record_id = self._make_id()
+                extra = {"WARC-Concurrent-To": ids[0]} if ids else {}
+                record = current.writer.create_warc_record(
+                    target,
+                    "resource",
+                    payload=io.BytesIO(data),
+                    length=len(data),
+                    warc_content_type=content_type,
+                    warc_headers_dict={
+                        **common,
+                        "WARC-Record-ID": record_id,
+                        **extra,
+                    },
+                )
+                current.writer.write_record(record)
+                ids.append(record_id)
+            lines = "".join(f"{name}: {_field(value)}\r\n" for name, value in fields)
+            payload = lines.encode("utf-8")
+            record_id = self._make_id()
+            extra = {"WARC-Concurrent-To": ids[0]} if ids else {}
+            metadata = current.writer.create_warc_record(
+                uri,
+                "metadata",
+                payload=io.BytesIO(payload),
+                length=len(payload),
+                warc_content_type="application/warc-fields",
+                warc_headers_dict={**common, "WARC-Record-ID": record_id, **extra},
+            )
+            current.writer.write_record(metadata)
+            ids.append(record_id)
+        return ids
+
     @contextmanager
     def _writing(self) -> Iterator[_OpenFile]:
         """The file to write the next records to; flushed after, errors translated.
@@ -384,6 +438,11 @@ class WarcSink:
         writer.write_record(record)
         current.whole_end = handle.tell()
         return current
+
+
+def _field(value: str) -> str:
+    """A field value on one line: a line break would start a field of its own."""
+    return " ".join(value.split())
 
 
 def payload_digest(path: Path) -> str:

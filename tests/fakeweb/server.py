@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import gzip
 import http
+import json
 import random
 import socket
 import socketserver
@@ -20,6 +21,7 @@ import ssl
 import struct
 import threading
 import time
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -492,6 +494,70 @@ class FakeWeb:
     def _loop(self, path: str, args: list[str]) -> Reply:
         return Reply(302, [("Location", path)], b"")
 
+    # --- pages built by script (the browser tests) ------------------------
+
+    def _spa(self, path: str, args: list[str]) -> Reply:
+        """An empty shell; its script fetches JSON and writes the page from it.
+
+        ``?also=URL`` makes the script fetch one more address (the refusal
+        test); ``/spa/many/N/...`` makes it fetch N pages first; ``/spa/tick/``
+        makes it fetch forever; ``/spa/hog/`` makes it eat memory forever;
+        ``/spa/slow/`` sends the shell after 2 s.
+        """
+        name = "/".join(args)
+        query = path.split("?", 1)[1] if "?" in path else ""
+        also = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("also")
+        setup = f"window.ALSO = {json.dumps(urllib.parse.unquote(also or ''))};"
+        body = (
+            "<!doctype html><html><head><title>Loading</title></head><body>"
+            f"<div id='root'></div><script>{setup}</script>"
+            f"<script src='/spa-js/{name}'></script></body></html>"
+        ).encode()
+        reply = Reply(200, [("Content-Type", "text/html; charset=utf-8")], body)
+        return replace(reply, delay=2.0) if args[:1] == ["slow"] else reply
+
+    def _spa_js(self, path: str, args: list[str]) -> Reply:
+        name = "/".join(args)
+        mode = args[0] if args else ""
+        before = ""
+        if mode == "many":
+            count = int(args[1])
+            before = (
+                f"await Promise.all([...Array({count}).keys()].map(i => "
+                f"fetch('/page/many-{name}-' + i).then(r => r.text(), e => '')));"
+            )
+        elif mode == "tick":
+            before = "let i = 0; setInterval(() => fetch('/page/tick-' + (i++)), 50);"
+        elif mode == "hog":
+            before = (
+                "const kept = []; setInterval(() => { for (let i = 0; i < 50; i++) "
+                "kept.push(new Array(100000).fill(kept.length)); }, 0);"
+            )
+        script = (
+            "(async () => {"
+            f"{before}"
+            "if (window.ALSO) { try { await fetch(window.ALSO, {mode: 'no-cors'}); }"
+            " catch (e) {} }"
+            f"const data = await (await fetch('/spa-data/{name}')).json();"
+            "document.title = data.title;"
+            "document.getElementById('root').innerHTML = '<h1>' + data.title + "
+            '\'</h1><p id="text">\' + data.text + \'</p><img id="pic" src="\' + '
+            'data.image + \'" alt="a picture">\';'
+            "})();"
+        )
+        return Reply(200, [("Content-Type", "text/javascript")], script.encode())
+
+    def _spa_data(self, path: str, args: list[str]) -> Reply:
+        name = "/".join(args)
+        data = {
+            "title": f"Built by script {name}",
+            "text": f"This article text for {name} came as JSON.",
+            "image": f"/image/spa-{name.replace('/', '-')}.png",
+        }
+        return Reply(
+            200, [("Content-Type", "application/json")], json.dumps(data).encode()
+        )
+
     def _not_found(self, path: str, args: list[str]) -> Reply:
         return Reply(404, [("Content-Type", "text/plain")], b"no such scenario")
 
@@ -521,6 +587,9 @@ class FakeWeb:
         "bad-encoding": _bad_encoding,
         "trickle": _trickle,
         "huge-headers": _huge_headers,
+        "spa": _spa,
+        "spa-js": _spa_js,
+        "spa-data": _spa_data,
     }
 
 

@@ -1,0 +1,75 @@
+"""Helpers for the browser tests: is chromium there, WARC records, a reporter."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archiver.models import LinkStatus
+
+CHROMIUM = shutil.which("chromium")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium package (apt-get install chromium), which "
+    ".ci/run installs; browser capture cannot be tested without it",
+)
+
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+    "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    manifest: dict[str, dict[str, Any]]
+    records: list[tuple[Any, bytes]]
+    urls: dict[str, str]
+    tokens: dict[str, str]
+    stderr: str
+
+
+def read_records(out: Path) -> list[tuple[Any, bytes]]:
+    found: list[tuple[Any, bytes]] = []
+    for path in sorted(out.glob("*.warc.gz")):
+        with path.open("rb") as stream:
+            found.extend(
+                (record, record.content_stream().read())
+                for record in ArchiveIterator(stream)
+            )
+    return found
+
+
+def by_uri(run: Run, kind: str, uri: str) -> list[tuple[Any, bytes]]:
+    return [
+        (r, body)
+        for r, body in run.records
+        if r.rec_type == kind and r.rec_headers.get_header("WARC-Target-URI") == uri
+    ]
+
+
+class Notes:
+    """A reporter that keeps what it is told (for library runs)."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.statuses: list[LinkStatus] = []
+
+    def article_error(self, message: str) -> None:
+        self.notes.append(f"skipped: {message}")
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+    def planned(self, total: int) -> None:
+        pass
+
+    def done(self, status: LinkStatus) -> None:
+        self.statuses.append(status)
