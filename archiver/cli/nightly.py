@@ -27,6 +27,7 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
+from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
 from archiver.models import Outcome
 from archiver.store.base import STORE_NAME
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--alive-every",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=7.0,
     show_default=True,
     metavar="DAYS",
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--suspect-every",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=1.0,
     show_default=True,
     metavar="DAYS",
@@ -77,21 +78,21 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--max-rechecks",
-    type=click.IntRange(min=0),
+    type=Whole(lowest=0, highest=10**9),
     default=2000,
     show_default=True,
     help="Known links re-checked in one run at most (new links always are).",
 )
 @click.option(
     "--dead-after-failures",
-    type=click.IntRange(min=1),
+    type=Whole(lowest=1, highest=1_000_000),
     default=3,
     show_default=True,
     help="A link is confirmed dead after failing this many checks ...",
 )
 @click.option(
     "--dead-after-days",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=3.0,
     show_default=True,
     metavar="DAYS",
