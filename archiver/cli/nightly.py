@@ -14,6 +14,7 @@ from archiver.cli.options import (
     CONTEXT_SETTINGS,
     DEFAULT_INPUT,
     DEFAULT_OUT,
+    check_inputs,
     fetch_options,
     load_config,
     parse_now,
@@ -142,8 +143,12 @@ def nightly_cmd(
     """
     from archiver.run.nightly import NightlySettings, run_nightly
 
+    # Everything is checked before the store or a run folder is made, so a
+    # mistyped path leaves nothing behind (no run left "running").
+    inputs = paths or (DEFAULT_INPUT,)
+    nothing = check_inputs(inputs)
     settings = NightlySettings(
-        preserve=preserve_settings(paths or (DEFAULT_INPUT,), out, opts),
+        preserve=preserve_settings(inputs, out, opts),
         store=store or out / STORE_NAME,
         rule=DeadRule(
             failures=dead_after_failures, span=timedelta(days=dead_after_days)
@@ -158,16 +163,21 @@ def nightly_cmd(
         streams: list[TextIO] = [sys.stderr]
         if log_file is not None:
             try:
+                # The README's crontab line logs into warcs/, which a fresh
+                # install does not have yet.
+                log_file.parent.mkdir(parents=True, exist_ok=True)
                 streams.append(
                     stack.enter_context(log_file.open("a", encoding="utf-8"))
                 )
             except OSError as exc:
                 raise UsageError(f"--log-file {log_file}: {exc.strerror}") from exc
+        if nothing is not None:
+            click.echo(f"archiver: warning: {nothing}", err=True)
         reporter = choose_reporter(log_format, streams)
         with reporter:
             result = run_nightly(settings, reporter)
         summary = result.summary
-        for line in _nightly_lines(result):
+        for line in _nightly_lines(result, settings.preserve.proxy):
             click.echo(line)
         if isinstance(reporter, JsonReporter):
             reporter.event(
@@ -181,7 +191,7 @@ def nightly_cmd(
     sys.exit(exit_code(summary, fail_on_dead=False))
 
 
-def _nightly_lines(result: NightlyResult) -> list[str]:
+def _nightly_lines(result: NightlyResult, proxy: str | None) -> list[str]:
     return [
         f"run: {result.run_id} ({result.folder})",
         f"articles: {result.new_articles} new, {result.changed_articles} changed; "
@@ -191,5 +201,5 @@ def _nightly_lines(result: NightlyResult) -> list[str]:
             f"{r.bytes_cut} uncommitted bytes cut"
             for r in result.recovered
         ),
-        *summary_lines(result.summary),
+        *summary_lines(result.summary, proxy=proxy),
     ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,6 +31,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DEFAULT_INPUT = Path("seeds")
 DEFAULT_OUT = Path("warcs")
 _URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)
+# Anything that starts like a URL is taken for one: ftp://x is no file name.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -283,12 +286,50 @@ def parse_now(
 def split_arguments(
     arguments: tuple[str, ...],
 ) -> tuple[tuple[Path, ...], tuple[str, ...]]:
-    """Article paths and URLs given on the command line; seeds/ when none."""
+    """Article paths and URLs given on the command line; seeds/ when none.
+
+    A URL argument is the user's own request, so one that cannot be fetched
+    (another scheme, no host, a broken address) is a usage error, not a line
+    in the manifest.
+    """
     if not arguments:
         return (DEFAULT_INPUT,), ()
-    urls = tuple(a for a in arguments if _URL_ARGUMENT.match(a))
-    paths = tuple(Path(a) for a in arguments if not _URL_ARGUMENT.match(a))
+    urls = tuple(check_url_argument(a) for a in arguments if _SCHEME.match(a))
+    paths = tuple(Path(a) for a in arguments if not _SCHEME.match(a))
     return paths, urls
+
+
+def check_url_argument(url: str) -> str:
+    """``url`` if it can be fetched, else a UsageError saying why."""
+    if not _URL_ARGUMENT.match(url):
+        scheme = url.split(":", 1)[0]
+        raise UsageError(
+            f"{url}: {scheme}: URLs cannot be preserved; give http:// or "
+            "https:// URLs, article files or folders"
+        )
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:
+        raise UsageError(f"{url}: not a valid URL: {exc}") from None
+    if not host:
+        raise UsageError(f"{url}: not a valid URL: it names no host")
+    return url
+
+
+def check_inputs(paths: tuple[Path, ...], *, urls: tuple[str, ...] = ()) -> str | None:
+    """Check the article paths before anything is written; say if none has articles.
+
+    A path that does not exist is a UsageError. When the paths hold no article
+    file (and no URL was given) the message is returned: ``preserve`` raises
+    it, ``nightly`` (whose folder may fill up later) prints it as a warning.
+    """
+    from archiver.articles.seeds import ARTICLE_SUFFIXES, discover
+
+    if discover(paths) or urls:
+        return None
+    where = ", ".join(str(p) for p in paths)
+    kinds = " ".join(sorted(ARTICLE_SUFFIXES))
+    return f"{where}: no article files found (looked for {kinds})"
 
 
 def wrapper_rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
