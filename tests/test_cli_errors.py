@@ -90,6 +90,8 @@ def test_bad_option_values_are_usage_errors(capsys, workdir, args):
         ("no-probe = true", "unknown setting 'no-probe'"),
         ("nightly = 3", "[nightly] must be a table"),
         ("per-host = ", "not valid TOML"),
+        ('out = "a\\u0000b"', "out contains a NUL character"),
+        ('canary = ["https://a.example/\\u0000"]', "canary contains a NUL character"),
     ],
 )
 def test_bad_settings_files_name_the_key(capsys, workdir, text, message):

@@ -121,6 +121,10 @@ def load(
             raise UsageError(
                 f"{path}: {key} must be {setting.kind}, not {_toml(value)}"
             )
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            # No file name or header can hold one; os.stat would raise on it.
+            raise UsageError(f"{path}: {key} contains a NUL character")
         settings[setting.name] = value
     return settings
 
