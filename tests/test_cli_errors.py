@@ -16,7 +16,7 @@ from archiver.cli.main import main
 from archiver.store.base import STORE_NAME
 from tests.clirun import links_to, run_cli, write_article
 from tests.fakeweb.server import FakeWeb, closed_port
-from tests.unit.test_index_package import write_warcs
+from tests.warcfiles import make_hop, sink
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -177,7 +177,9 @@ def test_a_folder_without_articles_stops_preserve_and_warns_nightly(capsys, work
 
 def test_package_out_folder_writes_into_it(capsys, tmp_path):
     run = tmp_path / "run-1"
-    write_warcs(tmp_path, run, [["page"]])
+    warc = sink(run)
+    warc.write_hop(make_hop(tmp_path, "page", b"<p>archived</p>"))
+    warc.close()
     (tmp_path / "existing").mkdir()
     for out, spelled in (
         (tmp_path / "new", f"{tmp_path / 'new'}/"),
