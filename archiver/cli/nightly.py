@@ -146,7 +146,6 @@ def nightly_cmd(
     # Everything is checked before the store or a run folder is made, so a
     # mistyped path leaves nothing behind (no run left "running").
     inputs = paths or (DEFAULT_INPUT,)
-    nothing = check_inputs(inputs)
     settings = NightlySettings(
         preserve=preserve_settings(inputs, out, opts),
         store=store or out / STORE_NAME,
@@ -159,6 +158,7 @@ def nightly_cmd(
         rules=wrapper_rules(opts["unwrap_specs"]),
         now=now,
     )
+    nothing = check_inputs(inputs)
     with contextlib.ExitStack() as stack:
         streams: list[TextIO] = [sys.stderr]
         if log_file is not None:

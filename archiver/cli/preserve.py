@@ -63,11 +63,11 @@ def preserve_cmd(
     from archiver.run.preserve import gather, preserve
 
     inputs, urls = split_arguments(paths)
+    rules = wrapper_rules(opts["unwrap_specs"])
+    settings = preserve_settings(inputs, out, opts)
     nothing = check_inputs(inputs, urls=urls)
     if nothing is not None:
         raise UsageError(nothing)
-    rules = wrapper_rules(opts["unwrap_specs"])
-    settings = preserve_settings(inputs, out, opts)
     reporter = choose_reporter("auto")
     gathered = gather(inputs, reporter, urls=urls, rules=rules)
     if dry_run:
