@@ -100,7 +100,8 @@ def run(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Run:
     write_article(base / "a.txt", fakeweb.url(f"/page/article-{token}"), body)
     out = base / "out"
     result = run_cli(
-        "preserve", "--browser", "never", str(base / "a.txt"), "--out", str(out), "--allow-private",
+        "preserve", "--browser", "never",
+        str(base / "a.txt"), "--out", str(out), "--allow-private",
         "--ca-bundle", str(fakeweb.ca_pem), "--timeout", "1", "--retries", "1",
         "--max-requisites", "50",
     )  # fmt: skip
@@ -249,7 +250,8 @@ def test_no_requisites_fetches_the_page_alone(fakeweb, tmp_path):
     write_article(tmp_path / "a.txt", site.page, "<p>only the page</p>")
     out = tmp_path / "out"
     result = run_cli(
-        "preserve", "--browser", "never", str(tmp_path / "a.txt"), "--out", str(out), "--allow-private",
+        "preserve", "--browser", "never",
+        str(tmp_path / "a.txt"), "--out", str(out), "--allow-private",
         "--no-requisites", "--no-probe",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -271,7 +273,8 @@ def test_a_requisite_on_a_private_address_is_refused(fakeweb, tmp_path):
     proxy.start()
     try:
         result = run_cli(
-            "preserve", "--browser", "never", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"),
+            "preserve", "--browser", "never",
+            str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"),
             "--proxy", proxy.url, "--no-probe",
         )  # fmt: skip
     finally:
@@ -296,7 +299,8 @@ def test_requisites_keep_to_per_host(tmp_path):
         page = web.url(web.put("polite.html", f"<p>slow parts</p>{images}"))
         write_article(tmp_path / "a.txt", page, "<p>polite</p>")
         result = run_cli(
-            "preserve", "--browser", "never", str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"),
+            "preserve", "--browser", "never",
+            str(tmp_path / "a.txt"), "--out", str(tmp_path / "out"),
             "--allow-private", "--per-host", "3", "--no-probe",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

@@ -178,7 +178,8 @@ def test_the_page_replays_whole_and_looks_the_same(
     write_article(tmp_path / "a.txt", site.page, "<p>see the page</p>")
     out = tmp_path / "out"
     result = run_cli(
-        "preserve", "--browser", "never", str(tmp_path / "a.txt"), "--out", str(out), "--allow-private",
+        "preserve", "--browser", "never",
+        str(tmp_path / "a.txt"), "--out", str(out), "--allow-private",
         "--ca-bundle", str(fakeweb.ca_pem), "--no-probe",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

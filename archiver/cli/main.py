@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             standalone_mode=False,
         )
     except click.ClickException as exc:
+        # Final only in click's annotations; show() reads it back.
+        exc.message = one_line(exc.message)  # type: ignore[misc]
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
@@ -77,15 +79,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         known = next((e for e in _leaves(exc) if isinstance(e, ArchiverError)), None)
         if known is not None:
             said = "" if isinstance(known, Interrupted) else "error: "
-            click.echo(f"archiver: {said}{known}", err=True)
+            click.echo(f"archiver: {said}{one_line(str(known))}", err=True)
             sys.exit(int(known.exit_code))
         system = next((e for e in _leaves(exc) if isinstance(e, OSError)), None)
         if system is not None:
             where = f"{system.filename}: " if system.filename else ""
-            click.echo(f"archiver: error: {where}{system.strerror or system}", err=True)
+            reason = f"{where}{system.strerror or system}"
+            click.echo(f"archiver: error: {one_line(reason)}", err=True)
             sys.exit(int(ExitCode.FAILURE))
         raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def one_line(message: str) -> str:
+    """``message`` with control characters escaped (``\\r``, ``\\x1b``).
+
+    Messages quote what the user gave (a path, a URL, a setting), and a line
+    break or terminal escape in it would split the one line or forge another.
+    """
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in message)
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:

@@ -14,6 +14,7 @@ from archiver.cli.options import (
     CONTEXT_SETTINGS,
     DEFAULT_INPUT,
     DEFAULT_OUT,
+    check_inputs,
     fetch_options,
     load_config,
     parse_now,
@@ -27,6 +28,7 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
+from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
 from archiver.models import Outcome
 from archiver.store.base import STORE_NAME
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--alive-every",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=7.0,
     show_default=True,
     metavar="DAYS",
@@ -69,7 +71,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--suspect-every",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=1.0,
     show_default=True,
     metavar="DAYS",
@@ -77,21 +79,21 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--max-rechecks",
-    type=click.IntRange(min=0),
+    type=Whole(lowest=0, highest=10**9),
     default=2000,
     show_default=True,
     help="Known links re-checked in one run at most (new links always are).",
 )
 @click.option(
     "--dead-after-failures",
-    type=click.IntRange(min=1),
+    type=Whole(lowest=1, highest=1_000_000),
     default=3,
     show_default=True,
     help="A link is confirmed dead after failing this many checks ...",
 )
 @click.option(
     "--dead-after-days",
-    type=click.FloatRange(min=0),
+    type=days(),
     default=3.0,
     show_default=True,
     metavar="DAYS",
@@ -141,8 +143,11 @@ def nightly_cmd(
     """
     from archiver.run.nightly import NightlySettings, run_nightly
 
+    # Everything is checked before the store or a run folder is made, so a
+    # mistyped path leaves nothing behind (no run left "running").
+    inputs = paths or (DEFAULT_INPUT,)
     settings = NightlySettings(
-        preserve=preserve_settings(paths or (DEFAULT_INPUT,), out, opts),
+        preserve=preserve_settings(inputs, out, opts),
         store=store or out / STORE_NAME,
         rule=DeadRule(
             failures=dead_after_failures, span=timedelta(days=dead_after_days)
@@ -153,20 +158,26 @@ def nightly_cmd(
         rules=wrapper_rules(opts["unwrap_specs"]),
         now=now,
     )
+    nothing = check_inputs(inputs)
     with contextlib.ExitStack() as stack:
         streams: list[TextIO] = [sys.stderr]
         if log_file is not None:
             try:
+                # The README's crontab line logs into warcs/, which a fresh
+                # install does not have yet.
+                log_file.parent.mkdir(parents=True, exist_ok=True)
                 streams.append(
                     stack.enter_context(log_file.open("a", encoding="utf-8"))
                 )
             except OSError as exc:
                 raise UsageError(f"--log-file {log_file}: {exc.strerror}") from exc
+        if nothing is not None:
+            click.echo(f"archiver: warning: {nothing}", err=True)
         reporter = choose_reporter(log_format, streams)
         with reporter:
             result = run_nightly(settings, reporter)
         summary = result.summary
-        for line in _nightly_lines(result):
+        for line in _nightly_lines(result, settings.preserve.proxy):
             click.echo(line)
         if isinstance(reporter, JsonReporter):
             reporter.event(
@@ -180,7 +191,7 @@ def nightly_cmd(
     sys.exit(exit_code(summary, fail_on_dead=False))
 
 
-def _nightly_lines(result: NightlyResult) -> list[str]:
+def _nightly_lines(result: NightlyResult, proxy: str | None) -> list[str]:
     return [
         f"run: {result.run_id} ({result.folder})",
         f"articles: {result.new_articles} new, {result.changed_articles} changed; "
@@ -190,5 +201,5 @@ def _nightly_lines(result: NightlyResult) -> list[str]:
             f"{r.bytes_cut} uncommitted bytes cut"
             for r in result.recovered
         ),
-        *summary_lines(result.summary),
+        *summary_lines(result.summary, proxy=proxy),
     ]

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.cli.browsing import browser_options, browser_settings
+from archiver.cli.types import DAY, Text, Whole, seconds
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 
@@ -30,6 +32,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 DEFAULT_INPUT = Path("seeds")
 DEFAULT_OUT = Path("warcs")
 _URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)
+# Anything that starts like a URL is taken for one: ftp://x is no file name.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -39,62 +43,62 @@ def fetch_options(func: F) -> F:
     options = [
         click.option(
             "--concurrency",
-            type=click.IntRange(min=1),
+            type=Whole(lowest=1, highest=10_000),
             default=64,
             show_default=True,
             help="Requests in flight at once, across all hosts.",
         ),
         click.option(
             "--per-host",
-            type=click.IntRange(min=1),
+            type=Whole(lowest=1, highest=1_000),
             default=4,
             show_default=True,
             help="Requests in flight at once to any one host.",
         ),
         click.option(
             "--delay",
-            type=click.FloatRange(min=0),
+            type=seconds(most=3600),
             default=0.0,
             show_default=True,
             help="Minimum seconds between two request starts to one host.",
         ),
         click.option(
             "--retries",
-            type=click.IntRange(min=1),
+            type=Whole(lowest=1, highest=100),
             default=3,
             show_default=True,
             help="Attempts per request, the first included, on transient failures.",
         ),
         click.option(
             "--retry-base",
-            type=click.FloatRange(min=0),
+            type=seconds(most=3600),
             default=1.0,
             show_default=True,
             help="First backoff in seconds; it doubles, with jitter, each retry.",
         ),
         click.option(
             "--retry-after-cap",
-            type=click.FloatRange(min=0),
+            type=seconds(most=DAY),
             default=60.0,
             show_default=True,
             help="Longest Retry-After honoured; a longer one ends the retries.",
         ),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=seconds(most=DAY, positive=True),
             default=30.0,
             show_default=True,
             help="Seconds to wait for a connection or for the next bytes.",
         ),
         click.option(
             "--max-time",
-            type=click.FloatRange(min=0, min_open=True),
+            type=seconds(most=7 * DAY, positive=True),
             help="Longest one attempt may take, in seconds, however steadily "
             "bytes trickle in  [default: 10 x --timeout, at least 60].",
         ),
         click.option(
             "--host-failures",
-            type=click.IntRange(min=0),
+            type=Whole(lowest=0, highest=1_000_000),
             default=3,
             show_default=True,
             help="After this many URLs of one host in a row fail to connect "
@@ -102,7 +106,7 @@ def fetch_options(func: F) -> F:
         ),
         click.option(
             "--max-size",
-            type=click.IntRange(min=1),
+            type=Whole(lowest=1, highest=1 << 40),
             default=100 * 1024 * 1024,
             show_default=True,
             help="Longest body kept, in bytes; longer ones are cut and marked.",
@@ -117,7 +121,11 @@ def fetch_options(func: F) -> F:
             type=click.Path(dir_okay=False, path_type=Path),
             help="Extra CA certificates (PEM) to trust, e.g. a proxy's.",
         ),
-        click.option("--user-agent", help="User-Agent header to send."),
+        click.option(
+            "--user-agent",
+            type=Text(ascii_only=True),
+            help="User-Agent header to send.",
+        ),
         click.option(
             "--allow-private",
             is_flag=True,
@@ -154,7 +162,7 @@ def run_options(func: F) -> F:
     options = [
         click.option(
             "--deadline",
-            type=click.FloatRange(min=0, min_open=True),
+            type=seconds(most=30 * DAY, positive=True),
             metavar="SECONDS",
             help="Stop fetching after this long; what is left is marked 'deadline'.",
         ),
@@ -176,7 +184,9 @@ def run_options(func: F) -> F:
         ),
         unwrap_option,
         click.option(
-            "--operator", help="Who runs the archive; written into each WARC."
+            "--operator",
+            type=Text(),
+            help="Who runs the archive; written into each WARC.",
         ),
         click.option(
             "--requisites/--no-requisites",
@@ -267,8 +277,8 @@ def load_config(
 ) -> Path | None:
     """Make archiver.toml's settings the command's defaults (flags still win)."""
     path = value if value is not None else config.DEFAULT_CONFIG
-    names = {p.name for p in ctx.command.params if p.name and p.name != "config"}
-    settings = config.load(path, names, required=value is not None)
+    allowed = config.settings_of(ctx.command.params)
+    settings = config.load(path, allowed, required=value is not None)
     ctx.default_map = {**(ctx.default_map or {}), **settings}
     return path if settings else None
 
@@ -288,12 +298,50 @@ def parse_now(
 def split_arguments(
     arguments: tuple[str, ...],
 ) -> tuple[tuple[Path, ...], tuple[str, ...]]:
-    """Article paths and URLs given on the command line; seeds/ when none."""
+    """Article paths and URLs given on the command line; seeds/ when none.
+
+    A URL argument is the user's own request, so one that cannot be fetched
+    (another scheme, no host, a broken address) is a usage error, not a line
+    in the manifest.
+    """
     if not arguments:
         return (DEFAULT_INPUT,), ()
-    urls = tuple(a for a in arguments if _URL_ARGUMENT.match(a))
-    paths = tuple(Path(a) for a in arguments if not _URL_ARGUMENT.match(a))
+    urls = tuple(check_url_argument(a) for a in arguments if _SCHEME.match(a))
+    paths = tuple(Path(a) for a in arguments if not _SCHEME.match(a))
     return paths, urls
+
+
+def check_url_argument(url: str) -> str:
+    """``url`` if it can be fetched, else a UsageError saying why."""
+    if not _URL_ARGUMENT.match(url):
+        scheme = url.split(":", 1)[0]
+        raise UsageError(
+            f"{url}: {scheme}: URLs cannot be preserved; give http:// or "
+            "https:// URLs, article files or folders"
+        )
+    try:
+        host = urlsplit(url).hostname
+    except ValueError as exc:
+        raise UsageError(f"{url}: not a valid URL: {exc}") from None
+    if not host:
+        raise UsageError(f"{url}: not a valid URL: it names no host")
+    return url
+
+
+def check_inputs(paths: tuple[Path, ...], *, urls: tuple[str, ...] = ()) -> str | None:
+    """Check the article paths before anything is written; say if none has articles.
+
+    A path that does not exist is a UsageError. When the paths hold no article
+    file (and no URL was given) the message is returned: ``preserve`` raises
+    it, ``nightly`` (whose folder may fill up later) prints it as a warning.
+    """
+    from archiver.articles.seeds import ARTICLE_SUFFIXES, discover
+
+    if discover(paths) or urls:
+        return None
+    where = ", ".join(str(p) for p in paths)
+    kinds = " ".join(sorted(ARTICLE_SUFFIXES))
+    return f"{where}: no article files found (looked for {kinds})"
 
 
 def wrapper_rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -16,11 +17,13 @@ from archiver.run import package
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="WACZ file to write.  [default: RUN_DIR/<folder name>.wacz]",
+    # A string, not a Path: Path("dir/") forgets the slash that says "folder".
+    type=click.Path(path_type=str),
+    help="WACZ file to write, or a folder to write it into (an existing "
+    "one, or a name ending in /).  [default: RUN_DIR/<folder name>.wacz]",
 )
 @click.option("--title", help="The package's title.  [default: the folder's name]")
-def package_cmd(run_dir: Path, out: Path | None, title: str | None) -> None:
+def package_cmd(run_dir: Path, out: str | None, title: str | None) -> None:
     """Package a run folder as one WACZ file for ReplayWeb.page or pywb.
 
     The WACZ holds the folder's WARC files, an index, a page list of every
@@ -32,4 +35,15 @@ def package_cmd(run_dir: Path, out: Path | None, title: str | None) -> None:
 
         archiver package warcs/ --out run.wacz
     """
-    click.echo(str(package.package(run_dir, out, title=title)))
+    click.echo(str(package.package(run_dir, _target(run_dir, out), title=title)))
+
+
+def _target(run_dir: Path, out: str | None) -> Path | None:
+    """The WACZ file ``--out`` names: inside it when it is (or reads as) a folder."""
+    if out is None:
+        return None
+    target = Path(out)
+    if out.endswith(("/", os.sep)) or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return target / (run_dir.resolve().name + package.WACZ_SUFFIX)
+    return target

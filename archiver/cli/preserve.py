@@ -12,6 +12,7 @@ import click
 from archiver.cli.options import (
     CONTEXT_SETTINGS,
     DEFAULT_OUT,
+    check_inputs,
     fetch_options,
     preserve_settings,
     run_options,
@@ -19,7 +20,7 @@ from archiver.cli.options import (
     wrapper_rules,
 )
 from archiver.cli.progress import choose_reporter, exit_code, summary_lines
-from archiver.errors import ExitCode
+from archiver.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from archiver.run.preserve import Gathered
@@ -64,6 +65,9 @@ def preserve_cmd(
     inputs, urls = split_arguments(paths)
     rules = wrapper_rules(opts["unwrap_specs"])
     settings = preserve_settings(inputs, out, opts)
+    nothing = check_inputs(inputs, urls=urls)
+    if nothing is not None:
+        raise UsageError(nothing)
     reporter = choose_reporter("auto")
     gathered = gather(inputs, reporter, urls=urls, rules=rules)
     if dry_run:
@@ -71,7 +75,7 @@ def preserve_cmd(
         return
     with reporter:
         summary = preserve(settings, gathered, reporter)
-    for line in summary_lines(summary):
+    for line in summary_lines(summary, proxy=settings.proxy):
         click.echo(line)
     sys.exit(exit_code(summary, fail_on_dead))
 

@@ -165,7 +165,7 @@ class RichReporter:
             self._progress.update(self._task, advance=1, dead=self._dead)
 
 
-def summary_lines(summary: RunSummary) -> list[str]:
+def summary_lines(summary: RunSummary, *, proxy: str | None = None) -> list[str]:
     """The end-of-run summary, one screen at most, plain text."""
     total = len(summary.statuses)
     rate = total / summary.elapsed if summary.elapsed > 0 else 0.0
@@ -210,7 +210,14 @@ def summary_lines(summary: RunSummary) -> list[str]:
     lines.append(f"dead links: {summary.dead_links}")
     if summary.requisites_file is not None:
         lines.append(f"requisites: {summary.requisites_file}")
-    if summary.offline:
+    if summary.offline and proxy is not None:
+        # Through a proxy, every failure is the proxy's first: name it.
+        lines.append(
+            f"NETWORK UNAVAILABLE: no host could be reached through the proxy "
+            f"{proxy} (--proxy). Is it running and reachable? No link was "
+            "marked dead."
+        )
+    elif summary.offline:
         lines.append(
             "NETWORK UNAVAILABLE: no host could be reached (every name failed to "
             "resolve or every connection failed). This machine looks offline; "

@@ -9,6 +9,7 @@ import click
 
 from archiver import report
 from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_now
+from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
 from archiver.store.base import STORE_NAME, open_store
 
@@ -73,13 +74,13 @@ from archiver.store.base import STORE_NAME, open_store
 )
 @click.option(
     "--dead-after-failures",
-    type=click.IntRange(min=1),
+    type=Whole(lowest=1, highest=1_000_000),
     help="Confirm a link dead after this many failed checks ...  "
     "[default: as the latest nightly run]",
 )
 @click.option(
     "--dead-after-days",
-    type=click.FloatRange(min=0),
+    type=days(),
     metavar="DAYS",
     help="... spanning at least this many days.  [default: as the latest nightly run]",
 )

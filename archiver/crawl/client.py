@@ -19,6 +19,7 @@ import httpcore
 import httpx
 
 from archiver.crawl import netguard
+from archiver.crawl.content import ACCEPT_ENCODING
 from archiver.errors import UsageError
 
 # Ask for what a browser would be shown: some sites serve bots a different page.
@@ -184,7 +185,13 @@ def build_client(
             follow_redirects=False,
             trust_env=False,
             http2=False,
-            headers={"User-Agent": user_agent, "Accept": ACCEPT},
+            # Only codings crawl/content.py can undo: every check must be
+            # able to read what it asked for.
+            headers={
+                "User-Agent": user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
         )
     except ValueError as exc:
         raise UsageError(f"--proxy {proxy}: {exc}") from exc

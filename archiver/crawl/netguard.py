@@ -29,10 +29,51 @@ _NAME_NOT_FOUND = {
 }
 
 
+# IPv6 ranges that carry an IPv4 address in their last 32 bits. A connection
+# to one may end at that IPv4 address (a NAT64 gateway, or a stack that still
+# honours the deprecated IPv4-compatible form), so it is only as public as
+# the IPv4 address it carries.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052, the well-known prefix
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 2.5.5.1, deprecated
+# Translation prefixes for a site's own network (RFC 8215): never public.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address carries by a standard embedding.
+
+    IPv4-mapped (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), NAT64
+    (``64:ff9b::a.b.c.d``), 6to4 (``2002:AABB:CCDD::``) and Teredo (server and
+    client address of ``2001::/32``).
+    """
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address in _NAT64 or address in _COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return tuple(found)
+
+
 def is_public(address: IPAddress) -> bool:
-    """Whether an address is one the open internet routes to."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Whether an address is one the open internet routes to.
+
+    An IPv6 address that embeds an IPv4 address is public only when every
+    address it embeds is (``[::ffff:127.0.0.1]`` and ``[64:ff9b::7f00:1]`` are
+    loopback in disguise).
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        embedded = embedded_ipv4(address)
+        if embedded:
+            if not all(is_public(inner) for inner in embedded):
+                return False
+            if address.ipv4_mapped is not None:
+                return True  # the mapped range is "private" as IPv6, by its name
     return address.is_global and not address.is_multicast
 
 

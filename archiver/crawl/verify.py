@@ -13,6 +13,13 @@ every path with the same shell) the honest verdict is that we cannot tell.
 
 Bot walls are recognised from the response itself (challenge headers and
 the markers challenge pages carry).
+
+The bodies are the servers' to choose, so every check is bounded: at most
+``_READ_LIMIT`` decoded bytes are read, however far they would inflate (see
+:mod:`archiver.crawl.content`), the patterns that strip markup run in linear
+time, and the checks run in worker threads (``trio.to_thread``) under a time
+limit, so a page built to be slow to read delays neither the other fetches
+nor the run's deadline.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import trio
@@ -34,7 +42,10 @@ from archiver.urls import authority, site
 PROBE_PREFIX = "/archiver-probe-"
 SIMILAR = 0.9  # Jaccard similarity of the texts above which two pages are one
 _READ_LIMIT = 512 * 1024  # body bytes compared; a not-found page is small
+_SHINGLE_LIMIT = 256 * 1024  # characters shingled, which bounds the set's size
 _SHINGLE = 6  # characters per shingle: works for spaced and unspaced scripts
+CHECK_SECONDS = 10.0  # longest one check may take; past it there is no verdict
+_CHECK_THREADS = 2  # checks at once; the machine's other cores keep fetching
 
 _MISSING_WORDS = (
     "404",
@@ -65,9 +76,15 @@ _WALL_MARKERS = (
     "px-captcha",
 )
 _WALL_STATUSES = frozenset({403, 429, 503})
-_SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# Both patterns match in linear time: from each "<" they scan forward once,
+# and an unclosed tag or script runs to the end of the text (as in a browser)
+# instead of being retried from every later "<".
+_SCRIPT = re.compile(
+    r"<(script|style)\b(?:[^<]|<(?!/\1))*(?:</\1[^<>]*>?|\Z)", re.IGNORECASE
+)
+_TAG = re.compile(r"<[^>]*(?:>|\Z)")
 _SPACE = re.compile(r"\s+")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,12 +117,15 @@ class Verifier:
         *,
         probe: bool = True,
         make_token: Callable[[], str] = lambda: secrets.token_hex(8),
+        check_seconds: float = CHECK_SECONDS,
     ) -> None:
         self._fetcher = fetcher
         self._probe_enabled = probe
         self._make_token = make_token
+        self._check_seconds = check_seconds
         self._probes: dict[str, Probe | None] = {}
         self._pending: dict[str, trio.Event] = {}
+        self._threads: trio.CapacityLimiter | None = None
 
     async def fetch(self, target: Target) -> FetchResult:
         """Fetch ``target`` and verify what came back."""
@@ -122,7 +142,7 @@ class Verifier:
         if result.failure is not None or not result.hops:
             return result
         final = result.hops[-1]
-        wall = bot_wall(final)
+        wall = await self._off_loop(lambda: bot_wall(final))
         if wall is not None:
             return replace(result, suspicion=wall)
         if not self._probe_enabled or not 200 <= final.status < 300:
@@ -133,8 +153,24 @@ class Verifier:
         probe = await self._probe_for(start.scheme, authority(result.target.url))
         if probe is None or not probe.answers_missing_with_success:
             return result
-        suspicion = compare(result, final, probe)
+        suspicion = await self._off_loop(lambda: compare(result, final, probe))
         return replace(result, suspicion=suspicion) if suspicion else result
+
+    async def _off_loop(self, check: Callable[[], T]) -> T | None:
+        """``check()`` in a worker thread, or None when it takes too long.
+
+        A check reads a file and works over its text: done on the trio thread
+        it would stall every other fetch. On timeout (or when the run is
+        cancelled) the thread is left to finish on its own; its work is
+        bounded by the read and decode limits.
+        """
+        if self._threads is None:
+            self._threads = trio.CapacityLimiter(_CHECK_THREADS)
+        with trio.move_on_after(self._check_seconds):
+            return await trio.to_thread.run_sync(
+                check, limiter=self._threads, abandon_on_cancel=True
+            )
+        return None
 
     async def _probe_for(self, scheme: str, netloc: str) -> Probe | None:
         origin = f"{scheme}://{netloc}"
@@ -159,14 +195,17 @@ class Verifier:
             if not result.hops:
                 return None
             final = result.hops[-1]
-            text = page_text(final)
+            read = await self._off_loop(lambda: _text_and_shingles(final))
+            if read is None:
+                return None
+            text, text_shingles = read
             return Probe(
                 url=url,
                 status=final.status,
                 final_url=final.url,
                 redirected=len(result.hops) > 1,
                 text=text,
-                shingles=shingles(text),
+                shingles=text_shingles,
             )
         finally:
             for hop in result.bodies:
@@ -235,8 +274,14 @@ def page_text(hop: Hop, *, strip: bool = True) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def _text_and_shingles(hop: Hop) -> tuple[str, frozenset[int]]:
+    text = page_text(hop)
+    return text, shingles(text)
+
+
 def shingles(text: str) -> frozenset[int]:
-    lowered = text.lower()
+    """Hashes of every run of ``_SHINGLE`` characters in the text's start."""
+    lowered = text[:_SHINGLE_LIMIT].lower()
     if len(lowered) <= _SHINGLE:
         return frozenset({hash(lowered)}) if lowered else frozenset()
     return frozenset(

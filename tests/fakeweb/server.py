@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import gzip
 import http
 import json
@@ -22,6 +23,7 @@ import struct
 import threading
 import time
 import urllib.parse
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
+import brotli
 import trustme
 
 PNG = bytes.fromhex(
@@ -37,7 +40,16 @@ PNG = bytes.fromhex(
 )
 
 
-SITE_MODES = ("soft404", "homeredirect", "parked", "moved", "spa", "rateonce")
+SITE_MODES = (
+    "soft404",
+    "homeredirect",
+    "parked",
+    "moved",
+    "spa",
+    "rateonce",
+    *(f"bomb-{coding}" for coding in ("gzip", "deflate", "br")),
+)
+BOMB_ZEROS = 600  # MiB of zeros in each decompression bomb
 SOFT_404_PAGE = (
     b"<html><head><title>Page not found</title></head><body><nav>Home | News | "
     b"Sport | Opinion</nav><h1>Sorry, page not found</h1><p>The page you requested "
@@ -375,6 +387,13 @@ class FakeWeb:
             return Reply(404, html, b"<h1>Not here</h1>")
         if mode == "spa":
             return Reply(200, html, SPA_SHELL)
+        if mode.startswith("bomb-"):
+            # Every path is a page of zeros that expands ~1000 times (gzip,
+            # deflate) or far more (br); under /wall/ it comes as a 503,
+            # which the bot-wall check reads.
+            coding = mode.removeprefix("bomb-")
+            headers = [("Content-Type", "text/html"), ("Content-Encoding", coding)]
+            return Reply(503 if parts[0] == "wall" else 200, headers, bomb(coding))
         if mode == "rateonce":
             with self._lock:
                 first, self._rate_once_served = not self._rate_once_served, True
@@ -491,6 +510,11 @@ class FakeWeb:
     def _trickle(self, path: str, args: list[str]) -> Reply:
         return Reply(200, [("Content-Type", "text/plain")], b"z" * 200, trickle=0.2)
 
+    def _away(self, path: str, args: list[str]) -> Reply:
+        """A redirect to the URL in the query: ``/away/<token>?<url>``."""
+        location = urllib.parse.unquote(path.partition("?")[2])
+        return Reply(302, [("Location", location)], b"")
+
     def _loop(self, path: str, args: list[str]) -> Reply:
         return Reply(302, [("Location", path)], b"")
 
@@ -575,6 +599,7 @@ class FakeWeb:
         "headers-case": _headers_case,
         "slow": _slow,
         "loop": _loop,
+        "away": _away,
         "wall": _wall,
         "switch": _switch,
         "files": _file,
@@ -591,6 +616,20 @@ class FakeWeb:
         "spa-js": _spa_js,
         "spa-data": _spa_data,
     }
+
+
+@functools.cache
+def bomb(coding: str) -> bytes:
+    """``BOMB_ZEROS`` MiB of zeros in a content coding: "gzip", "deflate" or "br"."""
+    zeros = bytes(1 << 20)
+    if coding == "br":
+        packer = brotli.Compressor(quality=5)
+        squeezed = b"".join(packer.process(zeros) for _ in range(BOMB_ZEROS))
+        return squeezed + bytes(packer.finish())
+    wbits = 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS
+    squeezer = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    body = b"".join(squeezer.compress(zeros) for _ in range(BOMB_ZEROS))
+    return body + squeezer.flush()
 
 
 def closed_port() -> int:

@@ -15,6 +15,7 @@ from archiver.crawl.netguard import (
     PrivateAddressRefused,
     Resolution,
     Resolver,
+    embedded_ipv4,
     is_public,
     parse_ip,
 )
@@ -41,10 +42,38 @@ from archiver.urls import hostname, normalise
         ("fc00::1", False),
         ("::ffff:127.0.0.1", False),
         ("::ffff:8.8.8.8", True),
+        # IPv6 forms that carry an IPv4 address are as public as that address
+        ("::7f00:1", False),  # IPv4-compatible 127.0.0.1
+        ("::a00:1", False),  # IPv4-compatible 10.0.0.1
+        ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::808:808", True),  # NAT64 of 8.8.8.8
+        ("64:ff9b:1::808:808", False),  # a local NAT64 prefix is never public
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:c0a8:101::1", False),  # 6to4 of 192.168.1.1
+        ("2002:808:808::1", True),  # 6to4 of 8.8.8.8
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("2001:0:808:808:0:f227:80ff:fffe", False),  # Teredo, client 127.0.0.1
     ],
 )
 def test_is_public(address, public):
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    ("address", "embedded"),
+    [
+        ("::ffff:10.0.0.1", ["10.0.0.1"]),
+        ("::7f00:1", ["127.0.0.1"]),
+        ("64:ff9b::7f00:1", ["127.0.0.1"]),
+        ("2002:7f00:1::", ["127.0.0.1"]),
+        ("2001:0:808:808:0:f227:80ff:fffe", ["8.8.8.8", "127.0.0.1"]),
+        ("2606:4700:4700::1111", []),
+    ],
+)
+def test_embedded_ipv4(address, embedded):
+    found = embedded_ipv4(ipaddress.IPv6Address(address))
+    assert [str(a) for a in found] == embedded
 
 
 def test_parse_ip_takes_bracketed_ipv6_and_rejects_names():
