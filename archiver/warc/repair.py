@@ -88,21 +88,11 @@ def _trim_closed(path: Path) -> Repair | None:
     try:
         size = path.stat().st_size
         ends = list(_record_ends(path))
-        keep = ends[-1] if ends else 0
-        if keep == size:
-            return None
-        if keep == 0:
-            path.unlink()
-            return Repair(path=path, records=0, dropped_bytes=size, removed=True)
-        with path.open("r+b") as handle:
-            handle.truncate(keep)
-            handle.flush()
-            os.fsync(handle.fileno())
     except OSError as exc:
         raise ArchiveWriteError(f"{path}: cannot repair: {exc}") from exc
-    return Repair(
-        path=path, records=len(ends), dropped_bytes=size - keep, removed=False
-    )
+    if ends and ends[-1] == size:
+        return None
+    return _keep_whole(path, ends, size, final=path)
 
 
 def repair_file(path: Path) -> Repair:
@@ -110,7 +100,19 @@ def repair_file(path: Path) -> Repair:
     try:
         size = path.stat().st_size
         ends = list(_record_ends(path))
-        keep = ends[-1] if ends else 0
+    except OSError as exc:
+        raise ArchiveWriteError(f"{path}: cannot repair: {exc}") from exc
+    final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
+    return _keep_whole(path, ends, size, final=final)
+
+
+def _keep_whole(path: Path, ends: list[int], size: int, *, final: Path) -> Repair:
+    """Truncate ``path`` after its last whole record and name it ``final``.
+
+    A file with no whole record is deleted.
+    """
+    keep = ends[-1] if ends else 0
+    try:
         if keep == 0:
             path.unlink()
             return Repair(path=path, records=0, dropped_bytes=size, removed=True)
@@ -118,8 +120,8 @@ def repair_file(path: Path) -> Repair:
             handle.truncate(keep)
             handle.flush()
             os.fsync(handle.fileno())
-        final = path.with_name(path.name.removesuffix(OPEN_SUFFIX))
-        path.rename(final)
+        if final != path:
+            path.rename(final)
     except OSError as exc:
         raise ArchiveWriteError(f"{path}: cannot repair: {exc}") from exc
     return Repair(
