@@ -178,6 +178,8 @@ def test_the_replay_shows_what_the_script_built(always, wayback, fakeweb, tmp_pa
     url = always.urls["spa"]
     token = always.tokens["spa"]
     before = fakeweb.ledger.hits(f"/spa-data/{token}")
+    picture = f"/image/spa-{token.replace('/', '-')}.png"
+    pictures = fakeweb.ledger.hits(picture)
     stamp = iso_date_to_timestamp(
         by_uri(always, "resource", f"urn:dom:{url}")[0][0].rec_headers.get_header(
             "WARC-Date"
@@ -198,7 +200,9 @@ def test_the_replay_shows_what_the_script_built(always, wayback, fakeweb, tmp_pa
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"This article text for {token} came as JSON." in result.stdout
     assert f"spa-{token}.png" in result.stdout
+    assert 'data-loaded="yes"' in result.stdout  # the picture shows, replayed
     assert fakeweb.ledger.hits(f"/spa-data/{token}") == before  # all from the archive
+    assert fakeweb.ledger.hits(picture) == pictures
 
 
 @pytest.fixture(scope="module")

@@ -567,6 +567,11 @@ class FakeWeb:
             "document.getElementById('root').innerHTML = '<h1>' + data.title + "
             '\'</h1><p id="text">\' + data.text + \'</p><img id="pic" src="\' + '
             'data.image + \'" alt="a picture">\';'
+            # Says in the DOM whether the picture really loaded (live or replayed).
+            "const pic = document.getElementById('pic');"
+            "pic.onload = () => pic.setAttribute('data-loaded',"
+            " pic.naturalWidth > 0 ? 'yes' : 'empty');"
+            "pic.onerror = () => pic.setAttribute('data-loaded', 'error');"
             "})();"
         )
         return Reply(200, [("Content-Type", "text/javascript")], script.encode())
