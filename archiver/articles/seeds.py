@@ -33,7 +33,7 @@ _TIMESTAMP = re.compile(r"<!--\s*(\d{1,16})\s*-->")
 # Greedy on the title: titles may hold brackets. The URL is the rest of the
 # line, so a space in it (or the <...> form markdown allows) is still a URL;
 # normalising encodes the space as a browser does.
-_TITLE = re.compile(r"\[(?P<title>.*)\]\((?:<(?P<bracketed>[^<>]*)>|(?P<url>.*))\)")
+_BRACKETED = re.compile(r"<(?P<url>[^<>]*)>")
 _RULE = re.compile(r"-{3,}|={3,}")
 _DATE_LINE = re.compile(r"日期[：:]\s*(?P<date>.+)")
 
@@ -98,7 +98,7 @@ def parse(path: Path, data: bytes) -> Article:
         index = _skip_blank(lines, index + 1)
     if index >= len(lines):
         raise InputError(f"{path}: empty article (no title line)")
-    title = _TITLE.fullmatch(lines[index].strip())
+    title = title_link(lines[index].strip())
     if title is None:
         raise InputError(
             f"{path}: line {index + 1} is not a title link '[title](url)': "
@@ -114,13 +114,30 @@ def parse(path: Path, data: bytes) -> Article:
         published = _dated_body(body)
     return Article(
         path=path,
-        url=(title.group("bracketed") or title.group("url") or "").strip() or None,
-        title=title.group("title").strip(),
+        url=title[1].strip() or None,
+        title=title[0].strip(),
         published=published,
         body=body,
         text=text,
         sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def title_link(line: str) -> tuple[str, str] | None:
+    """(title, URL) of a ``[title](url)`` or ``[title](<url>)`` line, else None.
+
+    The title runs to the last ``](`` (titles hold brackets, URLs rarely
+    hold ``](``). Found with ``rfind``, not a backtracking pattern, so a
+    hostile line of a megabyte costs a scan, not hours.
+    """
+    if not (line.startswith("[") and line.endswith(")")):
+        return None
+    split = line.rfind("](")
+    if split < 1:
+        return None
+    target = line[split + 2 : -1]
+    bracketed = _BRACKETED.fullmatch(target)
+    return line[1:split], bracketed.group("url") if bracketed else target
 
 
 def _decode(path: Path, data: bytes) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from archiver.articles import extract, plan
+from archiver.articles import extract, plan, seeds
 from archiver.articles.seeds import parse
 from archiver.articles.unwrap import DEFAULT_RULES, parse_rule, unwrap
 from archiver.errors import UsageError
@@ -463,3 +463,19 @@ def test_extraction_never_raises(body):
 def test_a_body_that_is_only_a_url_is_read_quietly():
     # BeautifulSoup warns that such markup "looks like a URL"; the run must not.
     assert found("https://only.example/") == []
+
+
+def test_hostile_markup_costs_a_scan_not_a_square(tmp_path):
+    """Unclosed url( and runs of '[' once took minutes for a few kB."""
+    body = (
+        '<p style="'
+        + "background:url(" * 100_000
+        + '">x</p>'
+        + "[" * 100_000
+        + "](" * 100_000
+        + "<p>[a [b](https://example.com/inner)</p>"
+    )
+    path = tmp_path / "a.txt"
+    path.write_text(f"<!--1-->\n[T](https://example.com/)\n------\n\n{body}\n")
+    found = [link.raw for link in extract.links(seeds.read(path), DEFAULT_RULES)]
+    assert "https://example.com/inner" in found

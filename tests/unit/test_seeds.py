@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from archiver.articles import extract, plan
-from archiver.articles.seeds import discover, parse, read
+from archiver.articles.seeds import discover, parse, read, title_link
 from archiver.errors import InputError, UsageError
 
 
@@ -122,3 +124,26 @@ def test_discover_walks_folders_and_skips_hidden_and_other_files(tmp_path):
 def test_missing_path_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="nope: no such file or folder"):
         discover([tmp_path / "nope"])
+
+
+_OLD_TITLE = re.compile(r"\[(?P<title>.*)\]\((?:<(?P<bracketed>[^<>]*)>|(?P<url>.*))\)")
+
+
+@settings(max_examples=500, deadline=None)
+@given(line=st.text(alphabet="[]()<>ab x", max_size=30))
+def test_the_title_line_is_read_as_the_pattern_it_replaced_read_it(line):
+    """title_link scans once; the greedy pattern before it backtracked."""
+    old = _OLD_TITLE.fullmatch(line)
+    expected = (
+        None
+        if old is None
+        else (old.group("title"), old.group("bracketed") or old.group("url") or "")
+    )
+    assert title_link(line) == expected
+
+
+def test_a_megabyte_title_line_of_brackets_is_refused_in_one_scan(tmp_path):
+    path = tmp_path / "hostile.txt"
+    path.write_text("[" + "](x" * 350_000 + "\n------\n\nbody\n")
+    with pytest.raises(InputError, match="not a title link"):
+        read(path)
