@@ -119,10 +119,13 @@ def package(
 
 
 def _runs(folder: Path) -> list[Path]:
-    """The folders to package: ``folder`` itself, or its runs (a nightly root)."""
-    if any(folder.glob("*.warc.gz")):
-        return [folder]
-    return sorted(
+    """The folders to package: ``folder`` itself, and its runs (a nightly root).
+
+    Both, when ``archiver preserve`` and ``archiver nightly`` share a folder:
+    a package never leaves captures out silently.
+    """
+    own = [folder] if any(folder.glob("*.warc.gz")) else []
+    return own + sorted(
         p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.warc.gz"))
     )
 

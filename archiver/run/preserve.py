@@ -292,10 +292,9 @@ def _preserve_locked(
     manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
     partial.unlink(missing_ok=True)
     # Every WARC in the folder, not only this run's: revisit records may point
-    # at captures of earlier runs, and pywb serves the whole folder.
-    index_path = index.write_cdxj(
-        sorted(settings.out.glob("*.warc.gz")), settings.out / index.INDEX_NAME
-    )
+    # at captures of earlier runs, and pywb serves the whole folder (nightly
+    # runs' folders in it too, when nightly shares it).
+    index_path = index.merge_run_indexes(settings.out)
     if stopped.signal is not None:
         stop = Terminated if stopped.signal == signal.SIGTERM else Interrupted
         finished = len(fetched)

@@ -31,28 +31,42 @@ INDEXED_RECORDS: Final = ("response", "revisit", "resource", "metadata")
 
 
 def merge_run_indexes(root: Path, out: Path | None = None) -> Path:
-    """One index over every run folder's ``index.cdxj``, for one pywb collection.
+    """One index of everything under ``root``, for one pywb collection.
 
-    Nightly runs each index their own folder; a revisit record of one night
-    points at a capture of another, so replay needs them all in one place.
-    The run indexes are already sorted: they are merged line by line (no WARC
-    is read again) with each file name prefixed by its run folder.
+    That is ``root``'s own WARC files (what ``archiver preserve`` wrote there)
+    and every run folder's ``index.cdxj`` (what ``archiver nightly`` wrote),
+    so a preserve and a nightly sharing one folder never drop each other's
+    captures from it. Nightly runs each index their own folder; a revisit
+    record of one night points at a capture of another, so replay needs them
+    all in one place. The run indexes are already sorted: they are merged
+    line by line (no WARC is read again) with each file name prefixed by its
+    run folder.
     """
     out = out or root / INDEX_NAME
     sources = sorted(path for path in root.glob(f"*/{INDEX_NAME}") if path.is_file())
+    own = sorted(root.glob("*.warc.gz"))
+    own_index = out.with_name(out.name + ".own.tmp")
     tmp = out.with_name(out.name + ".tmp")
     try:
+        if own:
+            write_cdxj(own, own_index)
         with contextlib.ExitStack() as stack:
             opened = [
                 (stack.enter_context(p.open(encoding="utf-8")), p) for p in sources
             ]
-            streams = [_prefixed(lines, path.parent) for lines, path in opened]
+            streams: list[Iterable[str]] = [
+                _prefixed(lines, path.parent) for lines, path in opened
+            ]
+            if own:
+                streams.append(stack.enter_context(own_index.open(encoding="utf-8")))
             with tmp.open("w", encoding="utf-8", newline="\n") as merged:
                 merged.writelines(heapq.merge(*streams))
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ArchiveWriteError(f"{out}: cannot write the CDXJ index: {exc}") from exc
+    finally:
+        own_index.unlink(missing_ok=True)
     return out
 
 
