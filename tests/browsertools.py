@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.models import LinkStatus
-
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
@@ -53,23 +51,3 @@ def by_uri(run: Run, kind: str, uri: str) -> list[tuple[Any, bytes]]:
         for r, body in run.records
         if r.rec_type == kind and r.rec_headers.get_header("WARC-Target-URI") == uri
     ]
-
-
-class Notes:
-    """A reporter that keeps what it is told (for library runs)."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.statuses: list[LinkStatus] = []
-
-    def article_error(self, message: str) -> None:
-        self.notes.append(f"skipped: {message}")
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def planned(self, total: int) -> None:
-        pass
-
-    def done(self, status: LinkStatus) -> None:
-        self.statuses.append(status)

@@ -20,9 +20,10 @@ import pytest
 import archiver
 from archiver.browser.settings import BrowserMode, BrowserSettings
 from archiver.crawl.fetch import FetchSettings
-from tests.browsertools import Notes, Run, by_uri, needs_chromium, read_records
+from tests.browsertools import Run, by_uri, needs_chromium, read_records
 from tests.clirun import links_to, read_manifest, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
+from tests.reporting import Notes
 
 NO_SUCH_BROWSER = "no-such-chromium-" + uuid.uuid4().hex[:6]
 

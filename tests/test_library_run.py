@@ -10,7 +10,7 @@ import pytest
 
 import archiver
 from archiver.crawl.fetch import FetchSettings
-from archiver.models import LinkStatus
+from tests.reporting import Notes
 from tests.warcfiles import records, write_open_file
 
 HOLD_LOCK = (
@@ -19,26 +19,6 @@ HOLD_LOCK = (
     "with run_lock(Path(sys.argv[1])):\n"
     "    print('held', flush=True); time.sleep(60)"
 )
-
-
-class Notes:
-    """A reporter that keeps what it is told."""
-
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.statuses: list[LinkStatus] = []
-
-    def article_error(self, message: str) -> None:
-        self.notes.append(f"skipped: {message}")
-
-    def note(self, message: str) -> None:
-        self.notes.append(message)
-
-    def planned(self, total: int) -> None:
-        pass
-
-    def done(self, status: LinkStatus) -> None:
-        self.statuses.append(status)
 
 
 def settings(out: Path) -> archiver.PreserveSettings:

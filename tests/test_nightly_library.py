@@ -6,33 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from archiver.crawl.fetch import FetchSettings
-from archiver.models import LinkStatus
 from archiver.run.nightly import NightlySettings, run_nightly
 from archiver.run.preserve import PreserveSettings
 from archiver.store.base import open_store
 from archiver.store.history import DeadRule
 from tests.clirun import links_to, write_article
+from tests.reporting import Notes
 
 NIGHT = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)
-
-
-class Reporter:
-    """Keeps the statuses a night reports; an unreadable article fails the test."""
-
-    def __init__(self) -> None:
-        self.statuses: list[LinkStatus] = []
-
-    def article_error(self, message: str) -> None:
-        raise AssertionError(message)
-
-    def note(self, message: str) -> None:
-        pass
-
-    def planned(self, total: int) -> None:
-        pass
-
-    def done(self, status: LinkStatus) -> None:
-        self.statuses.append(status)
 
 
 def test_two_nights_in_process_check_again_and_revisit_the_unchanged(fakeweb, tmp_path):
@@ -61,9 +42,10 @@ def test_two_nights_in_process_check_again_and_revisit_the_unchanged(fakeweb, tm
             alive_every=timedelta(days=1),
             now=NIGHT + timedelta(days=night),
         )
-        reporter = Reporter()
+        reporter = Notes()
         results.append(run_nightly(settings, reporter))
         assert link in {s.url for s in reporter.statuses}
+        assert not [n for n in reporter.notes if n.startswith("skipped:")]
     first, second = results
     assert (first.new_articles, second.new_articles) == (1, 0)
     assert second.rechecked == 2  # the article's page and its link, both due

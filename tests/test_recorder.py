@@ -21,6 +21,7 @@ from archiver.crawl.retry import RetryPolicy
 from archiver.models import Citation, LinkKind, LinkStatus, NormalizedURL, Target
 from archiver.run.recorder import Finished, Recorder, Tally
 from archiver.warc.writer import WarcSink
+from tests.reporting import Notes
 
 
 def target(url: str) -> Target:
@@ -28,20 +29,6 @@ def target(url: str) -> Target:
         article="a.txt", kind=LinkKind.LINK, element="a", attribute="href"
     )
     return Target(url=NormalizedURL(url), citations=(citation,))
-
-
-class Quiet:
-    def article_error(self, message: str) -> None:
-        pass
-
-    def note(self, message: str) -> None:
-        pass
-
-    def planned(self, total: int) -> None:
-        pass
-
-    def done(self, status: LinkStatus) -> None:
-        pass
 
 
 class DiskCheckingHistory:
@@ -85,7 +72,7 @@ async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
     async def online() -> bool:
         return True
 
-    recorder = Recorder(sink, Tally(), Quiet(), history, online)
+    recorder = Recorder(sink, Tally(), Notes(), history, online)
     send, receive = trio.open_memory_channel[Finished](0)
     resolver = Resolver()
     settings = FetchSettings(
