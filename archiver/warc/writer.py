@@ -228,40 +228,18 @@ class WarcSink:
         ``outlink: URL KIND`` field each, as crawlers write them.
         """
         with self._writing() as current:
-            resource_id = self._make_id()
-            common = {
-                "WARC-Date": _warc_date(when),
-                "WARC-Warcinfo-ID": current.warcinfo_id,
-            }
             offset = current.handle.tell()
-            resource = current.writer.create_warc_record(
+            written = self._resources_and_note(
+                current,
                 uri,
-                "resource",
-                payload=io.BytesIO(data),
-                length=len(data),
-                warc_content_type="text/markdown; charset=utf-8",
-                warc_headers_dict={**common, "WARC-Record-ID": resource_id},
+                when,
+                [(uri, "text/markdown; charset=utf-8", data)],
+                [("outlink", f"{url} {kind}") for url, kind in outlinks],
             )
-            current.writer.write_record(resource)
-            fields = "".join(f"outlink: {url} {kind}\r\n" for url, kind in outlinks)
-            payload = fields.encode("utf-8")
-            metadata = current.writer.create_warc_record(
-                uri,
-                "metadata",
-                payload=io.BytesIO(payload),
-                length=len(payload),
-                warc_content_type="application/warc-fields",
-                warc_headers_dict={
-                    **common,
-                    "WARC-Record-ID": self._make_id(),
-                    "WARC-Concurrent-To": resource_id,
-                },
-            )
-            current.writer.write_record(metadata)
         return RecordRef(
             warc_file=current.name,
             offset=offset,
-            payload_digest=resource.rec_headers.get_header("WARC-Payload-Digest"),
+            payload_digest=written[0].rec_headers.get_header("WARC-Payload-Digest"),
         )
 
     def write_resources(
@@ -279,44 +257,56 @@ class WarcSink:
         (``name: value`` lines), concurrent to the first resource. Returns
         the record IDs, resources first.
         """
-        ids: list[str] = []
         with self._writing() as current:
-            common = {
-                "WARC-Date": _warc_date(when),
-                "WARC-Warcinfo-ID": current.warcinfo_id,
-            }
-            for target, content_type, data in resources:
-                record_id = self._make_id()
-                extra = {"WARC-Concurrent-To": ids[0]} if ids else {}
-                record = current.writer.create_warc_record(
-                    target,
-                    "resource",
-                    payload=io.BytesIO(data),
-                    length=len(data),
-                    warc_content_type=content_type,
-                    warc_headers_dict={
-                        **common,
-                        "WARC-Record-ID": record_id,
-                        **extra,
-                    },
-                )
-                current.writer.write_record(record)
-                ids.append(record_id)
-            lines = "".join(f"{name}: {_field(value)}\r\n" for name, value in fields)
-            payload = lines.encode("utf-8")
-            record_id = self._make_id()
-            extra = {"WARC-Concurrent-To": ids[0]} if ids else {}
-            metadata = current.writer.create_warc_record(
-                uri,
-                "metadata",
-                payload=io.BytesIO(payload),
-                length=len(payload),
-                warc_content_type="application/warc-fields",
-                warc_headers_dict={**common, "WARC-Record-ID": record_id, **extra},
+            written = self._resources_and_note(current, uri, when, resources, fields)
+        return [record.rec_headers.get_header("WARC-Record-ID") for record in written]
+
+    def _resources_and_note(
+        self,
+        current: _OpenFile,
+        uri: str,
+        when: datetime,
+        resources: Sequence[tuple[str, str, bytes]],
+        fields: Sequence[tuple[str, str]],
+    ) -> list[ArcWarcRecord]:
+        """``resource`` records, then a ``metadata`` record for ``uri``.
+
+        Every record after the first is concurrent to it. Returns the records
+        in the order written.
+        """
+        common = {
+            "WARC-Date": _warc_date(when),
+            "WARC-Warcinfo-ID": current.warcinfo_id,
+        }
+        lines = "".join(f"{name}: {_field(value)}\r\n" for name, value in fields)
+        note = ("metadata", uri, "application/warc-fields", lines.encode("utf-8"))
+        made = [("resource", *resource) for resource in resources]
+        written: list[ArcWarcRecord] = []
+        for kind, target, content_type, data in (*made, note):
+            extra = (
+                {
+                    "WARC-Concurrent-To": written[0].rec_headers.get_header(
+                        "WARC-Record-ID"
+                    )
+                }
+                if written
+                else {}
             )
-            current.writer.write_record(metadata)
-            ids.append(record_id)
-        return ids
+            record = current.writer.create_warc_record(
+                target,
+                kind,
+                payload=io.BytesIO(data),
+                length=len(data),
+                warc_content_type=content_type,
+                warc_headers_dict={
+                    **common,
+                    "WARC-Record-ID": self._make_id(),
+                    **extra,
+                },
+            )
+            current.writer.write_record(record)
+            written.append(record)
+        return written
 
     @contextmanager
     def _writing(self) -> Iterator[_OpenFile]:
