@@ -225,7 +225,6 @@ def _preserve_locked(
     for status in statuses:
         reporter.done(status)
     reporter.planned(len(gathered.plan.targets) + len(statuses))
-    settings.out.mkdir(parents=True, exist_ok=True)
     sink = WarcSink(
         settings.out,
         prefix=settings.warc_prefix,

@@ -98,32 +98,7 @@ class SQLiteStore:
         filesystem that holds no ``-shm`` file is opened as immutable.
         """
         name = str(path)
-        conn = None
-        for flags in ("mode=ro", "immutable=1"):
-            try:
-                conn = sqlite3.connect(
-                    f"{path.resolve().as_uri()}?{flags}",
-                    uri=True,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-                found = migrations.refuse_unknown(conn, name)
-                break
-            except sqlite3.OperationalError as exc:
-                if conn is not None:
-                    conn.close()
-                    conn = None
-                last = exc
-            except sqlite3.Error as exc:
-                if conn is not None:
-                    conn.close()
-                raise StoreError(f"{name}: cannot open the store: {exc}") from exc
-            except BaseException:
-                if conn is not None:
-                    conn.close()
-                raise
-        if conn is None:
-            raise StoreError(f"{name}: cannot open the store: {last}") from last
+        conn, found = cls._read_only(path)
         if found < migrations.SCHEMA_VERSION:
             conn.close()
             raise StoreError(
@@ -176,16 +151,42 @@ class SQLiteStore:
     @staticmethod
     def schema_version(path: Path) -> int:
         """The schema version of the store at ``path``, read without changing it."""
-        try:
-            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
-        try:
-            return migrations.refuse_unknown(conn, str(path))
-        except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
-        finally:
-            conn.close()
+        conn, found = SQLiteStore._read_only(path)
+        conn.close()
+        return found
+
+    @staticmethod
+    def _read_only(path: Path) -> tuple[sqlite3.Connection, int]:
+        """A read-only connection to the store at ``path``, and its schema version.
+
+        A WAL store on a read-only filesystem that holds no ``-shm`` file
+        cannot be opened ``mode=ro``; it is opened as immutable instead.
+        """
+        name = str(path)
+        last: sqlite3.Error | None = None
+        for flags in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(
+                    f"{path.resolve().as_uri()}?{flags}",
+                    uri=True,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            try:
+                return conn, migrations.refuse_unknown(conn, name)
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                last = exc
+            except sqlite3.Error as exc:
+                conn.close()
+                raise StoreError(f"{name}: cannot open the store: {exc}") from exc
+            except BaseException:
+                conn.close()
+                raise
+        raise StoreError(f"{name}: cannot open the store: {last}") from last
 
     def close(self) -> None:
         with self._lock:
