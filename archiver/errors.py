@@ -25,11 +25,12 @@ class ExitCode(IntEnum):
     """Process exit codes; the README's table is checked against this enum."""
 
     OK = 0  # the run completed, whatever state the links are in
-    FAILURE = 1  # the run could not complete (WARC write failed, or a bug)
+    FAILURE = 1  # the run could not complete (a WARC file could not be written)
     USAGE = 2  # bad option, argument or input path
     DEAD_LINKS = 3  # --fail-on-dead was given and dead links were found
     LOCKED = 4  # another run holds the output folder's lock
     NETWORK_UNAVAILABLE = 5  # no host could be reached: the machine looks offline
+    INTERNAL = 70  # a bug: one line, the traceback in a crash log (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped; the files written are valid
     TERMINATED = 143  # SIGTERM: stopped the same way
 

@@ -37,6 +37,20 @@ def _no_ambient_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _crash_logs_stay_in_the_test_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """A bug met by a test writes its crash log here, not into the home folder."""
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if before is None:
+        del os.environ["XDG_STATE_HOME"]
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def fakeweb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
     web = FakeWeb(tmp_path_factory.mktemp("fakeweb"))

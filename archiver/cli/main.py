@@ -3,7 +3,7 @@
 Each command (one module each in this package) turns its options into
 settings and calls the run. The one ``except ArchiverError`` in :func:`main`
 prints the error as one line and exits with that error's code; anything else
-is a bug and keeps its traceback.
+is a bug, told as one line naming a crash log that holds the traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import click
 
+from archiver.cli.crashlog import write_crash_log
 from archiver.cli.extract import extract_cmd
 from archiver.cli.nightly import nightly_cmd
 from archiver.cli.options import CONTEXT_SETTINGS
@@ -52,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     Every failure a user can cause or meet (bad input, a full disk, a held
     lock, Ctrl-C) ends here as one line and an exit code, also when trio
-    delivers it inside an exception group; anything else is a bug and keeps
-    its traceback.
+    delivers it inside an exception group; anything else is a bug: one line
+    and a crash log (:mod:`archiver.cli.crashlog`), exit 70.
     """
     # Outside the crawl (which stops gracefully by itself), SIGTERM stops the
     # process as Ctrl-C does, rather than killing it mid-write.
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             reason = f"{where}{system.strerror or system}"
             click.echo(f"archiver: error: {one_line(reason)}", err=True)
             sys.exit(int(ExitCode.FAILURE))
-        raise
+        _crashed(exc, list(argv) if argv is not None else sys.argv[1:])
     sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -105,6 +106,19 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
     return [exc]
+
+
+def _crashed(exc: BaseException, argv: list[str]) -> NoReturn:
+    """A bug: say so on one line, with where its traceback was written."""
+    leaf = _leaves(exc)[0]
+    log = write_crash_log(exc, ["archiver", *argv])
+    where = f"details in {log}" if log is not None else "no crash log could be written"
+    click.echo(
+        f"archiver: internal error ({type(leaf).__name__}: {one_line(str(leaf))}); "
+        f"files written so far are valid and the next run resumes; {where}",
+        err=True,
+    )
+    sys.exit(int(ExitCode.INTERNAL))
 
 
 def _interrupted() -> NoReturn:
