@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,32 @@ def links_to(urls: dict[str, str]) -> str:
     )
 
 
-def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+# The CLI with the process's one clock (archiver.clock) set to start at
+# argv[1]: how tests play nights days apart. Users have no such setting.
+CLOCKED = """
+import sys
+from datetime import datetime
+from archiver import clock
+from archiver.cli.main import main
+with clock.installed(clock.starting_at(datetime.fromisoformat(sys.argv[1]))):
+    main(sys.argv[2:])
+"""
+
+
+def archiver_at(when: datetime | str | None) -> list[str]:
+    """The command line that starts ``archiver`` with its clock at ``when``."""
+    if when is None:
+        return [sys.executable, "-m", "archiver"]
+    text = when.isoformat() if isinstance(when, datetime) else when
+    return [sys.executable, "-c", CLOCKED, text]
+
+
+def run_cli(
+    *args: str, timeout: float = 120, at: datetime | str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``archiver ARGS`` in a subprocess; with ``at``, its clock starts there."""
     return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
+        [*archiver_at(at), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -119,7 +119,7 @@ def nightly(root: Path, night: int) -> subprocess.CompletedProcess[str]:
     when = NIGHT_ONE + timedelta(days=night - 1)
     return run_cli(
         "nightly", str(root / "articles"), "--out", str(root / "warcs"),
-        "--now", when.isoformat(), "--allow-private", "--alive-every", "1",
+        "--allow-private", "--alive-every", "1",
         "--dead-after-failures", "3", "--dead-after-days", "2",
-        "--retries", "1", "--no-probe",
+        "--retries", "1", "--no-probe", at=when,
     )  # fmt: skip

@@ -1,8 +1,9 @@
 """``archiver nightly`` over several nights, and after kill -9: the real CLI and store.
 
 The fake web's ``/switch/<name>`` routes answer what the test sets before
-each night; ``--now`` sets each night's clock. The store is read back with the
-store's own API from the SQLite file the runs wrote.
+each night; each night's process starts its clock at that night
+(``tests.clirun``). The store is read back with the store's own API from the
+SQLite file the runs wrote.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.errors import StoreError
 from archiver.store.base import open_store
 from archiver.store.history import DeadRule, Verdict
-from tests.clirun import links_to, run_cli, write_article
+from tests.clirun import archiver_at, links_to, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
 
 NIGHT_ONE = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
@@ -38,8 +39,6 @@ def nightly(root: Path, night: int, *args: str) -> subprocess.CompletedProcess[s
         str(root / "articles"),
         "--out",
         str(root / "warcs"),
-        "--now",
-        when.isoformat(),
         "--allow-private",
         "--alive-every",
         "1",
@@ -51,6 +50,7 @@ def nightly(root: Path, night: int, *args: str) -> subprocess.CompletedProcess[s
         "1",
         "--no-probe",
         *args,
+        at=when,
     )
 
 
@@ -230,8 +230,8 @@ def test_an_offline_night_stores_a_refused_private_url_as_refused(fakeweb, tmp_p
     )
     result = run_cli(
         "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / "warcs"),
-        "--now", NIGHT_ONE.isoformat(), "--canary", "https://canary.invalid/",
-        "--log-format", "json",
+        "--canary", "https://canary.invalid/", "--log-format", "json",
+        at=NIGHT_ONE,
     )  # fmt: skip
     assert result.returncode == 5, result.stderr
     (folder,) = (p for p in (tmp_path / "warcs").iterdir() if p.is_dir())
@@ -291,19 +291,20 @@ def test_kill_9_then_rerun_loses_nothing_and_writes_nothing_twice(
     article_url = fakeweb.url(f"/page/crash-{token}")
     write_article(tmp_path / "articles" / "a.txt", article_url, links_to(urls))
     args = [
-        sys.executable, "-m", "archiver", "nightly", str(tmp_path / "articles"),
-        "--out", str(tmp_path / "warcs"), "--now", NIGHT_ONE.isoformat(),
+        "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / "warcs"),
         "--allow-private", "--no-probe", "--per-host", "2",
     ]  # fmt: skip
     victim = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*archiver_at(NIGHT_ONE), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     store_file = tmp_path / "warcs" / "archiver.sqlite3"
     wait_for(lambda: run_started(store_file))  # killed after the run is recorded
     time.sleep(kill_after)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    finish = run_cli(*args[3:])
+    finish = run_cli(*args, at=NIGHT_ONE)
     assert finish.returncode == 0, finish.stderr
     assert "recovered crashed run 20260101T030000Z" in finish.stdout
     everything = {article_url, *urls.values()}
@@ -359,8 +360,11 @@ from archiver.warc.writer import WarcSink
 def die(*args, **kwargs):
     os._exit(9)  # killed with the links recorded, the article's copy not written
 WarcSink.write_article = die
+from datetime import datetime
+from archiver import clock
 from archiver.cli.main import main
-main(sys.argv[1:])
+with clock.installed(clock.starting_at(datetime.fromisoformat(sys.argv[1]))):
+    main(sys.argv[2:])
 """
 
 
@@ -379,15 +383,16 @@ def test_a_kill_before_the_article_copy_is_written_loses_no_article(fakeweb, tmp
         )
     args = [
         "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / "warcs"),
-        "--now", NIGHT_ONE.isoformat(), "--allow-private", "--no-probe",
+        "--allow-private", "--no-probe",
     ]  # fmt: skip
     killed = subprocess.run(
-        [sys.executable, "-c", _DIE_BEFORE_THE_ARTICLE_COPY, *args],
+        [sys.executable, "-c", _DIE_BEFORE_THE_ARTICLE_COPY, NIGHT_ONE.isoformat(),
+         *args],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert killed.returncode == 9, killed.stderr
     later = (NIGHT_ONE + timedelta(days=1)).isoformat()
-    finish = run_cli(*args[:-4], "--now", later, "--allow-private", "--no-probe")
+    finish = run_cli(*args, at=later)
     assert finish.returncode == 0, finish.stderr
     copies = {uri for kind, uri, _ in records(tmp_path) if kind == "resource"}
     assert set(urls) <= copies
@@ -407,7 +412,7 @@ def test_two_roots_sharing_one_store_never_run_at_once(fakeweb, tmp_path):
     def args(root: str) -> list[str]:
         return [
             "nightly", str(tmp_path / "articles"), "--out", str(tmp_path / root),
-            "--store", str(store_file), "--now", NIGHT_ONE.isoformat(),
+            "--store", str(store_file),
             "--allow-private", "--no-probe", "--per-host", "1",
         ]  # fmt: skip
 

@@ -32,6 +32,7 @@ from warcio.timeutils import iso_date_to_timestamp
 
 from archiver.run.package import package
 from archiver.warc.index import INDEX_NAME, write_cdxj
+from tests.clirun import run_cli
 from tests.fakeweb.server import FakeWeb
 from tests.replaytools import Wayback, offline_env, pywb_venv
 
@@ -368,11 +369,9 @@ def test_nightly_runs_replay_as_one_collection_revisits_included(
     )
     warcs = tmp_path / "warcs"
     for night in ("2026-01-01T03:00:00+00:00", "2026-01-02T03:00:00+00:00"):
-        done = subprocess.run(
-            [sys.executable, "-m", "archiver", "nightly", str(tmp_path / "articles"),
-             "--out", str(warcs), "--now", night, "--alive-every", "1",
-             "--allow-private", "--no-probe"],
-            capture_output=True, text=True, check=False,
+        done = run_cli(
+            "nightly", str(tmp_path / "articles"), "--out", str(warcs),
+            "--alive-every", "1", "--allow-private", "--no-probe", at=night,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
     revisits = [

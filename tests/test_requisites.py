@@ -332,8 +332,8 @@ def test_a_second_night_revisits_a_shared_stylesheet(fakeweb, tmp_path):
     for night in ("2026-01-01T03:00:00+00:00", "2026-01-02T03:00:00+00:00"):
         done = run_cli(
             "nightly", "--browser", "never", str(tmp_path / "articles"),
-            "--out", str(warcs), "--now", night,
-            "--alive-every", "1", "--allow-private", "--no-probe",
+            "--out", str(warcs),
+            "--alive-every", "1", "--allow-private", "--no-probe", at=night,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
     assert fakeweb.ledger.hits(path_of(css)) == 2  # once a night, for both pages

@@ -20,7 +20,7 @@ import base64
 import contextlib
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import trio
@@ -32,6 +32,7 @@ from archiver.browser.chromium import (
     Message,
     ProtocolFailure,
 )
+from archiver.clock import now as clock_now
 
 QUIET: Final = 0.5  # seconds without a request in flight that count as settled
 SCROLL_STEPS: Final = 10
@@ -105,7 +106,7 @@ async def render(
 async def _render(
     browser: Chromium, url: str, proxy_port: int, time_limit: float
 ) -> PageCapture | PageFailure:
-    started = datetime.now(UTC)
+    started = clock_now()
     context = await browser.send(
         "Target.createBrowserContext",
         {

@@ -3,9 +3,9 @@
 Every key is the long name of a command-line option (``per-host = 2``, or
 ``per_host = 2``), so the file and the flags cannot drift apart: the file's
 values become the command's defaults and a flag given on the command line
-still wins. Only documented options count: a hidden option (the test clock
-``--now``), an argument (the article paths) or an internal parameter name
-(``canaries`` for ``--canary``) is not a setting. A key that is not an
+still wins. Only documented options count: a hidden option, an argument
+(the article paths) or an internal parameter name (``canaries`` for
+``--canary``) is not a setting. A key that is not an
 option, or a value of the wrong TOML type (``out = 5``, ``per-host = 2.5``,
 ``per-host = true``), is an error naming the file and key, not something
 silently ignored or converted.

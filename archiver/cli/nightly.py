@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -17,7 +17,6 @@ from archiver.cli.options import (
     check_inputs,
     fetch_options,
     load_config,
-    parse_now,
     preserve_settings,
     run_options,
     wrapper_rules,
@@ -111,7 +110,6 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append the log lines to this file (then they are JSON).",
 )
-@click.option("--now", callback=parse_now, hidden=True, help="The run's clock (tests).")
 @fetch_options
 @run_options
 def nightly_cmd(
@@ -125,7 +123,6 @@ def nightly_cmd(
     dead_after_days: float,
     log_format: str,
     log_file: Path | None,
-    now: datetime | None,
     **opts: Any,
 ) -> None:
     """The cron job: archive new articles' links and re-check known ones.
@@ -156,7 +153,6 @@ def nightly_cmd(
         suspect_every=timedelta(days=suspect_every),
         max_rechecks=max_rechecks,
         rules=wrapper_rules(opts["unwrap_specs"]),
-        now=now,
     )
     nothing = check_inputs(inputs)
     with contextlib.ExitStack() as stack:

@@ -283,7 +283,7 @@ def load_config(
     return path if settings else None
 
 
-def parse_now(
+def parse_time(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> datetime | None:
     if value is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, TextIO
 
@@ -24,6 +23,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from archiver.clock import now as clock_now
 from archiver.errors import ExitCode
 from archiver.models import LinkStatus, Outcome, RequisiteOutcome
 
@@ -84,7 +84,7 @@ class JsonReporter(_LineReporter):
 
     def event(self, name: str, **fields: object) -> None:
         line = json.dumps(
-            {"time": datetime.now(UTC).isoformat(), "event": name, **fields},
+            {"time": clock_now().isoformat(), "event": name, **fields},
             ensure_ascii=False,
         )
         for stream in self._streams:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from archiver import report
-from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_now
+from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_time
 from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
 from archiver.store.base import STORE_NAME, open_store
@@ -40,7 +40,7 @@ from archiver.store.base import STORE_NAME, open_store
 @click.option(
     "--since",
     metavar="DATE",
-    callback=parse_now,
+    callback=parse_time,
     help="Report what changed from DATE on (ISO 8601, UTC unless it says): "
     "runs, newly dead, revived, dead links and drift since then.",
 )

@@ -13,9 +13,8 @@ import errno
 import functools
 import ssl
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import SplitResult, urlsplit
@@ -23,6 +22,7 @@ from urllib.parse import SplitResult, urlsplit
 import httpx
 import trio
 
+from archiver.clock import Clock, now as clock_now
 from archiver.crawl import netguard
 from archiver.crawl.politeness import HostGate, HostHealth
 from archiver.crawl.retry import Attempt, RetryPolicy, retry_after, run_with_retries
@@ -40,16 +40,11 @@ from archiver.models import (
 )
 from archiver.urls import authority, hostname, normalise
 
-Clock = Callable[[], datetime]
 E = TypeVar("E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SLOW_DOWN_STATUSES = frozenset({429, 503})
 _WRITE_BLOCK = 256 * 1024  # body bytes gathered before one write to the spool file
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,7 +83,7 @@ class Fetcher:
         *,
         resolver: netguard.Resolver | None = None,
         health: HostHealth | None = None,
-        clock: Clock = utcnow,
+        clock: Clock = clock_now,
     ) -> None:
         self._client = client
         self._gate = gate

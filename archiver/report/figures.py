@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
+from archiver.clock import now as clock_now
 from archiver.models import Citation
 from archiver.report import listing
 from archiver.report.model import (
@@ -65,7 +66,7 @@ def build(data: StoreData, options: ReportOptions) -> Report:
     )
     window = _window(runs, filters.since)
     return Report(
-        generated=options.generated or datetime.now(UTC),
+        generated=options.generated or clock_now(),
         store=options.store,
         rule=rule,
         filters=filters,

@@ -34,6 +34,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
+from archiver.clock import now as clock_now
 from archiver.errors import ArchiveWriteError
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.run import manifest
@@ -58,7 +59,6 @@ class NightlySettings:
     suspect_every: timedelta = timedelta(days=1)
     max_rechecks: int = 2000
     rules: tuple[WrapperRule, ...] = DEFAULT_RULES
-    now: datetime | None = None  # the run's start; set by tests to play nights
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,7 +95,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
 
 
 def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> NightlyResult:
-    now = settings.now or datetime.now(UTC)
+    now = clock_now()
     with open_store(settings.store, rule=settings.rule) as store:
         recovered = tuple(_recover(store, root, now))
         run_id = _new_run_id(store, now)
@@ -122,9 +122,7 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
         index.merge_run_indexes(root)
         counts = {str(o): summary.count(o) for o in Outcome}
         counts["checks"] = writer.written
-        store.finish_run(
-            run_id, datetime.now(UTC), counts, conclusive=not summary.offline
-        )
+        store.finish_run(run_id, clock_now(), counts, conclusive=not summary.offline)
     return NightlyResult(
         run_id=run_id,
         folder=folder,

@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -25,6 +24,7 @@ import trio
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.browser.settings import BrowserSettings
+from archiver.clock import now as clock_now
 from archiver.crawl.client import build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
@@ -269,7 +269,7 @@ def _preserve_locked(
     fetched = tally.statuses
     if settings.deadline is not None and stopped.signal is None:
         done = {status.url for status in fetched}
-        now = datetime.now(UTC)
+        now = clock_now()
         for target in gathered.plan.targets:
             if target.url not in done:
                 late = classify.not_reached(target, settings.deadline, now)
@@ -342,7 +342,7 @@ def _archive_articles(
         sink.write_article(
             uri if isinstance(uri, str) else f"urn:sha256:{article.sha256}",
             data,
-            datetime.now(UTC),
+            clock_now(),
             outlinks.get(name, ()),
         )
         written.append(name)
@@ -384,7 +384,7 @@ def _tidy_after_a_killed_run(out: Path) -> Iterator[str]:
     """
     partial = out / manifest.PARTIAL_NAME
     if partial.exists():
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = clock_now().strftime("%Y%m%dT%H%M%SZ")
         kept = out / f"manifest.interrupted-{stamp}.jsonl"
         try:
             partial.rename(kept)

@@ -15,11 +15,12 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
+from archiver.clock import now as clock_now
 from archiver.errors import StoreError
 from archiver.models import (
     Article,
@@ -72,10 +73,6 @@ from archiver.store.rows import (
 )
 
 _UNFETCHABLE: Final = frozenset({Outcome.SKIPPED, Outcome.INVALID})
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SQLiteStore:
@@ -139,7 +136,7 @@ class SQLiteStore:
             # FULL: a committed check survives a power cut, not just kill -9;
             # batching keeps the cost to one fsync per batch.
             conn.execute("PRAGMA synchronous = FULL")
-            migrations.migrate(conn, name, now or utcnow())
+            migrations.migrate(conn, name, now or clock_now())
         except sqlite3.Error as exc:
             conn.close()
             raise StoreError(f"{name}: cannot open the store: {exc}") from exc

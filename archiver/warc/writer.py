@@ -30,6 +30,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from archiver.clock import Clock, now as clock_now
 from archiver.errors import ArchiveWriteError
 from archiver.models import Capture, Hop, RawHeaders, RecordRef
 
@@ -124,7 +125,7 @@ class WarcSink:
         prefix: str = "archiver",
         info: Mapping[str, str],
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Clock = clock_now,
         make_id: Callable[[], str] = _record_id,
         host: str | None = None,
         unique: str | None = None,
