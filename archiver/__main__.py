@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from archiver.cli.main import main
+from archiver.cli.entry import run
 
-main()
+run()

@@ -29,9 +29,11 @@ def links_to(urls: dict[str, str]) -> str:
 # argv[1]: how tests play nights days apart. Users have no such setting.
 CLOCKED = """
 import sys
-from datetime import datetime
-from archiver import clock
-from archiver.cli.main import main
+from archiver.cli.entry import quiet_while_loading
+with quiet_while_loading():
+    from datetime import datetime
+    from archiver import clock
+    from archiver.cli.main import main
 with clock.installed(clock.starting_at(datetime.fromisoformat(sys.argv[1]))):
     main(sys.argv[2:])
 """

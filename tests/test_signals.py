@@ -7,6 +7,7 @@ once some URLs are done and others are still being fetched.
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import json
 import signal
 import subprocess
@@ -121,3 +122,36 @@ def test_the_next_run_keeps_a_killed_runs_journal_and_drops_its_spool(
     assert kept.read_text() == journal
     assert f"kept {kept}" in again.stderr
     assert not list(out.glob(".spool-*"))
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_a_signal_while_the_program_loads_is_one_line_not_a_traceback(
+    signum, code, said
+):
+    # The window the console script and python -m archiver open first
+    # (archiver.cli.entry), with the signal delivered inside it for certain.
+    loading = (
+        "import os, signal, time\n"
+        "from archiver.cli.entry import quiet_while_loading\n"
+        "with quiet_while_loading():\n"
+        f"    os.kill(os.getpid(), {int(signum)})\n"
+        "    time.sleep(10)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", loading],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == code
+    assert done.stderr == f"archiver: {said}\n"
+
+
+def test_the_installed_script_starts_in_the_quiet_entry():
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    (script,) = [entry for entry in scripts if entry.name == "archiver"]
+    assert script.value == "archiver.cli.entry:run"
