@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,7 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
     now = clock_now()
     with open_store(settings.store, rule=settings.rule) as store:
         recovered = tuple(_recover(store, root, now))
+        _drop_spools(root, reporter)
         run_id = _new_run_id(store, now)
         folder = root / run_id
         store.begin_run(run_id, now, _options(settings))
@@ -160,6 +162,19 @@ def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
             )
         store.finish_run(run.id, now, {}, conclusive=False, status=RunStatus.CRASHED)
         yield Recovered(run_id=run.id, files=files, bytes_cut=cut)
+
+
+def _drop_spools(root: Path, reporter: Reporter) -> None:
+    """Remove the spool folders killed runs left in their run folders.
+
+    With the root's lock and the store's held, no run is using any of them:
+    a spool holds only bodies that were never archived (a check is committed
+    after its record is written, and its spool file deleted), so nothing in
+    them is owed to the history. One kill leaves tens of megabytes.
+    """
+    for spool in sorted(root.glob("*/.spool-*")):
+        shutil.rmtree(spool, ignore_errors=True)
+        reporter.note(f"removed {spool}: bodies a killed run had not archived")
 
 
 def _keep_committed_journal(folder: Path, committed: set[str]) -> None:
