@@ -34,7 +34,6 @@ The corpus lives outside the project; without it the test is skipped.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -43,16 +42,9 @@ import pytest
 
 from archiver.articles import extract, plan, seeds
 from archiver.models import FoundLink
+from tests.corpusfiles import corpus_folder
 
 EXPECTED = Path(__file__).parent / "data" / "corpus_counts.json"
-
-
-def corpus_folder() -> Path | None:
-    configured = os.environ.get("ARCHIVER_CORPUS")
-    candidates = [Path(configured)] if configured else []
-    root = Path(__file__).resolve().parents[1]
-    candidates += [parent / "shared" / "corpus" / "articles" for parent in root.parents]
-    return next((c for c in candidates if c.is_dir()), None)
 
 
 def outlet(relative: Path) -> str:
