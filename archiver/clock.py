@@ -36,15 +36,25 @@ def now() -> datetime:
 
 
 def starting_at(start: datetime) -> Clock:
-    """A clock that reads ``start`` now and then runs as fast as the real one.
+    """A clock that reads ``start`` the first time, then runs as the real one.
 
     Durations inside a run stay real (a check is later than its night's
     start, a retry later than its first attempt), only the origin moves.
+    The origin is the first reading, not the clock's making, so however long
+    the program takes to load, the first time it records (a night's start,
+    and so its run id) is exactly ``start``.
     """
     if start.tzinfo is None:
         raise ValueError(f"naive time {start.isoformat()}: give a timezone")
-    origin = time.monotonic()
-    return lambda: start.astimezone(UTC) + timedelta(seconds=time.monotonic() - origin)
+    at = start.astimezone(UTC)
+    origin: list[float] = []
+
+    def read() -> datetime:
+        if not origin:
+            origin.append(time.monotonic())
+        return at + timedelta(seconds=time.monotonic() - origin[0])
+
+    return read
 
 
 @contextlib.contextmanager

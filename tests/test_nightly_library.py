@@ -104,3 +104,11 @@ def test_one_clock_dates_the_night_its_checks_and_its_records(fakeweb, tmp_path)
 def test_a_clock_without_a_timezone_is_refused():
     with pytest.raises(ValueError, match="give a timezone"):
         clock.starting_at(datetime(2026, 2, 1))
+
+
+def test_a_started_clock_reads_its_start_first_however_late(monkeypatch):
+    ticks = iter([100.0, 100.0, 103.5])
+    monkeypatch.setattr("archiver.clock.time.monotonic", lambda: next(ticks))
+    read = clock.starting_at(NIGHT)
+    assert read() == NIGHT  # first reading: the start, not the making
+    assert read() == NIGHT + timedelta(seconds=3.5)
