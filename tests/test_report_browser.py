@@ -10,14 +10,20 @@ are then read back from the DOM and checked here. Skipped without chromium.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from archiver.report import svg
+from archiver.report.assets import STYLE
+from archiver.report.model import Counts, RunPoint
 from tests import reportsample
 from tests.clirun import run_cli
 
@@ -197,3 +203,64 @@ def test_clicking_a_header_sorts_and_typing_filters(page, tmp_path):
     for row in articles:
         text = " ".join(cell.text for cell in row.cells)
         assert ("2014" in text) is not row.hidden
+
+
+MEASURE = """
+const svg = document.querySelector("svg.chart");
+const box = svg.getBoundingClientRect();
+const scale = box.width / svg.viewBox.baseVal.width;
+const found = {clipped: [], small: [], overlapping: [], scale: scale};
+const ticks = [];
+for (const text of svg.querySelectorAll("text")) {
+  const r = text.getBoundingClientRect();
+  if (r.left < box.left - 0.5 || r.right > box.right + 0.5 ||
+      r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) {
+    found.clipped.push(text.textContent);
+  }
+  const px = parseFloat(getComputedStyle(text).fontSize) * scale;
+  if (px < 12) found.small.push([text.textContent, px]);
+  if (text.classList.contains("tick") && /-/.test(text.textContent)) ticks.push(r);
+}
+for (let i = 1; i < ticks.length; i++) {
+  if (ticks[i].left < ticks[i - 1].right) found.overlapping.push(i);
+}
+document.getElementById("out").textContent = JSON.stringify(found);
+"""
+
+
+@pytest.mark.parametrize("width", [360, 1280], ids=["phone", "desktop"])
+def test_the_trend_chart_is_legible_in_a_browser(tmp_path, width):
+    """Issue 17: no clipped label, nothing under 12 px, dates that do not collide."""
+    first = datetime(2025, 12, 10, 3, tzinfo=UTC)
+    points = [
+        RunPoint(
+            run_id=f"night{n}",
+            started=first + timedelta(days=n),
+            status="completed",
+            conclusive=True,
+            checks=98_593,
+            counts=Counts(alive=90_000 - 40 * n, dead=8_593 + 40 * n),
+            newly_dead=40,
+            revived=0,
+        )
+        for n in range(40)  # across the new year
+    ]
+    html = tmp_path / "chart.html"
+    html.write_text(
+        '<!doctype html><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width">'
+        f"<style>{STYLE}</style><body>{svg.trend(points)}"
+        f'<pre id="out"></pre><script>{MEASURE}</script></body>',
+        encoding="utf-8",
+    )
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         f"--window-size={width},900", "--dump-dom", html.as_uri()],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(unescape(result.stdout.split('<pre id="out">')[1].split("<")[0]))
+    assert found["clipped"] == []
+    assert found["small"] == []
+    assert found["overlapping"] == []

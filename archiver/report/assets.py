@@ -12,11 +12,14 @@ from typing import Final
 
 STYLE: Final = """
 :root { --fg: #1d2430; --muted: #5b6472; --bg: #fff; --card: #f4f6f9;
-  --line: #d9dee6; --link: #0b57b0; --dead: #c62828; --suspect: #ef8f00;
-  --blocked: #7b5ea7; --inconclusive: #9aa3ae; --alive: #2e8b57; }
+  --line: #d9dee6; --link: #0b57b0; --dead: #c62828; --suspect: #b45f00;
+  --blocked: #7b5ea7; --inconclusive: #6b7480; --alive: #2e8b57;
+  --on-dead: #fff; }
 @media (prefers-color-scheme: dark) {
   :root { --fg: #e6e9ee; --muted: #a3acb9; --bg: #14181f; --card: #1e242d;
-    --line: #323a46; --link: #7fb4ff; --alive: #3fae6f; }
+    --line: #323a46; --link: #7fb4ff; --dead: #ef5350; --suspect: #f0a030;
+    --blocked: #9c6bd6; --inconclusive: #8a94a0; --alive: #3fae6f;
+    --on-dead: #14181f; }
 }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
@@ -60,7 +63,9 @@ tr[hidden] { display: none; }
   padding: 0.35rem 0.5rem; border: 1px solid var(--line); border-radius: 6px;
   background: var(--bg); color: var(--fg); }
 .chart { display: block; max-width: 36rem; height: auto; margin: 0.4rem 0; }
+.chart-wrap { overflow-x: auto; }
 .chart text { fill: var(--fg); font: 14px system-ui, "DejaVu Sans", sans-serif; }
+.chart .axis { fill: var(--muted); font-size: 13px; }
 .chart .tick { fill: var(--muted); }
 .chart .grid { stroke: var(--line); }
 .chart .track { fill: var(--card); }
@@ -68,7 +73,7 @@ tr[hidden] { display: none; }
 .g-blocked { fill: var(--blocked); } .g-inconclusive { fill: var(--inconclusive); }
 .g-alive { fill: var(--alive); }
 .badge { display: inline-block; border-radius: 4px; padding: 0 0.3rem;
-  color: #fff; background: var(--dead); font-size: 0.8rem; }
+  color: var(--on-dead); background: var(--dead); font-size: 0.8rem; }
 dt { font-weight: 600; margin-top: 0.5rem; }
 dd { margin-left: 1rem; }
 @media (max-width: 40rem) {

@@ -77,8 +77,8 @@ def table(
         search = (
             f'<div class="filter"><input type="search" data-filter="{table_id}" '
             f'placeholder="Filter {h(filter_label)}" aria-label="Filter '
-            f'{h(filter_label)}"><span class="note" data-count="{table_id}">'
-            "</span></div>"
+            f'{h(filter_label)}"><span class="note" data-count="{table_id}" '
+            'role="status" aria-live="polite"></span></div>'
         )
     return (
         f'{search}<div class="scroll"><table id="{table_id}" class="sortable">'
