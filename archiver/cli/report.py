@@ -11,6 +11,7 @@ from archiver import report
 from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_time
 from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
+from archiver.files import replace_text
 from archiver.store.base import STORE_NAME, open_store
 
 
@@ -124,7 +125,7 @@ def report_cmd(
         click.echo(text, nl=False)
         return
     try:
-        target.write_text(text, encoding="utf-8")
+        replace_text(target, text)
     except OSError as exc:
         raise UsageError(f"--out {target}: {exc.strerror or exc}") from exc
     click.echo(str(target))

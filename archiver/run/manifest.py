@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from archiver.cells import spreadsheet_safe
 from archiver.errors import ArchiveWriteError
+from archiver.files import replacing
 from archiver.models import Article, LinkStatus, Outcome, RecordRef
 
 if TYPE_CHECKING:
@@ -174,12 +174,10 @@ def _capture(record: RecordRef | None) -> dict[str, str] | None:
 def write_requisites(folder: Path, lines: Iterable[RequisiteLine]) -> Path:
     """Write ``requisites.jsonl`` into ``folder`` (one line per requisite)."""
     path = folder / REQUISITES_NAME
-    tmp = path.with_suffix(".jsonl.tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        with replacing(path) as out:
             for line in lines:
                 out.write(json.dumps(requisite_entry(line), ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
     except OSError as exc:
         raise ArchiveWriteError(f"{path}: cannot write: {exc.strerror}") from exc
     return path
@@ -232,20 +230,16 @@ def write(
     dead = folder / DEAD_LINKS_NAME
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = manifest.with_suffix(".jsonl.tmp")
-        with tmp.open("w", encoding="utf-8", newline="\n") as out:
+        with replacing(manifest) as out:
             for status in ordered:
                 out.write(line(status))
-        os.replace(tmp, manifest)
-        tmp = dead.with_suffix(".csv.tmp")
-        with tmp.open("w", encoding="utf-8", newline="") as out:
+        with replacing(dead, newline="") as out:
             writer = csv.DictWriter(out, fieldnames=DEAD_LINK_FIELDS)
             writer.writeheader()
             writer.writerows(
                 {k: spreadsheet_safe(v) for k, v in row.items()}
                 for row in dead_link_rows(ordered, articles)
             )
-        os.replace(tmp, dead)
     except OSError as exc:
         raise ArchiveWriteError(f"{folder}: cannot write the manifest: {exc}") from exc
     return manifest, dead

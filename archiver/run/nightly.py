@@ -24,7 +24,6 @@ again rather than written twice). The crashed run is marked as such.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.clock import now as clock_now
 from archiver.errors import ArchiveWriteError
+from archiver.files import replace_text
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.run import manifest
 from archiver.run.lock import run_lock, store_lock
@@ -207,12 +207,9 @@ def _keep_committed_journal(folder: Path, committed: set[str]) -> None:
         ):
             continue
         kept.append(line if line.endswith("\n") else line + "\n")
-    tmp = journal.with_name(journal.name + ".tmp")
     try:
-        tmp.write_text("".join(kept), encoding="utf-8")
-        os.replace(tmp, journal)
+        replace_text(journal, "".join(kept))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ArchiveWriteError(f"{journal}: cannot rewrite: {exc}") from exc
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -22,6 +21,7 @@ from cdxj_indexer import CDXJIndexer  # type: ignore[import-untyped]
 from warcio.recordloader import ArchiveLoadFailed
 
 from archiver.errors import ArchiveWriteError
+from archiver.files import replacing
 
 INDEX_NAME: Final = "index.cdxj"
 
@@ -46,7 +46,6 @@ def merge_run_indexes(root: Path, out: Path | None = None) -> Path:
     sources = sorted(path for path in root.glob(f"*/{INDEX_NAME}") if path.is_file())
     own = sorted(root.glob("*.warc.gz"))
     own_index = out.with_name(out.name + ".own.tmp")
-    tmp = out.with_name(out.name + ".tmp")
     try:
         if own:
             write_cdxj(own, own_index)
@@ -59,11 +58,9 @@ def merge_run_indexes(root: Path, out: Path | None = None) -> Path:
             ]
             if own:
                 streams.append(stack.enter_context(own_index.open(encoding="utf-8")))
-            with tmp.open("w", encoding="utf-8", newline="\n") as merged:
+            with replacing(out) as merged:
                 merged.writelines(heapq.merge(*streams))
-        os.replace(tmp, out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ArchiveWriteError(f"{out}: cannot write the CDXJ index: {exc}") from exc
     finally:
         own_index.unlink(missing_ok=True)
@@ -89,9 +86,8 @@ def write_cdxj(warc_files: Sequence[Path], out: Path) -> Path:
     half an index. Raises ``ArchiveWriteError`` if a WARC cannot be read or
     the index cannot be written.
     """
-    tmp = out.with_name(out.name + ".tmp")
     try:
-        with tmp.open("w", encoding="utf-8", newline="\n") as stream:
+        with replacing(out) as stream:
             indexer = CDXJIndexer(
                 stream,
                 [str(path) for path in warc_files],
@@ -100,8 +96,6 @@ def write_cdxj(warc_files: Sequence[Path], out: Path) -> Path:
                 dir_root=str(out.parent),
             )
             indexer.process_all()
-        os.replace(tmp, out)
     except (OSError, ArchiveLoadFailed) as exc:
-        tmp.unlink(missing_ok=True)
         raise ArchiveWriteError(f"{out}: cannot write the CDXJ index: {exc}") from exc
     return out
