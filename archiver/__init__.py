@@ -6,15 +6,17 @@ those who script it: read and extract articles, normalise URLs, run a
 preserve pass, and the value and error types they return.
 
 Names are imported when first used (PEP 562), so ``import archiver`` (and the
-command line's ``--help``) does not pay for trio, httpx and warcio.
+command line's ``--help``) does not pay for trio, httpx and warcio, and the
+command line's quiet start (``archiver.cli.entry``) comes first.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
-from archiver.version import __version__ as __version__
+# typing's own TYPE_CHECKING, without importing typing: this module is the
+# first the command line loads, before a Ctrl-C can be told as one line.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from archiver.articles.extract import links as links
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     )
     from archiver.store.base import open_store as open_store
     from archiver.urls import normalise as normalise
+    from archiver.version import __version__ as __version__
 
 # Public name -> (module, name in that module).
 _WHERE: dict[str, tuple[str, str]] = {
@@ -86,6 +89,9 @@ _WHERE: dict[str, tuple[str, str]] = {
     "read_article": ("archiver.articles.seeds", "read"),
     "open_store": ("archiver.store.base", "open_store"),
     "normalise": ("archiver.urls", "normalise"),
+    # Even the version (importlib.metadata) waits: the command line's first
+    # module must load before a Ctrl-C can be told as one line.
+    "__version__": ("archiver.version", "__version__"),
 }
 
 __all__ = [

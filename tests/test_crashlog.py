@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.cli.crashlog import state_folder, write_crash_log
+from archiver.cli.main import main
 from tests.clirun import links_to, read_manifest, write_article
 
 pytestmark = pytest.mark.slow
@@ -125,3 +127,27 @@ def test_the_state_folder_follows_xdg(monkeypatch, tmp_path):
     assert state_folder() == Path.home() / ".local" / "state" / "archiver"
     monkeypatch.delenv("XDG_STATE_HOME")
     assert state_folder() == Path.home() / ".local" / "state" / "archiver"
+
+
+def test_an_exit_delivered_inside_an_exception_group_is_that_exit_not_a_bug(
+    monkeypatch, tmp_path, capsys
+):
+    """SIGTERM's handler exits; when trio is starting, the exit comes in a group."""
+    import archiver.run.preserve as run_preserve
+
+    def terminated(*args, **kwargs):
+        raise BaseExceptionGroup("trio nursery", [SystemExit(143)])
+
+    monkeypatch.setattr(run_preserve, "preserve", terminated)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    article = write_article(tmp_path / "a.txt", "http://127.0.0.1:9/a", "<p>x</p>")
+    handlers = {n: signal.getsignal(n) for n in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main(["preserve", str(article), "--out", str(tmp_path / "out")])
+    finally:  # main ignores further signals on its way out: not this process's
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert exited.value.code == 143
+    assert "internal error" not in capsys.readouterr().err
+    assert not (tmp_path / "state").exists()

@@ -75,6 +75,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BaseException as exc:
         if isinstance(exc, SystemExit):
             raise
+        # SIGTERM's handler exits; inside trio that exit arrives in a group.
+        stop = next((e for e in _leaves(exc) if isinstance(e, SystemExit)), None)
+        if stop is not None:
+            _ignore_further_signals()
+            sys.exit(stop.code)
         if any(isinstance(leaf, KeyboardInterrupt) for leaf in _leaves(exc)):
             _interrupted()
         known = next((e for e in _leaves(exc) if isinstance(e, ArchiverError)), None)
