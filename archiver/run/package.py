@@ -77,7 +77,10 @@ def package(
     if clash := next((name for name, n in names.items() if n > 1), None):
         raise UsageError(f"{run_dir}: two runs hold a WARC named {clash}")
     target = (out or folder / (folder.name + WACZ_SUFFIX)).resolve()
-    tmp = target.with_name(target.name + ".tmp")
+    # Named for this process: a py-wacz orphaned by a killed run must never
+    # be writing the file this run renames into place.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    _drop_stale(target)
     with tempfile.TemporaryDirectory(prefix="archiver-wacz-") as scratch:
         work = Path(scratch)
         logs = work / "logs"
@@ -110,12 +113,38 @@ def package(
             pages_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
             args += ["--pages", str(pages_file)]
         args += [str(path) for path in warcs]
-        _run(args, tmp)
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ArchiveWriteError(f"{target}: cannot write the WACZ: {exc}") from exc
+        try:
+            _run(args, tmp, target)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise ArchiveWriteError(f"{target}: cannot write the WACZ: {exc}") from exc
+        finally:
+            # Interrupted or failed: no half-written package is left behind.
+            tmp.unlink(missing_ok=True)
     return target
+
+
+def _drop_stale(target: Path) -> None:
+    """Remove temporary packages that runs killed with kill -9 left beside ``target``.
+
+    Each is named for its run's process; one whose process is gone will
+    never be renamed into place (a py-wacz still writing it, orphaned, writes
+    on to a file that no longer has a name).
+    """
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        pid = stale.name.removeprefix(f".{target.name}.").removesuffix(".tmp")
+        if pid.isdigit() and not _alive(int(pid)):
+            stale.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _runs(folder: Path) -> list[Path]:
@@ -144,7 +173,7 @@ def _pages(manifest: Path) -> Iterator[dict[str, str]]:
             yield {"url": entry["url"], "title": title}
 
 
-def _run(args: Sequence[str], tmp: Path) -> None:
+def _run(args: Sequence[str], tmp: Path, target: Path) -> None:
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and file names
             args, capture_output=True, text=True, check=False
@@ -155,4 +184,4 @@ def _run(args: Sequence[str], tmp: Path) -> None:
         tmp.unlink(missing_ok=True)
         said = (done.stderr.strip() or done.stdout.strip()).splitlines()
         last = said[-1] if said else f"exit code {done.returncode}"
-        raise ArchiveWriteError(f"{tmp.with_suffix('')}: py-wacz failed: {last}")
+        raise ArchiveWriteError(f"{target}: py-wacz failed: {last}")
