@@ -183,6 +183,8 @@ def nightly_cmd(
                 **{str(o): summary.count(o) for o in Outcome},
                 offline=summary.offline,
                 seconds=round(summary.elapsed, 1),
+                withdrawn_articles=len(result.withdrawn),
+                returned_articles=len(result.returned),
             )
     sys.exit(exit_code(summary, fail_on_dead=False))
 
@@ -192,6 +194,8 @@ def _nightly_lines(result: NightlyResult, proxy: str | None) -> list[str]:
         f"run: {result.run_id} ({result.folder})",
         f"articles: {result.new_articles} new, {result.changed_articles} changed; "
         f"{result.rechecked} known links re-checked",
+        *_article_lines("withdrawn", "article(s) whose file is gone", result.withdrawn),
+        *_article_lines("returned", "withdrawn article(s) back", result.returned),
         *(
             f"recovered crashed run {r.run_id}: {r.files} WARC file(s), "
             f"{r.bytes_cut} uncommitted bytes cut"
@@ -199,3 +203,10 @@ def _nightly_lines(result: NightlyResult, proxy: str | None) -> list[str]:
         ),
         *summary_lines(result.summary, proxy=proxy),
     ]
+
+
+def _article_lines(label: str, what: str, paths: tuple[str, ...]) -> list[str]:
+    """One line naming how many articles, and the first: the log names them all."""
+    if not paths:
+        return []
+    return [f"{label}: {len(paths)} {what}, e.g. {paths[0]}"]

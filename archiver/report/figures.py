@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
 from urllib.parse import urlsplit
@@ -44,7 +45,10 @@ def build(data: StoreData, options: ReportOptions) -> Report:
     )
     runs = data.runs
     index: RunIndex = {run.id: (n, run.started) for n, run in enumerate(runs)}
-    articles = {a.path: a for a in data.articles if _wanted(a.path, filters.articles)}
+    wanted = [a for a in data.articles if _wanted(a.path, filters.articles)]
+    # A withdrawn article (its file gone from the inputs) is no longer cited.
+    articles = {a.path: a for a in wanted if a.withdrawn is None}
+    withdrawn = len(wanted) - len(articles)
     cited = _cited(data.citations, articles, filters.domains)
     checks: dict[str, list[Check]] = {}
     for check in data.checks:
@@ -72,7 +76,9 @@ def build(data: StoreData, options: ReportOptions) -> Report:
         filters=filters,
         collection=options.collection,
         replay_base=options.replay_base,
-        headline=_headline(lives, figures, runs, window),
+        headline=replace(
+            _headline(lives, figures, runs, window), withdrawn_articles=withdrawn
+        ),
         trend=_trend(lives, runs, filters.since),
         by_year=_by_year(articles, by_article, lives),
         by_domain=_by_domain(lives),

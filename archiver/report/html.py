@@ -30,6 +30,7 @@ from archiver.report.markup import (
 from archiver.report.model import Copy, Report, RotRow
 from archiver.report.words import (
     TITLE,
+    WITHDRAWN,
     day,
     filters_text,
     human,
@@ -90,6 +91,7 @@ def _cards(report: Report) -> str:
         ("bad", str(len(head.newly_dead)), f"newly dead {window}"),
         ("", str(len(head.revived)), f"revived {window}"),
         ("", str(head.drifted), "alive but changed since first captured"),
+        ("", str(head.withdrawn_articles), WITHDRAWN),
     ]
     html = "".join(
         f'<div class="card {kind}"><b>{h(value)}</b><span>{h(label)}</span></div>'

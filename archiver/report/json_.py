@@ -52,6 +52,7 @@ def document(report: Report) -> Json:
             "articles": head.articles,
             "articles_with_dead": head.articles_with_dead,
             "articles_with_dead_share": ratio(head.articles_with_dead_share),
+            "withdrawn_articles": head.withdrawn_articles,
             "drifted": head.drifted,
             "window": list(head.window),
             "newly_dead": list(head.newly_dead),

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from archiver.report.model import Copy, Report, RotRow
 from archiver.report.words import (
     TITLE,
+    WITHDRAWN,
     filters_text,
     human,
     percent,
@@ -103,6 +104,7 @@ def render(report: Report) -> str:
                 ("alive but changed since first captured", str(head.drifted)),
                 (f"newly dead {window}", str(len(head.newly_dead))),
                 (f"revived {window}", str(len(head.revived))),
+                (WITHDRAWN, str(head.withdrawn_articles)),
             ),
         ),
         "",

@@ -165,6 +165,7 @@ class Headline:
     window: tuple[str, ...]  # the runs "newly dead" and "revived" look at
     newly_dead: tuple[str, ...]
     revived: tuple[str, ...]
+    withdrawn_articles: int = 0  # files gone from the inputs: not counted above
 
     @property
     def articles_with_dead_share(self) -> float | None:

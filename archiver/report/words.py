@@ -7,6 +7,7 @@ in the same words.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from archiver.report.model import Filters
 from archiver.store.history import DeadRule
@@ -68,3 +69,6 @@ def window_text(filters: Filters) -> str:
     if filters.since is None:
         return "in the latest run"
     return f"since {human(filters.since)}"
+
+
+WITHDRAWN: Final = "articles withdrawn (files gone from the inputs; not counted)"

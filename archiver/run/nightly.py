@@ -80,6 +80,8 @@ class NightlyResult:
     changed_articles: int
     rechecked: int
     recovered: tuple[Recovered, ...]
+    withdrawn: tuple[str, ...] = ()  # articles whose files are gone since last night
+    returned: tuple[str, ...] = ()  # withdrawn articles whose files are back
 
 
 def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
@@ -104,7 +106,8 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
         folder = root / run_id
         store.begin_run(run_id, now, _options(settings))
         due = store.due_urls(now, settings.alive_every, settings.suspect_every, 10**9)
-        gathered, changes = _gather(store, settings, now, reporter)
+        gathered, seen = _gather(store, settings, now, reporter)
+        changes = seen.changes
         new = sum(1 for change in changes if change.is_new)
         planned = {t.url for t in gathered.plan.targets}
         rechecks = _due_targets(store, [u for u in due if u not in planned])
@@ -133,6 +136,8 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
         changed_articles=len(changes) - new,
         rechecked=len(rechecks),
         recovered=recovered,
+        withdrawn=seen.withdrawn,
+        returned=seen.returned,
     )
 
 
@@ -233,10 +238,23 @@ def _new_run_id(store: Store, now: datetime) -> str:
     return run_id
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Articles:
+    """What became of the night's articles, as the store saw them."""
+
+    changes: tuple[ArticleChange, ...]  # new or changed: their links gathered
+    withdrawn: tuple[str, ...]  # paths whose files are gone since the last night
+    returned: tuple[str, ...]  # paths withdrawn before, back tonight
+
+
 def _gather(
     store: Store, settings: NightlySettings, now: datetime, reporter: Reporter
-) -> tuple[Gathered, tuple[ArticleChange, ...]]:
-    """Read every article; gather the links of those new or changed since."""
+) -> tuple[Gathered, Articles]:
+    """Read every article; gather the links of those new or changed since.
+
+    Articles whose files are gone are withdrawn first: from tonight their
+    links are re-checked only while another article still cites them.
+    """
     articles: dict[str, Article] = {}
     skipped: list[str] = []
 
@@ -244,8 +262,16 @@ def _gather(
         skipped.append(message)
         reporter.article_error(message)
 
-    for article in seeds.read_all(settings.preserve.inputs, skip):
+    inputs = settings.preserve.inputs
+    files = seeds.discover(inputs)
+    for article in seeds.read_all(files, skip):
         articles[str(article.path)] = article
+    withdrawn, returned = _withdrawals(store, inputs, files)
+    store.withdraw(withdrawn, now)
+    for path in withdrawn:
+        reporter.note(f"{path}: withdrawn (its file is gone from the inputs)")
+    for path in returned:
+        reporter.note(f"{path}: back among the inputs, cited again")
     changes = store.record_articles(articles.values(), now)
     found: list[FoundLink] = []
     for change in changes:
@@ -257,7 +283,38 @@ def _gather(
         articles=[str(change.article.path) for change in changes],
     )
     gathered = Gathered(articles=articles, plan=built, skipped=tuple(skipped))
-    return gathered, changes
+    return gathered, Articles(
+        changes=changes, withdrawn=tuple(withdrawn), returned=tuple(returned)
+    )
+
+
+def _withdrawals(
+    store: Store, inputs: Sequence[Path], files: Sequence[Path]
+) -> tuple[list[str], list[str]]:
+    """Articles whose files are gone from the inputs tonight, and those back.
+
+    A file that is there but unreadable is not gone (it is reported and
+    skipped, and keeps its links). Nor is anything under an input folder
+    that holds no article file at all tonight: an unmounted disk or an
+    emptied share looks like that, and must not withdraw a whole collection.
+    """
+    present = {str(path) for path in files}
+    empty = [
+        folder
+        for folder in inputs
+        if folder.is_dir() and not any(path.is_relative_to(folder) for path in files)
+    ]
+    withdrawn: list[str] = []
+    returned: list[str] = []
+    for stored in store.articles():
+        if stored.path in present:
+            if stored.withdrawn is not None:
+                returned.append(stored.path)
+        elif stored.withdrawn is None and not any(
+            Path(stored.path).is_relative_to(folder) for folder in empty
+        ):
+            withdrawn.append(stored.path)
+    return withdrawn, returned
 
 
 def _due_targets(store: Store, urls: Sequence[str]) -> list[Target]:

@@ -135,16 +135,26 @@ class Store(Protocol):
         """
         ...
 
+    def withdraw(self, articles: Iterable[str], at: datetime) -> None:
+        """Record these articles as withdrawn: their files are gone from the inputs.
+
+        Their citations stop counting (:meth:`citations`, :meth:`all_citations`)
+        but are kept, with the article's row, so an article whose file returns
+        (:meth:`record_articles` clears the mark) is cited again as it was.
+        An article already withdrawn keeps its first withdrawal time.
+        """
+        ...
+
     def citations(self, urls: Iterable[str]) -> dict[str, tuple[Citation, ...]]:
-        """Each URL's stored citations (empty for a URL no article cites)."""
+        """Each URL's citations by articles not withdrawn (empty if none cites it)."""
         ...
 
     def articles(self) -> tuple[StoredArticle, ...]:
-        """Every article ever recorded, by path; a report's list of sources."""
+        """Every article ever recorded, withdrawn ones too, by path."""
         ...
 
     def all_citations(self) -> dict[str, tuple[Citation, ...]]:
-        """Every URL some article cites now, with all its citations, by URL.
+        """Every URL some article cites now (withdrawn ones do not), by URL.
 
         One read for a whole report, where :meth:`citations` asks URL by URL.
         """

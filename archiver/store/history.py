@@ -118,6 +118,8 @@ class StoredArticle:
     published: datetime | None
     first_seen: datetime
     last_seen: datetime
+    # When its file was found gone from the inputs; None while it is there.
+    withdrawn: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

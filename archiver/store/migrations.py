@@ -153,6 +153,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         backfill=replay,
     ),
+    Migration(
+        3,
+        "articles.withdrawn: when an article's file was found gone from the inputs",
+        # NULL while the article is among the inputs. A withdrawn article keeps
+        # its row and citations (its history, and the copy in the WARCs), so
+        # it is cited again, unchanged, the night its file returns.
+        ("ALTER TABLE articles ADD COLUMN withdrawn TEXT",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

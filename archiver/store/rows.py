@@ -175,7 +175,7 @@ UPSERT_ARTICLE: Final = (
     "last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (path) DO UPDATE SET url = excluded.url, title = excluded.title, "
     "published = excluded.published, sha256 = excluded.sha256, "
-    "last_seen = excluded.last_seen"
+    "last_seen = excluded.last_seen, withdrawn = NULL"
 )
 INSERT_CITATION: Final = (
     "INSERT INTO citations (article, url, seq, kind, element, attribute, "
@@ -198,7 +198,7 @@ RUN_COLUMNS: Final = "id, started, finished, options, counts, conclusive, status
 CITATION_COLUMNS: Final = (
     "article, kind, element, attribute, anchor_text, title, wrapped_by"
 )
-ARTICLE_COLUMNS: Final = "path, url, title, published, first_seen, last_seen"
+ARTICLE_COLUMNS: Final = "path, url, title, published, first_seen, last_seen, withdrawn"
 
 
 def status_check(run_id: str, status: LinkStatus, at: datetime | None) -> Check:
@@ -249,7 +249,7 @@ def row_citation(row: Row) -> Citation:
 
 
 def row_article(row: Row) -> StoredArticle:
-    path, url, title, published, first_seen, last_seen = row
+    path, url, title, published, first_seen, last_seen, withdrawn = row
     return StoredArticle(
         path=str(path),
         url=_str(url),
@@ -257,6 +257,7 @@ def row_article(row: Row) -> StoredArticle:
         published=maybe_time(published),
         first_seen=from_text(str(first_seen)),
         last_seen=from_text(str(last_seen)),
+        withdrawn=maybe_time(withdrawn),
     )
 
 

@@ -75,6 +75,10 @@ from archiver.store.rows import (
 _UNFETCHABLE: Final = frozenset({Outcome.SKIPPED, Outcome.INVALID})
 
 
+# A citation counts while its article is among the inputs.
+_CITING_NOW: Final = "article IN (SELECT path FROM articles WHERE withdrawn IS NULL)"
+
+
 class SQLiteStore:
     """The store in one SQLite file; open it with :meth:`open`."""
 
@@ -365,13 +369,21 @@ class SQLiteStore:
                 [(str(article),) for article in articles],
             )
 
+    def withdraw(self, articles: Iterable[str], at: datetime) -> None:
+        with self._transaction(write=True) as conn:
+            conn.executemany(
+                "UPDATE articles SET withdrawn = ? "
+                "WHERE path = ? AND withdrawn IS NULL",
+                [(to_text(at), str(article)) for article in articles],
+            )
+
     def citations(self, urls: Iterable[str]) -> dict[str, tuple[Citation, ...]]:
         found: dict[str, tuple[Citation, ...]] = {}
         with self._transaction(write=False) as conn:
             for url in urls:
                 rows = conn.execute(
-                    f"SELECT {CITATION_COLUMNS} FROM citations WHERE url = ? "  # noqa: S608
-                    "ORDER BY article, seq",
+                    f"SELECT {CITATION_COLUMNS} FROM citations "  # noqa: S608
+                    f"WHERE url = ? AND {_CITING_NOW} ORDER BY article, seq",
                     (url,),
                 ).fetchall()
                 found[url] = tuple(row_citation(row) for row in rows)
@@ -389,7 +401,7 @@ class SQLiteStore:
         with self._transaction(write=False) as conn:
             rows = conn.execute(
                 f"SELECT url, {CITATION_COLUMNS} FROM citations "  # noqa: S608
-                "ORDER BY url, article, seq"
+                f"WHERE {_CITING_NOW} ORDER BY url, article, seq"
             ).fetchall()
         for row in rows:
             found.setdefault(str(row[0]), []).append(row_citation(row[1:]))

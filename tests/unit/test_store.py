@@ -313,6 +313,30 @@ def test_citations_round_trip_and_are_replaced_per_article(store):
     assert store.citations([page]) == {page: ()}
 
 
+def test_a_withdrawn_article_stops_citing_until_it_is_recorded_again(store):
+    store.record_articles([article("a.md", "1"), article("b.md", "1")], T0)
+    page = NormalizedURL("https://example.org/page")
+    own = NormalizedURL("https://example.org/own")
+    from_a, from_b = citation("a.md", "in a"), citation("b.md", "in b")
+    store.record_citations(
+        [
+            Target(url=page, citations=(from_a, from_b)),
+            Target(url=own, citations=(from_a,)),
+        ],
+        T0,
+    )
+    store.withdraw(["a.md"], night(1))
+    store.withdraw(["a.md"], night(2))  # the first withdrawal is the one kept
+    assert store.citations([page, own]) == {page: (from_b,), own: ()}
+    assert store.all_citations() == {page: (from_b,)}
+    marks = {a.path: a.withdrawn for a in store.articles()}
+    assert marks == {"a.md": night(1), "b.md": None}  # kept, marked
+
+    store.record_articles([article("a.md", "1")], night(3))  # its file is back
+    assert store.citations([page, own]) == {page: (from_a, from_b), own: (from_a,)}
+    assert {a.path: a.withdrawn for a in store.articles()}["a.md"] is None
+
+
 def test_articles_and_all_citations_are_read_back_in_one_go(store):
     undated = replace(article("b.md", "1"), published=None, url=None)
     store.record_articles([article("a.md", "1"), undated], T0)
