@@ -58,6 +58,10 @@ FLAGS: Final = (
 Message = dict[str, Any]
 
 
+# What a memory channel raises once its other end is closed.
+_GONE = (trio.BrokenResourceError, trio.ClosedResourceError)
+
+
 class BrowserError(Exception):
     """Base of the browser stage's failures."""
 
@@ -209,14 +213,18 @@ class Chromium:
         if isinstance(ident, int):
             waiter = self._waiting.pop(ident, None)
             if waiter is not None:
-                waiter.send_nowait(message)
+                # The caller may have given up (its deadline passed) and
+                # closed its end: an answer nobody waits for is dropped.
+                with contextlib.suppress(*_GONE):
+                    waiter.send_nowait(message)
             return
         session = message.get("sessionId")
         channel = self._sessions.get(session) if isinstance(session, str) else None
         if channel is not None:
             try:
                 channel.send_nowait(message)
-            except trio.ClosedResourceError:
+            except _GONE:
+                # The page's reader is gone: its session's events go nowhere.
                 self._sessions.pop(str(session), None)
 
     def _mark_dead(self) -> None:
