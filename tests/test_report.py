@@ -287,6 +287,41 @@ def test_csv_has_one_row_per_dead_citation(scenario):
     assert all(f"`{name}`" in readme for name in rows[0])
 
 
+def test_every_unsettled_citation_is_listed_with_its_kind_and_state(scenario, default):
+    """Blocked, suspect and inconclusive links are listed per article too."""
+    unsettled = {"suspect", "blocked", "inconclusive"}
+    expected = {
+        (scenario.article_paths[name], scenario.urls[link], scn.LINKS[link][2][-1])
+        for name, (_, cited) in scn.ARTICLES.items()
+        for link in cited
+        if scn.LINKS[link][2][-1] in unsettled
+    }
+    assert len(expected) == 2  # walled (403) in a2015, broken (500) in c2020
+    listed = {
+        (a["path"], o["url"], o["group"])
+        for a in default["articles"]
+        for o in a["unsettled_links"]
+    }
+    assert listed == expected
+    by_url = {o["url"]: o for a in default["articles"] for o in a["unsettled_links"]}
+    walled, broken = by_url[scenario.urls["walled"]], by_url[scenario.urls["broken"]]
+    assert walled["http_status"] == 403
+    assert broken["http_status"] == 500
+    assert walled["kind"] == broken["kind"] == "link"
+    assert walled["text"] == "link walled"
+    assert walled["failing_since"] is None  # a wall is not a failure towards dead
+    assert walled["last_good"] is None  # never answered
+    for a in default["articles"]:
+        for o in a["unsettled_links"]:
+            assert o["url"] not in {d["url"] for d in a["dead_links"]}
+    text = report(scenario, "--format", "md")
+    section = text.split("## Suspect, blocked and inconclusive links", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert f"<{scenario.urls['walled']}>" in section
+    assert f"<{scenario.urls['broken']}>" in section
+    assert f"<{scenario.urls['dies']}>" not in section  # dead is listed as dead
+
+
 def test_markdown_tells_the_same(scenario):
     text = report(scenario, "--format", "md", "--collection", "web")
     assert text.startswith("# Link rot report\n")
@@ -336,7 +371,8 @@ def test_html_is_one_self_contained_file(scenario, tmp_path):
     assert set(external) <= known  # articles and cited links only
     assert "default-src 'none'" in page
     assert parser.tags["svg"] >= 1 + 2 + 2  # trend chart, bars per year and domain
-    for table in ("trend", "by-year", "by-domain", "dead-links", "articles", "drift"):
+    tables = ("trend", "by-year", "by-domain", "dead-links", "unsettled-links")
+    for table in (*tables, "articles", "drift"):
         assert f'<table id="{table}"' in page
 
 

@@ -30,6 +30,7 @@ from archiver.report.markup import (
 from archiver.report.model import Copy, Report, RotRow
 from archiver.report.words import (
     TITLE,
+    UNSETTLED_TITLE,
     WITHDRAWN,
     day,
     filters_text,
@@ -173,6 +174,42 @@ def _dead(report: Report) -> str:
     return table("dead-links", columns, rows, filter_label="dead links")
 
 
+def _unsettled(report: Report) -> str:
+    rows = []
+    for o in report.unsettled_citations:
+        good, replay = _copy(o.last_good, report.replay_base)
+        rows.append(
+            [
+                Cell(
+                    f"{link(o.article_url, o.article_title or o.article)}<br>"
+                    f'<span class="note">{h(o.article)}</span>',
+                    o.article_title or o.article,
+                    "wrap",
+                ),
+                Cell(link(o.url), o.url, "url"),
+                Cell(h(o.kind), o.kind),
+                Cell(h(o.text), None, "wrap"),
+                Cell(f'<span class="badge">{h(o.group)}</span>', o.group),
+                Cell(f"{h(o.outcome)} {h(o.reason)}", o.reason),
+                when(o.failing_since),
+                good,
+                replay,
+            ]
+        )
+    columns = [
+        ("article", ""),
+        ("link", ""),
+        ("kind", ""),
+        ("text", ""),
+        ("state", ""),
+        ("latest check", ""),
+        ("failing since", ""),
+        ("last good copy", ""),
+        ("replay", ""),
+    ]
+    return table("unsettled-links", columns, rows, filter_label="unsettled links")
+
+
 def _articles(report: Report) -> str:
     rows = [
         [
@@ -268,6 +305,7 @@ def render(report: Report) -> str:
             _rot_table("by-domain", "domain", report.by_domain),
         ),
         ("dead-section", "Dead links", _dead(report)),
+        ("unsettled-section", UNSETTLED_TITLE, _unsettled(report)),
         ("articles-section", "Articles", _articles(report)),
         ("drift-section", "Content drift", _drift(report)),
     ]

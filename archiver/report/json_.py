@@ -15,6 +15,7 @@ from archiver.report.model import (
     Counts,
     DeadCitation,
     Drift,
+    OpenCitation,
     Report,
     RotRow,
     RunPoint,
@@ -127,6 +128,23 @@ def dead_link(d: DeadCitation) -> Json:
     }
 
 
+def open_link(o: OpenCitation) -> Json:
+    return {
+        "url": o.url,
+        "kind": o.kind,
+        "text": o.text,
+        "group": o.group,
+        "outcome": o.outcome,
+        "reason": o.reason,
+        "detail": o.detail,
+        "http_status": o.http_status,
+        "failing_since": iso(o.failing_since),
+        "failures": o.failures,
+        "last_checked": iso(o.last_checked),
+        "last_good": copy(o.last_good),
+    }
+
+
 def article(a: ArticleFigures) -> Json:
     return {
         "path": a.path,
@@ -136,6 +154,7 @@ def article(a: ArticleFigures) -> Json:
         **counts(a.counts),
         "drifted": a.drifted,
         "dead_links": [dead_link(d) for d in a.dead],
+        "unsettled_links": [open_link(o) for o in a.unsettled],
     }
 
 

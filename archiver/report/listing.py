@@ -1,4 +1,4 @@
-"""The report's lists: each article's dead citations, and links that drifted.
+"""The report's lists: each article's dead and unsettled citations, and drift.
 
 For every row, where the last good copy is (run folder, WARC file, offset)
 and the address pywb replays it at, ready to paste into the article.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Final
 
 from archiver.models import Citation
 from archiver.report.model import (
@@ -17,10 +18,13 @@ from archiver.report.model import (
     DeadCitation,
     Drift,
     Group,
+    OpenCitation,
     ReportOptions,
 )
 from archiver.report.timeline import LinkLife, RunIndex
 from archiver.store.history import Check, StoredArticle
+
+_UNSETTLED: Final = frozenset({Group.SUSPECT, Group.BLOCKED, Group.INCONCLUSIVE})
 
 
 def replay_address(base: str, collection: str, when: datetime, url: str) -> str:
@@ -86,6 +90,27 @@ def article(
                 last_good=copy_of(life.last_copy, options),
             )
         )
+    unsettled = [
+        OpenCitation(
+            article=article.path,
+            article_title=article.title,
+            article_url=article.url,
+            url=url,
+            kind=str(citation.kind),
+            text=citation.text,
+            group=str(life.group),
+            outcome=str(life.latest.outcome),
+            reason=life.latest.reason,
+            detail=life.latest.detail,
+            http_status=life.latest.http_status,
+            failing_since=life.streak.failing_since,
+            failures=life.streak.failures,
+            last_checked=life.latest.checked,
+            last_good=copy_of(life.last_copy, options),
+        )
+        for url, citation in sorted(pairs, key=lambda pair: pair[0])
+        if (life := lives[url]).group in _UNSETTLED
+    ]
     return ArticleFigures(
         path=article.path,
         title=article.title,
@@ -94,6 +119,7 @@ def article(
         counts=Counts.of(lives[url].group for url in urls),
         drifted=sum(1 for url in urls if lives[url].drifted),
         dead=tuple(dead),
+        unsettled=tuple(unsettled),
     )
 
 

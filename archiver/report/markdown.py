@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from archiver.report.model import Copy, Report, RotRow
 from archiver.report.words import (
     TITLE,
+    UNSETTLED_TITLE,
     WITHDRAWN,
     filters_text,
     human,
@@ -172,6 +173,27 @@ def render(report: Report) -> str:
         out += table(
             ("link", "text", "outcome", "dead since", "last good copy", "replay"),
             rows,
+        )
+        out.append("")
+    out += [f"## {UNSETTLED_TITLE}", ""]
+    unsettled = report.unsettled_citations
+    if not unsettled:
+        out += ["None.", ""]
+    else:
+        out += table(
+            ("article", "link", "kind", "text", "state", "outcome", "failing since"),
+            (
+                (
+                    code(o.article),
+                    link(o.url),
+                    o.kind,
+                    text(o.text),
+                    o.group,
+                    f"{o.outcome} ({code(o.reason)})",
+                    human(o.failing_since),
+                )
+                for o in unsettled
+            ),
         )
         out.append("")
     out += ["## Content drift", ""]

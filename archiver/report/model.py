@@ -109,6 +109,31 @@ class DeadCitation:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class OpenCitation:
+    """A citation of a link neither alive nor dead: suspect, blocked or inconclusive.
+
+    Listed so that a bot wall in front of a deleted post, or a link failing
+    towards death, is seen before it is confirmed, not only counted.
+    """
+
+    article: str
+    article_title: str
+    article_url: str | None
+    url: str
+    kind: str  # link, image, embed, own page ...
+    text: str
+    group: str  # suspect, blocked or inconclusive
+    outcome: str  # of the latest check
+    reason: str
+    detail: str
+    http_status: int | None
+    failing_since: datetime | None  # first failing check of the current streak
+    failures: int
+    last_checked: datetime
+    last_good: Copy | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArticleFigures:
     """One article: the state of its links, and its dead citations."""
 
@@ -119,6 +144,7 @@ class ArticleFigures:
     counts: Counts
     drifted: int
     dead: tuple[DeadCitation, ...]
+    unsettled: tuple[OpenCitation, ...] = ()  # suspect, blocked, inconclusive
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,6 +225,10 @@ class Report:
     @property
     def dead_citations(self) -> tuple[DeadCitation, ...]:
         return tuple(row for article in self.articles for row in article.dead)
+
+    @property
+    def unsettled_citations(self) -> tuple[OpenCitation, ...]:
+        return tuple(row for article in self.articles for row in article.unsettled)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

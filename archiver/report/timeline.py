@@ -33,6 +33,7 @@ class LinkLife:
     streak: Streak
     verdict: Verdict
     group: Group
+    latest: Check  # the latest check that checked the link
     last_dead: Check | None  # the latest check that found it dead
     dead_since_run: str | None  # run of the first failing check of this streak
     first_copy: Check | None  # the first alive check that wrote a record
@@ -110,6 +111,7 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         streak=streak,
         verdict=verdict,
         group=group_of(verdict, streak.outcome),
+        latest=usable[-1],
         last_dead=last_dead,
         dead_since_run=dead_since_run if streak.failures else None,
         first_copy=first_copy,
