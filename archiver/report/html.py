@@ -135,18 +135,22 @@ def _trend(report: Report) -> str:
     return svg.trend(report.trend) + table("trend", columns, rows)
 
 
+def _article_cell(url: str | None, title: str, path: str) -> Cell:
+    """An article as a row names it: its title (a link to it), then its file."""
+    return Cell(
+        f'{link(url, title or path)}<br><span class="note">{h(path)}</span>',
+        title or path,
+        "wrap",
+    )
+
+
 def _dead(report: Report) -> str:
     rows = []
     for d in report.dead_citations:
         good, replay = _copy(d.last_good, report.replay_base)
         rows.append(
             [
-                Cell(
-                    f"{link(d.article_url, d.article_title or d.article)}<br>"
-                    f'<span class="note">{h(d.article)}</span>',
-                    d.article_title or d.article,
-                    "wrap",
-                ),
+                _article_cell(d.article_url, d.article_title, d.article),
                 Cell(h(day(d.published)[:4]), day(d.published)),
                 Cell(link(d.url), d.url, "url"),
                 Cell(h(d.text), None, "wrap"),
@@ -180,12 +184,7 @@ def _unsettled(report: Report) -> str:
         good, replay = _copy(o.last_good, report.replay_base)
         rows.append(
             [
-                Cell(
-                    f"{link(o.article_url, o.article_title or o.article)}<br>"
-                    f'<span class="note">{h(o.article)}</span>',
-                    o.article_title or o.article,
-                    "wrap",
-                ),
+                _article_cell(o.article_url, o.article_title, o.article),
                 Cell(link(o.url), o.url, "url"),
                 Cell(h(o.kind), o.kind),
                 Cell(h(o.text), None, "wrap"),
@@ -213,12 +212,7 @@ def _unsettled(report: Report) -> str:
 def _articles(report: Report) -> str:
     rows = [
         [
-            Cell(
-                f"{link(a.url, a.title or a.path)}<br>"
-                f'<span class="note">{h(a.path)}</span>',
-                a.title or a.path,
-                "wrap",
-            ),
+            _article_cell(a.url, a.title, a.path),
             Cell(h(day(a.published)), day(a.published)),
             *count_cells(a.counts),
             num(a.drifted),
