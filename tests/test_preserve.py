@@ -342,6 +342,8 @@ def test_warcinfo_names_software_and_operator(run):
     assert "operator: Test Desk" in fields
     assert "command: archiver preserve" in fields
     assert f"hostname: {socket.gethostname()}" in fields
+    assert f"isPartOf: {run.out.name}\r\n" in fields  # the run's collection
+    assert "description: " in fields
 
 
 def test_warc_files_pass_warcio_check(run):
@@ -588,14 +590,18 @@ def test_the_article_file_itself_is_archived_with_its_outlinks(run):
     assert meta_headers.get_header("WARC-Concurrent-To") == headers.get_header(
         "WARC-Record-ID"
     )
-    outlinks = {
-        line.split(" ")[1]
-        for line in fields.decode().splitlines()
-        if line.startswith("outlink: ")
-    }
+    lines = [
+        line for line in fields.decode().splitlines() if line.startswith("outlink: ")
+    ]
+    outlinks = {line.split(" ")[1] for line in lines}
     assert run.urls["ok"] in outlinks
     assert run.urls["image"] in outlinks
     assert "mailto:someone@example.org" not in outlinks  # not fetched, not an outlink
+    # Heritrix's form: URL, hop type (L a link, E an embed), context.
+    assert f"outlink: {run.urls['ok']} L a/@href" in lines
+    assert f"outlink: {run.urls['image']} E img/@src" in lines
+    assert f"outlink: {run.urls['article']} L title/@markdown" in lines
+    assert all(len(line.split(" ")) == 4 for line in lines)
 
 
 def test_every_attempt_is_archived_as_evidence(run):

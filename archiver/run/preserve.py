@@ -326,10 +326,10 @@ def _archive_articles(
     Returns the names of the articles written.
     """
     written: list[str] = []
-    outlinks: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    outlinks: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
     for target in gathered.plan.targets:
-        for name in dict.fromkeys(c.article for c in target.citations):
-            outlinks[name].append((target.url, str(target.kind)))
+        for citation in target.citations:
+            outlinks[citation.article][(target.url, _heritrix_hop(citation))] = None
     for name in names:
         article = gathered.articles.get(name)
         if article is None:
@@ -343,10 +343,23 @@ def _archive_articles(
             uri if isinstance(uri, str) else f"urn:sha256:{article.sha256}",
             data,
             clock_now(),
-            outlinks.get(name, ()),
+            list(outlinks.get(name, {})),
         )
         written.append(name)
     return written
+
+
+def _heritrix_hop(citation: Citation) -> str:
+    """How Heritrix writes what a link is to its page: hop type, then context.
+
+    ``L`` a link a reader follows, ``E`` something the page embeds; the
+    context is the element and attribute it was found in (``a/@href``,
+    ``img/@srcset``), or the element alone (a markdown link, the title).
+    """
+    hop = "L" if citation.kind in (LinkKind.LINK, LinkKind.ARTICLE) else "E"
+    where = citation.element or "text"
+    context = f"{where}/@{citation.attribute}" if citation.attribute else where
+    return f"{hop} {context}"
 
 
 def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
@@ -359,6 +372,11 @@ def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
         "specifications/warc-format/warc-1.1/",
         "command": settings.command,
         "http-header-user-agent": settings.user_agent,
+        # The collection the file belongs to: its run (a nightly run's id, or
+        # the output folder of a one-off preserve), as Heritrix says it.
+        "isPartOf": settings.out.resolve().name,
+        "description": "pages, images and media cited by articles, with what "
+        "they need to show, and the article files themselves",
     }
     if settings.operator:
         info["operator"] = settings.operator

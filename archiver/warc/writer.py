@@ -226,7 +226,8 @@ class WarcSink:
         The file goes in a ``resource`` record (target URI: the article's URL)
         so a collection still holds the text when the live page is gone; a
         ``metadata`` record beside it lists the outlinks, one
-        ``outlink: URL KIND`` field each, as crawlers write them.
+        ``outlink: URL HOP CONTEXT`` field each (``L a/@href``), as Heritrix
+        writes them.
         """
         with self._writing() as current:
             offset = current.handle.tell()
@@ -235,7 +236,7 @@ class WarcSink:
                 uri,
                 when,
                 [(uri, "text/markdown; charset=utf-8", data)],
-                [("outlink", f"{url} {kind}") for url, kind in outlinks],
+                [("outlink", f"{url} {how}") for url, how in outlinks],
             )
         return RecordRef(
             warc_file=current.name,
