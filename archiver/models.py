@@ -249,6 +249,7 @@ class Capture:
 
     uri: str
     date: str  # WARC-Date of that response, ISO 8601 as in the record
+    record_id: str | None = None  # its WARC-Record-ID, where known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

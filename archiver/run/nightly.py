@@ -376,11 +376,14 @@ def _capture(root: Path, copy: ArchivedCopy) -> Capture | None:
             record = next(iter(ArchiveIterator(stream)))
             uri = record.rec_headers.get_header("WARC-Target-URI")
             date = record.rec_headers.get_header("WARC-Date")
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
     except (OSError, StopIteration, ValueError):
         return None  # the copy is gone: archive the body again
     if not uri or not date:
         return None
-    return Capture(uri=str(uri), date=str(date))
+    return Capture(
+        uri=str(uri), date=str(date), record_id=str(record_id) if record_id else None
+    )
 
 
 def _options(settings: NightlySettings) -> dict[str, object]:

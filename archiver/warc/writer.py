@@ -156,11 +156,17 @@ class WarcSink:
         the same bytes again.
         """
         digest = payload_digest(hop.body.path) if _dedupable(hop) else None
+        date = _warc_date(hop.started)
         earlier = self._captures.get(digest) if digest else None
+        if earlier is not None and earlier.date > date:
+            # Fetched before the capture that was written first (requests run
+            # at once): a revisit must not refer to a later capture, so this
+            # one is written in full. Both dates come from one format.
+            earlier = None
         with self._writing() as current:
             response_id = self._make_id()
             common = {
-                "WARC-Date": _warc_date(hop.started),
+                "WARC-Date": date,
                 "WARC-Warcinfo-ID": current.warcinfo_id,
             }
             if hop.peer_ip:
@@ -184,9 +190,9 @@ class WarcSink:
                         {**common, "WARC-Record-ID": response_id},
                     )
                     current.writer.write_record(response)
-                if digest is not None:
+                if digest is not None:  # the earliest capture yet of it
                     self._captures[digest] = Capture(
-                        uri=hop.url, date=_warc_date(hop.started)
+                        uri=hop.url, date=date, record_id=response_id
                     )
             request_line = f"{hop.method} {hop.target} HTTP/1.1"
             request = current.writer.create_warc_record(
@@ -458,13 +464,16 @@ def _revisit_record(
     earlier: Capture,
     common: dict[str, str],
 ) -> ArcWarcRecord:
+    headers = dict(common)
+    if earlier.record_id:
+        headers["WARC-Refers-To"] = earlier.record_id
     return writer.create_revisit_record(
         hop.url,
         digest,
         earlier.uri,
         earlier.date,
         http_headers=_response_headers(hop),
-        warc_headers_dict=common,
+        warc_headers_dict=headers,
     )
 
 

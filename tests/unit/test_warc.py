@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import random
+from dataclasses import replace
+from datetime import timedelta
 
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.models import Capture
 from archiver.warc.writer import WarcSink, payload_digest
 from tests.warcfiles import WHEN, make_hop, records, sink
+
+ONE_SECOND = timedelta(seconds=1)
 
 
 def test_response_and_request_are_written_as_received(tmp_path):
@@ -141,9 +145,9 @@ def test_identical_payload_is_written_once_then_as_revisits(tmp_path):
     warc.remember("sha1:" + "A" * 32, Capture(uri="https://old.example/x", date="2020"))
     warc.close()
     assert first.revisit_of is None
-    assert second.revisit_of == Capture(
-        uri="https://news.example/a", date="2026-03-04T05:06:07.123456Z"
-    )
+    assert second.revisit_of is not None
+    assert second.revisit_of.uri == "https://news.example/a"
+    assert second.revisit_of.date == "2026-03-04T05:06:07.123456Z"
     assert cut.revisit_of is None  # a cut body stands for nothing else
     assert first.payload_digest == second.payload_digest
     (path,) = warc.closed_files
@@ -159,6 +163,12 @@ def test_identical_payload_is_written_once_then_as_revisits(tmp_path):
             headers.get_header("WARC-Refers-To-Date") == "2026-03-04T05:06:07.123456Z"
         )
         assert "identical-payload-digest" in headers.get_header("WARC-Profile")
+        stream.seek(first.offset)
+        original = next(iter(ArchiveIterator(stream))).rec_headers
+        assert headers.get_header("WARC-Refers-To") == original.get_header(
+            "WARC-Record-ID"
+        )
+        assert second.revisit_of.record_id == original.get_header("WARC-Record-ID")
         assert headers.get_header("WARC-Payload-Digest") == first.payload_digest
         assert record.content_stream().read() == b""
 
@@ -171,3 +181,23 @@ def test_a_payload_from_an_earlier_run_becomes_a_revisit(tmp_path):
     ref = warc.write_hop(hop)
     warc.close()
     assert ref.revisit_of == earlier
+
+
+def test_a_revisit_never_refers_to_a_capture_made_after_it(tmp_path):
+    """Fetched at once, written in another order: the earlier fetch is not a revisit."""
+    warc = sink(tmp_path / "out")
+    later = make_hop(tmp_path, "late", b"same bytes")
+    earlier = replace(
+        make_hop(tmp_path, "soon", b"same bytes"), started=WHEN - ONE_SECOND
+    )
+    written_first = warc.write_hop(later)
+    written_next = warc.write_hop(earlier)
+    after_both = warc.write_hop(make_hop(tmp_path, "again", b"same bytes"))
+    warc.close()
+    assert written_first.revisit_of is None
+    assert written_next.revisit_of is None  # in full: its date is the earlier one
+    assert after_both.revisit_of is not None
+    assert after_both.revisit_of.uri == "https://news.example/soon"  # the earliest
+    (path,) = warc.closed_files
+    kinds = [r.rec_type for r, _ in records(path) if r.rec_type != "request"]
+    assert kinds == ["warcinfo", "response", "response", "revisit"]
