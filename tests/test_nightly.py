@@ -121,6 +121,12 @@ def test_links_go_suspect_then_dead_drift_and_revive_over_nights(nights, fakeweb
         h for k, u, h in records(root) if k == "revisit" and u == urls["stable"]
     )
     assert revisit.get_header("WARC-Refers-To-Target-URI") == urls["stable"]
+    original = next(
+        h for k, u, h in records(root) if k == "response" and u == urls["stable"]
+    )
+    assert revisit.get_header("WARC-Refers-To") == original.get_header(
+        "WARC-Record-ID"
+    )  # the night-one record, found across runs
     # one index over both nights, for serving them as one collection
     merged = (root / "warcs" / "index.cdxj").read_text().splitlines()
     per_run = [
