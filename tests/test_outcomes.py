@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from tests.clirun import (
     links_to,
@@ -124,6 +125,17 @@ def test_outcome(scenarios, name, outcome, reason, status, attempts):
     got = (line["outcome"], line["reason"], line["http_status"], line["attempts"])
     assert got == (outcome, reason, status, attempts), line["detail"]
     assert line["detail"]
+
+
+def test_a_body_the_server_broke_off_is_truncated_in_manifest_and_record(scenarios):
+    for name in ("short", "reset"):
+        line = scenarios.manifest[scenarios.urls[name]]
+        assert line["truncated"] is True, name
+        with (scenarios.out / line["warc_file"]).open("rb") as stream:
+            stream.seek(line["warc_offset"])
+            record = next(iter(ArchiveIterator(stream)))
+        assert record.rec_headers.get_header("WARC-Truncated") == "disconnect"
+    assert scenarios.manifest[scenarios.urls["flaky"]]["truncated"] is False
 
 
 def test_attempts_are_what_the_server_counted(scenarios):

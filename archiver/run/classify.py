@@ -190,7 +190,9 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
         attempts=result.attempts,
         content_type=content_type,
         length=final.body.length if final else None,
-        truncated=bool(final and final.body.truncated),
+        # Cut at --max-size, or broken off by the server: either way the
+        # record holds less than the whole body (WARC-Truncated says which).
+        truncated=bool(final and (final.body.truncated or not final.body.complete)),
         record=record,
         checked=result.finished,
     )
