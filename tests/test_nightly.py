@@ -8,6 +8,7 @@ SQLite file the runs wrote.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -401,7 +402,12 @@ def test_a_kill_before_the_article_copy_is_written_loses_no_article(fakeweb, tmp
     finish = run_cli(*args, at=later)
     assert finish.returncode == 0, finish.stderr
     copies = {uri for kind, uri, _ in records(tmp_path) if kind == "resource"}
-    assert set(urls) <= copies
+    wanted = {
+        "urn:archiver:article:sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in (tmp_path / "articles").glob("*.txt")
+    }
+    assert len(wanted) == len(urls)
+    assert wanted <= copies
 
 
 def test_two_roots_sharing_one_store_never_run_at_once(fakeweb, tmp_path):

@@ -584,15 +584,21 @@ def test_the_article_file_itself_is_archived_with_its_outlinks(run):
                         (record.rec_headers, record.content_stream().read())
                     )
     ((headers, payload),) = resources
-    assert headers.get_header("WARC-Target-URI") == run.urls["article"]
+    digest = hashlib.sha256(article_file.read_bytes()).hexdigest()
+    assert (
+        headers.get_header("WARC-Target-URI") == f"urn:archiver:article:sha256:{digest}"
+    )
     assert payload == article_file.read_bytes()
     ((meta_headers, fields),) = metadata
     assert meta_headers.get_header("WARC-Concurrent-To") == headers.get_header(
         "WARC-Record-ID"
     )
-    lines = [
-        line for line in fields.decode().splitlines() if line.startswith("outlink: ")
+    about = fields.decode().splitlines()
+    assert about[:2] == [
+        f"article-url: {run.urls['article']}",
+        f"article-file: {article_file}",
     ]
+    lines = [line for line in about if line.startswith("outlink: ")]
     outlinks = {line.split(" ")[1] for line in lines}
     assert run.urls["ok"] in outlinks
     assert run.urls["image"] in outlinks

@@ -181,6 +181,30 @@ def test_every_2xx_capture_replays_byte_for_byte(replay, collection):
     assert not wrong, replay.wayback.log()[-3000:]
 
 
+@pytest.mark.parametrize("collection", ["run", "wacz"])
+def test_the_article_url_replays_as_its_page_at_the_files_own_time(replay, collection):
+    """The article file is archived under its own URN, never the page's URL."""
+    files = []
+    for warc in replay.out.glob("*.warc.gz"):
+        with warc.open("rb") as stream:
+            files.extend(
+                (record.rec_headers, record.content_stream().read())
+                for record in ArchiveIterator(stream)
+                if record.rec_type in ("resource", "metadata")
+            )
+    (resource, article), (_, note) = files
+    assert resource.get_header("WARC-Target-URI").startswith("urn:archiver:article:")
+    assert article.startswith(b"<!--")  # the file itself
+    fields = note.decode().splitlines()
+    assert f"article-url: {replay.urls['article']}" in fields
+    assert "title: Replay article" in fields
+    at = str(iso_date_to_timestamp(resource.get_header("WARC-Date")))
+    got = replay.wayback.replay(collection, at, replay.urls["article"])
+    assert got.status == 200
+    assert got.body == replay.web.sent_body(path_of(replay.urls["article"]))
+    assert got.body != article
+
+
 def test_gzip_capture_replays_still_encoded(replay):
     entry = replay.manifest[replay.urls["gzip"]]
     got = replay.wayback.replay("run", timestamp_of(replay, entry), entry["url"])

@@ -168,7 +168,12 @@ def _pages(manifest: Path) -> Iterator[dict[str, str]]:
             entry = json.loads(line)
             if entry.get("outcome") != "alive" or not entry.get("warc_file"):
                 continue
-            texts = [c.get("text") for c in entry.get("citations", [])]
+            # An article's own page is titled as the article is; any other
+            # page by the first text a citing article gives it.
+            cited = sorted(
+                entry.get("citations", []), key=lambda c: c.get("kind") != "article"
+            )
+            texts = [c.get("text") for c in cited]
             title = next((t for t in texts if t), None) or entry["url"]
             yield {"url": entry["url"], "title": title}
 

@@ -59,7 +59,7 @@ from archiver.urls import normalise
 from archiver.version import distribution_version
 from archiver.warc import index
 from archiver.warc.repair import repair_folder
-from archiver.warc.writer import WarcSink
+from archiver.warc.writer import WarcSink, article_uri
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -338,12 +338,16 @@ def _archive_articles(
             data = article.path.read_bytes()
         except OSError:
             continue  # read a moment ago; gone now: its links are still fetched
-        uri = normalise(article.url) if article.url else None
+        live = normalise(article.url) if article.url else None
+        about = [("article-file", name), ("title", article.title)]
+        if isinstance(live, str):
+            about.insert(0, ("article-url", live))
         sink.write_article(
-            uri if isinstance(uri, str) else f"urn:sha256:{article.sha256}",
+            article_uri(article.sha256),
             data,
             clock_now(),
             list(outlinks.get(name, {})),
+            about,
         )
         written.append(name)
     return written

@@ -226,12 +226,15 @@ class WarcSink:
         data: bytes,
         when: datetime,
         outlinks: Sequence[tuple[str, str]],
+        about: Sequence[tuple[str, str]] = (),
     ) -> RecordRef:
         """Store an article file itself, and the links it cites, in the archive.
 
-        The file goes in a ``resource`` record (target URI: the article's URL)
-        so a collection still holds the text when the live page is gone; a
-        ``metadata`` record beside it lists the outlinks, one
+        The file goes in a ``resource`` record under its own URI
+        (:func:`article_uri`), never the article's live URL: replay of that
+        URL must show the page as it was, not the markdown file archived the
+        same second. A ``metadata`` record beside it holds ``about`` (the
+        live URL, the file, the title) and lists the outlinks, one
         ``outlink: URL HOP CONTEXT`` field each (``L a/@href``), as Heritrix
         writes them.
         """
@@ -242,7 +245,10 @@ class WarcSink:
                 uri,
                 when,
                 [(uri, "text/markdown; charset=utf-8", data)],
-                [("outlink", f"{url} {how}") for url, how in outlinks],
+                [
+                    *about,
+                    *(("outlink", f"{url} {how}") for url, how in outlinks),
+                ],
             )
         return RecordRef(
             warc_file=current.name,
@@ -436,6 +442,15 @@ class WarcSink:
         writer.write_record(record)
         current.whole_end = handle.tell()
         return current
+
+
+def article_uri(sha256: str) -> str:
+    """The URI an article file is archived under: its content, not its page.
+
+    A URN, as Browsertrix names what it made rather than fetched, so no
+    replay tool mistakes the file for the live page it describes.
+    """
+    return f"urn:archiver:article:sha256:{sha256}"
 
 
 def _field(value: str) -> str:

@@ -119,13 +119,22 @@ def test_failing_packager_is_reported_and_cleaned_up(tmp_path):
 
 def test_package_lists_alive_links_as_pages(tmp_path):
     run = tmp_path / "run"
-    _, refs = write_warcs(tmp_path, run, [["page", "gone"]])
+    _, refs = write_warcs(tmp_path, run, [["page", "story", "gone"]])
     entries = [
         {
             "url": "https://news.example/page",
             "outcome": "alive",
             "warc_file": refs["page"].warc_file,
             "citations": [{"text": ""}, {"text": "Anchor"}],
+        },
+        {  # an article's own page, which another article cites first
+            "url": "https://news.example/story",
+            "outcome": "alive",
+            "warc_file": refs["story"].warc_file,
+            "citations": [
+                {"kind": "link", "text": "read this"},
+                {"kind": "article", "text": "The story's own title"},
+            ],
         },
         {
             "url": "https://news.example/gone",
@@ -141,9 +150,10 @@ def test_package_lists_alive_links_as_pages(tmp_path):
         pages = wacz.read("pages/pages.jsonl").decode().splitlines()
         info = json.loads(wacz.read("datapackage.json"))
         assert "logs/manifest.jsonl" in wacz.namelist()
-    header, page = map(json.loads, pages)
+    header, page, story = map(json.loads, pages)
     assert header["format"] == "json-pages-1.0"
     assert (page["url"], page["title"]) == ("https://news.example/page", "Anchor")
+    assert story["title"] == "The story's own title"  # not another's anchor text
     assert info["title"] == "run"
     again = package(run, tmp_path / "elsewhere.wacz", title="Mine")
     with zipfile.ZipFile(again) as wacz:
