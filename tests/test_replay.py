@@ -184,7 +184,7 @@ def test_every_2xx_capture_replays_byte_for_byte(replay, collection):
 @pytest.mark.parametrize("collection", ["run", "wacz"])
 def test_the_article_url_replays_as_its_page_at_the_files_own_time(replay, collection):
     """The article file is archived under its own URN, never the page's URL."""
-    files = []
+    files: list[tuple[Any, bytes]] = []
     for warc in replay.out.glob("*.warc.gz"):
         with warc.open("rb") as stream:
             files.extend(
