@@ -171,6 +171,9 @@ class Hop:
     body: Body
     peer_ip: str | None
     started: datetime  # when the response began (WARC-Date)
+    # The status line and header block as read from the socket, blank line
+    # included; None where the connection was not ours (a proxy's client).
+    raw_head: bytes | None = None
 
 
 class FailureKind(StrEnum):

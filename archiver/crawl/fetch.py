@@ -241,6 +241,10 @@ class Fetcher:
             return _translate(exc)
         try:
             started = self._clock()
+            # Now, while the connection is this response's: once the body is
+            # read it goes back to the pool, and the next request's head
+            # replaces this one.
+            raw_head = _raw_head(response)
             peer = _peer_ip(response)
             if (
                 not self._settings.allow_private
@@ -281,6 +285,7 @@ class Fetcher:
             body=body,
             peer_ip=peer,
             started=started,
+            raw_head=raw_head,
         )
 
     async def _spool(self, response: httpx.Response) -> Body:
@@ -348,6 +353,12 @@ def _fail(
     kind: FailureKind, message: str, *, cause: FailureKind | None = None
 ) -> FetchFailure:
     return FetchFailure(kind=kind, message=message, cause=cause)
+
+
+def _raw_head(response: httpx.Response) -> bytes | None:
+    """The response head's bytes as the server sent them, where we kept them."""
+    stream = response.extensions.get("network_stream")
+    return stream.head if isinstance(stream, netguard.HeadRecorder) else None
 
 
 def _peer_ip(response: httpx.Response) -> str | None:

@@ -9,10 +9,12 @@ refused, and so is a connection that ends up at one (see ``check_peer``).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import httpcore
 import trio
@@ -191,8 +193,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         failure: httpcore.ConnectError | None = None
         for address in resolution.addresses:
             try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
+                return HeadRecorder(
+                    await self._inner.connect_tcp(
+                        str(address), port, timeout, local_address, socket_options
+                    )
                 )
             except httpcore.ConnectError as exc:
                 failure = exc  # try the host's next address, as browsers do
@@ -223,3 +227,88 @@ def describe_private(host: str, address: IPAddress) -> str:
     if host.strip("[]") == str(address):
         return f"{host} is a non-public address; --allow-private permits it"
     return f"{host} resolves to non-public {address}; --allow-private permits it"
+
+
+# A response head longer than this is not kept raw (the fetcher's header
+# limit refuses far smaller ones); the record then falls back to the parsed
+# headers.
+MAX_RAW_HEAD: Final = 1 << 20
+
+
+class HeadRecorder(httpcore.AsyncNetworkStream):
+    """A connection that keeps the bytes of each response head as they arrived.
+
+    The HTTP parser tidies what it reads (a space after ``X-NoSpace:``, tabs
+    trimmed, folded lines joined, LF made CRLF); evidence must hold the
+    status line and header block exactly as the server sent them. Every
+    request written starts a new head; bytes read after it are kept up to
+    the blank line that ends the head. The fetcher finds this stream in the
+    response's ``network_stream`` extension and reads :attr:`head`.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._buffer = bytearray()
+        self._open = False  # reading a head now
+        self.head: bytes | None = None  # the last whole head received
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        self._buffer.clear()
+        self._open = True
+        self.head = None
+        await self._inner.write(buffer, timeout)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
+        data = await self._inner.read(max_bytes, timeout)
+        if self._open:
+            self._buffer += data
+            where = head_end(self._buffer)
+            if where is not None:
+                self.head = bytes(self._buffer[where[0] : where[1]])
+                self._open = False
+                self._buffer.clear()
+            elif len(self._buffer) > MAX_RAW_HEAD or not data:
+                self._open = False
+                self._buffer.clear()
+        return data
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> httpcore.AsyncNetworkStream:
+        return HeadRecorder(
+            await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+def head_end(data: bytes | bytearray) -> tuple[int, int] | None:
+    """Where the response head lies (to its blank line), or None if not yet whole.
+
+    A blank line is CRLF CRLF, or LF LF as lenient parsers (ours) accept.
+    An interim 1xx head (``103 Early Hints``) is not the response's: the
+    head that follows it is.
+    """
+    start = 0
+    while True:
+        ends = [
+            i + len(mark)
+            for mark in (b"\r\n\r\n", b"\n\n", b"\n\r\n")
+            if (i := data.find(mark, start)) >= 0
+        ]
+        if not ends:
+            return None
+        end = min(ends)
+        if not _INTERIM.match(bytes(data[start : start + 16])):
+            return start, end
+        start = end
+
+
+_INTERIM: Final = re.compile(rb"HTTP/1\.[01] 1\d\d\b")

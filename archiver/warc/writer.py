@@ -511,11 +511,23 @@ def _response_record(
 
 
 def _response_headers(hop: Hop) -> _ExactHeaders:
-    """The response's status line and headers as received, for a record."""
+    """The response's status line and headers as received, for a record.
+
+    The bytes read from the socket where the fetcher kept them (spacing,
+    folded lines and bare LF line ends as the server sent them); else the
+    parsed headers, written out again. Either way a ``Transfer-Encoding``
+    field is renamed, since the body is stored de-chunked.
+    """
     status_line = f"{hop.http_version} {hop.status} {hop.reason}".rstrip()
     stored = _stored_response_headers(hop.response_headers)
-    return _ExactHeaders(
-        _header_block(status_line, stored),
-        f"{hop.status} {hop.reason}".rstrip(),
-        _decoded(stored),
-    )
+    if hop.raw_head is not None:
+        block = _TRANSFER_ENCODING.sub(
+            RENAMED_HEADERS[b"transfer-encoding"], hop.raw_head
+        )
+    else:
+        block = _header_block(status_line, stored)
+    return _ExactHeaders(block, f"{hop.status} {hop.reason}".rstrip(), _decoded(stored))
+
+
+# A Transfer-Encoding field's name at the start of a header line.
+_TRANSFER_ENCODING: Final = re.compile(rb"(?im)(?<=\n)transfer-encoding(?=[ \t]*:)")
