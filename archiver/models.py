@@ -189,7 +189,10 @@ class FailureKind(StrEnum):
     CONNECT = "connect"  # no connection, and no refusal: unreachable, no resolver
     CONNECT_TIMEOUT = "connect-timeout"  # no connection within the timeout
     TIMEOUT = "timeout"
-    TLS = "tls"  # the handshake failed or the certificate was not trusted
+    TLS = "tls"  # the handshake failed (a retry may meet a healthy server)
+    # The certificate was refused (expired, another host's, unknown issuer):
+    # the same certificate will be served again, so it is not retried.
+    CERTIFICATE = "certificate"
     RESET = "reset"  # connection dropped, protocol violated, body cut short
     TOO_MANY_REDIRECTS = "too-many-redirects"
     REDIRECT_LOOP = "redirect-loop"

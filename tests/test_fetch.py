@@ -92,6 +92,11 @@ async def test_a_certificate_at_fault_is_a_tls_failure(fakeweb, tmp_path, fault,
     assert good.failure is None
     assert [hop.status for hop in good.hops] == [200]
     assert bad.failure is not None
-    assert (bad.failure.kind, bad.hops, bad.attempts) == (FailureKind.TLS, (), 2)
+    # Not retried: the same certificate would be served again.
+    assert (bad.failure.kind, bad.hops, bad.attempts) == (
+        FailureKind.CERTIFICATE,
+        (),
+        1,
+    )
     assert words in bad.failure.message
     assert list(tmp_path.iterdir()) == []  # no body was spooled

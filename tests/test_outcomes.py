@@ -285,7 +285,7 @@ def test_a_certificate_at_fault_is_a_tls_error(fakeweb, tmp_path, fault, words):
     assert (manifest[good]["outcome"], manifest[good]["reason"]) == ("alive", "ok")
     line = manifest[bad]
     got = (line["outcome"], line["reason"], line["http_status"], line["attempts"])
-    assert got == ("error", "tls-error", None, 2), line["detail"]
+    assert got == ("error", "tls-error", None, 1), line["detail"]  # not retried
     assert line["detail"].startswith("the TLS handshake failed: ")
     assert words in line["detail"]
     assert line["warc_file"] is None

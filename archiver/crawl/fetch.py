@@ -406,6 +406,9 @@ def _translate(exc: httpx.HTTPError) -> FetchFailure:
         return _fail(FailureKind.TIMEOUT, f"timed out: {text}")
     if _find(exc, netguard.PrivateAddressRefused) is not None:
         return _fail(FailureKind.PRIVATE_ADDRESS, text)
+    refused = _find(exc, ssl.SSLCertVerificationError)
+    if refused is not None:
+        return _fail(FailureKind.CERTIFICATE, _describe_tls(refused))
     tls = _find(exc, ssl.SSLError)
     if tls is not None:
         return _fail(FailureKind.TLS, _describe_tls(tls))

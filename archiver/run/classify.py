@@ -103,6 +103,7 @@ _FAILURE_REASONS: Final = {
     FailureKind.CONNECT_TIMEOUT: "timeout",
     FailureKind.DEADLINE: "deadline",
     FailureKind.TLS: "tls-error",
+    FailureKind.CERTIFICATE: "tls-error",
     FailureKind.RESET: "connection-reset",
     FailureKind.TOO_MANY_REDIRECTS: "too-many-redirects",
     FailureKind.REDIRECT_LOOP: "redirect-loop",

@@ -81,6 +81,7 @@ def web(answers: bool):
         (FailureKind.HOST_GIVEN_UP, FailureKind.CONNECT_TIMEOUT, False),
         (FailureKind.CONNECT_TIMEOUT, None, False),
         (FailureKind.TLS, None, False),
+        (FailureKind.CERTIFICATE, None, False),
         (FailureKind.PRIVATE_ADDRESS, None, False),
         (FailureKind.DEADLINE, None, False),
     ],
