@@ -174,6 +174,9 @@ class Hop:
     # The status line and header block as read from the socket, blank line
     # included; None where the connection was not ours (a proxy's client).
     raw_head: bytes | None = None
+    # A chunked body's trailer field lines as sent (b"" when it had none);
+    # None when the body was not chunked or not read through our connection.
+    trailers: bytes | None = None
 
 
 class FailureKind(StrEnum):

@@ -46,6 +46,7 @@ HEADS: dict[str, bytes] = {
     b"Content-Length: " + N + b"\r\n\r\n",
 }
 EARLY = b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
+TRAILER = b"X-Checksum: 0123abcd\r\nX-Signed:yes\r\n"
 CHUNKED = (
     b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n"
 )
@@ -62,6 +63,13 @@ def answer(path: str) -> bytes:
         return EARLY + HEADS["nospace"] + body
     if name == "chunked":
         return CHUNKED + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n"
+    if name == "trailer":
+        # Split into chunks of 5, 7 and 0 bytes (with an extension), then
+        # two trailer fields, one without a space after its colon.
+        return (
+            CHUNKED + b"5;ext=1\r\n" + body[:5] + b"\r\n7\r\n" + body[5:]
+            + b"\r\n0\r\n" + TRAILER + b"\r\n"
+        )  # fmt: skip
     return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
 
 
@@ -108,7 +116,7 @@ def block_at(out: Path, warc_file: str, offset: int) -> bytes:
 
 
 def test_every_head_is_stored_as_sent(raw_server, tmp_path):
-    names = [*HEADS, "early", "chunked"]
+    names = [*HEADS, "early", "chunked", "trailer"]
     urls = {name: f"http://127.0.0.1:{raw_server}/{name}/x" for name in names}
     article = write_article(
         tmp_path / "a.txt",
@@ -126,7 +134,7 @@ def test_every_head_is_stored_as_sent(raw_server, tmp_path):
         entry = manifest[url]
         assert entry["outcome"] == "alive", (name, entry["detail"])
         block = block_at(out, entry["warc_file"], entry["warc_offset"])
-        if name == "chunked":
+        if name in ("chunked", "trailer"):
             sent = CHUNKED.replace(
                 b"Transfer-Encoding", b"X-Archiver-Orig-Transfer-Encoding"
             )
@@ -136,6 +144,18 @@ def test_every_head_is_stored_as_sent(raw_server, tmp_path):
             sent = HEADS[name]
         assert block.startswith(sent), (name, block[: len(sent) + 20])
         assert block[len(sent) :].startswith(body_of(name)), name
+    # The trailer fields are kept beside the response, as sent, and only there.
+    notes = {}
+    for path in out.glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if record.rec_type == "metadata" and not uri.startswith("urn:"):
+                    notes[uri] = (record.rec_headers, record.content_stream().read())
+    assert set(notes) == {urls["trailer"]}
+    headers, fields = notes[urls["trailer"]]
+    assert fields == b"trailer: X-Checksum: 0123abcd\r\ntrailer: X-Signed:yes\r\n"
+    assert headers.get_header("WARC-Concurrent-To")
     # warcio still reads every record, and sees the parsed status and fields.
     for path in out.glob("*.warc.gz"):
         with gzip.open(path) as raw:

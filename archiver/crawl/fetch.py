@@ -244,7 +244,7 @@ class Fetcher:
             # Now, while the connection is this response's: once the body is
             # read it goes back to the pool, and the next request's head
             # replaces this one.
-            raw_head = _raw_head(response)
+            received = _received(response)
             peer = _peer_ip(response)
             if (
                 not self._settings.allow_private
@@ -285,7 +285,8 @@ class Fetcher:
             body=body,
             peer_ip=peer,
             started=started,
-            raw_head=raw_head,
+            raw_head=received.head if received else None,
+            trailers=received.trailers if received else None,
         )
 
     async def _spool(self, response: httpx.Response) -> Body:
@@ -355,10 +356,10 @@ def _fail(
     return FetchFailure(kind=kind, message=message, cause=cause)
 
 
-def _raw_head(response: httpx.Response) -> bytes | None:
-    """The response head's bytes as the server sent them, where we kept them."""
+def _received(response: httpx.Response) -> netguard.Received | None:
+    """The response's head and trailer bytes as sent, where we kept them."""
     stream = response.extensions.get("network_stream")
-    return stream.head if isinstance(stream, netguard.HeadRecorder) else None
+    return stream.received if isinstance(stream, netguard.HeadRecorder) else None
 
 
 def _peer_ip(response: httpx.Response) -> str | None:

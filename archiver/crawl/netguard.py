@@ -235,27 +235,110 @@ def describe_private(host: str, address: IPAddress) -> str:
 MAX_RAW_HEAD: Final = 1 << 20
 
 
+class Received:
+    """What one response brought that the HTTP parser does not keep.
+
+    Filled in while the response is read: :attr:`head` once its blank line
+    has arrived, :attr:`trailers` once a chunked body's last chunk and its
+    trailer fields have (each field line as sent, line end included; empty
+    when there were none). One per response, so a connection that goes
+    back to the pool and carries the next request never changes what an
+    earlier response received.
+    """
+
+    __slots__ = ("head", "trailers")
+
+    def __init__(self) -> None:
+        self.head: bytes | None = None
+        self.trailers: bytes | None = None
+
+
+class ChunkFollower:
+    """Follows a chunked body's framing, byte by byte, to find its trailer."""
+
+    def __init__(self, into: Received) -> None:
+        self._into = into
+        self._state = "size"  # size, data, data-end, trailer, done
+        self._left = 0
+        self._line = bytearray()
+        self._trailer = bytearray()
+
+    @property
+    def done(self) -> bool:
+        return self._state == "done"
+
+    def feed(self, data: bytes | bytearray) -> None:
+        view = memoryview(data)
+        while view and self._state != "done":
+            if self._state == "data":
+                step = min(self._left, len(view))
+                self._left -= step
+                view = view[step:]
+                if not self._left:
+                    self._state = "data-end"
+                continue
+            newline = bytes(view).find(b"\n")
+            if newline < 0:
+                self._keep(view)
+                return
+            self._keep(view[: newline + 1])
+            view = view[newline + 1 :]
+            self._line_ends()
+
+    def _keep(self, part: memoryview) -> None:
+        self._line += part
+        if len(self._line) + len(self._trailer) > MAX_RAW_HEAD:
+            self._state = "done"  # not framing we can follow: keep nothing
+
+    def _line_ends(self) -> None:
+        line, self._line = bytes(self._line), bytearray()
+        if self._state == "data-end":
+            self._state = "size"
+        elif self._state == "size":
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self._state = "done"
+                return
+            self._state = "data" if size else "trailer"
+            self._left = size
+        elif self._state == "trailer":
+            if line.strip():
+                self._trailer += line
+            else:
+                self._into.trailers = bytes(self._trailer)
+                self._state = "done"
+
+
+_CHUNKED: Final = re.compile(rb"(?im)^transfer-encoding[ \t]*:[^\n]*\bchunked\b")
+
+
 class HeadRecorder(httpcore.AsyncNetworkStream):
     """A connection that keeps the bytes of each response head as they arrived.
 
     The HTTP parser tidies what it reads (a space after ``X-NoSpace:``, tabs
-    trimmed, folded lines joined, LF made CRLF); evidence must hold the
-    status line and header block exactly as the server sent them. Every
-    request written starts a new head; bytes read after it are kept up to
-    the blank line that ends the head. The fetcher finds this stream in the
-    response's ``network_stream`` extension and reads :attr:`head`.
+    trimmed, folded lines joined, LF made CRLF) and drops a chunked body's
+    trailer fields; evidence must hold the status line, header block and
+    trailer exactly as the server sent them. Every request written starts a
+    new :class:`Received`; bytes read after it are kept up to the blank line
+    that ends the head, and a chunked body's framing is followed to its
+    trailer. The fetcher finds this stream in the response's
+    ``network_stream`` extension and takes :attr:`received` at once.
     """
 
     def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
         self._inner = inner
         self._buffer = bytearray()
         self._open = False  # reading a head now
-        self.head: bytes | None = None  # the last whole head received
+        self._chunks: ChunkFollower | None = None
+        self.received = Received()
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        # A request's bytes may go in several writes; none is read between.
         self._buffer.clear()
         self._open = True
-        self.head = None
+        self._chunks = None
+        self.received = Received()
         await self._inner.write(buffer, timeout)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
@@ -264,12 +347,18 @@ class HeadRecorder(httpcore.AsyncNetworkStream):
             self._buffer += data
             where = head_end(self._buffer)
             if where is not None:
-                self.head = bytes(self._buffer[where[0] : where[1]])
+                head = bytes(self._buffer[where[0] : where[1]])
+                self.received.head = head
                 self._open = False
+                if _CHUNKED.search(head):
+                    self._chunks = ChunkFollower(self.received)
+                    self._chunks.feed(self._buffer[where[1] :])
                 self._buffer.clear()
             elif len(self._buffer) > MAX_RAW_HEAD or not data:
                 self._open = False
                 self._buffer.clear()
+        elif self._chunks is not None and not self._chunks.done:
+            self._chunks.feed(data)
         return data
 
     async def aclose(self) -> None:

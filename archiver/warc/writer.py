@@ -194,6 +194,12 @@ class WarcSink:
                     self._captures[digest] = Capture(
                         uri=hop.url, date=date, record_id=response_id
                     )
+            if hop.trailers:
+                current.writer.write_record(
+                    _trailer_record(
+                        current.writer, hop, common, response_id, self._make_id()
+                    )
+                )
             request_line = f"{hop.method} {hop.target} HTTP/1.1"
             request = current.writer.create_warc_record(
                 hop.url,
@@ -489,6 +495,35 @@ def _revisit_record(
         earlier.date,
         http_headers=_response_headers(hop),
         warc_headers_dict=headers,
+    )
+
+
+def _trailer_record(
+    writer: WARCWriter,
+    hop: Hop,
+    common: dict[str, str],
+    response_id: str,
+    record_id: str,
+) -> ArcWarcRecord:
+    """A chunked body's trailer fields, which the response record cannot hold.
+
+    The response is stored de-chunked, so there is no place after its body
+    for fields sent after it; a ``metadata`` record concurrent to it keeps
+    each as ``trailer: NAME: VALUE``, the line as the server sent it.
+    """
+    lines = (hop.trailers or b"").splitlines()
+    payload = b"".join(b"trailer: " + line.strip(b"\r\n") + b"\r\n" for line in lines)
+    return writer.create_warc_record(
+        hop.url,
+        "metadata",
+        payload=io.BytesIO(payload),
+        length=len(payload),
+        warc_content_type="application/warc-fields",
+        warc_headers_dict={
+            **common,
+            "WARC-Record-ID": record_id,
+            "WARC-Concurrent-To": response_id,
+        },
     )
 
 

@@ -11,8 +11,10 @@ import pytest
 
 from archiver.crawl.client import build_client
 from archiver.crawl.netguard import (
+    ChunkFollower,
     GuardedBackend,
     PrivateAddressRefused,
+    Received,
     Resolution,
     Resolver,
     embedded_ipv4,
@@ -190,3 +192,32 @@ async def test_numeric_spellings_of_loopback_are_refused(raw):
     backend = GuardedBackend(Resolver(), allow_private=False)
     with pytest.raises(PrivateAddressRefused):
         await backend.connect_tcp(host.strip("[]"), 80)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 1000])
+def test_a_chunked_body_is_followed_to_its_trailer_however_it_is_read(step):
+    body = (
+        b"5;name=value\r\nhello\r\n3\r\n, w\r\n4\r\norld\r\n0\r\n"
+        b"X-Checksum: 0123\r\nX-Signed:yes\r\n\r\n"
+    )
+    received = Received()
+    chunks = ChunkFollower(received)
+    for start in range(0, len(body), step):
+        assert received.trailers is None
+        chunks.feed(body[start : start + step])
+    assert chunks.done
+    assert received.trailers == b"X-Checksum: 0123\r\nX-Signed:yes\r\n"
+
+
+def test_a_chunked_body_without_trailer_fields_has_an_empty_trailer():
+    received = Received()
+    ChunkFollower(received).feed(b"2\r\nhi\r\n0\r\n\r\n")
+    assert received.trailers == b""
+
+
+def test_framing_that_is_not_chunked_keeps_no_trailer():
+    received = Received()
+    chunks = ChunkFollower(received)
+    chunks.feed(b"zz\r\nnot a chunk size\r\n0\r\n\r\n")
+    assert chunks.done
+    assert received.trailers is None
