@@ -65,6 +65,21 @@ async def test_a_site_that_answers_200_for_anything_gets_its_soft_404_found(
     assert reason(here) is None
 
 
+async def test_a_not_found_page_that_repeats_the_path_is_still_a_soft_404(
+    fakeweb, tmp_path
+):
+    """The echo of the asked path is masked out, in the page and the probe's answer."""
+    missing = fakeweb.site_url(
+        "echo404", "/news/2019/06/the-long-headline-of-a-story-that-was-deleted-later"
+    )
+    real = fakeweb.site_url("echo404", "/page/a-story-that-is-here")
+    async with verifier(fakeweb, tmp_path) as check:
+        gone, here = await check.fetch(target(missing)), await check.fetch(target(real))
+    assert gone.hops[-1].status == 200
+    assert reason(gone) == "soft-404"
+    assert reason(here) is None
+
+
 async def test_each_host_is_probed_once_however_many_pages_ask_at_once(
     fakeweb, tmp_path
 ):

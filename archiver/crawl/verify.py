@@ -28,8 +28,8 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
-from urllib.parse import urlsplit
+from typing import Final, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import trio
 
@@ -195,7 +195,7 @@ class Verifier:
             if not result.hops:
                 return None
             final = result.hops[-1]
-            read = await self._off_loop(lambda: _text_and_shingles(final))
+            read = await self._off_loop(lambda: _text_and_shingles(final, url))
             if read is None:
                 return None
             text, text_shingles = read
@@ -234,7 +234,8 @@ def compare(result: FetchResult, final: Hop, probe: Probe) -> Suspicion | None:
             detail=f"it redirects to {final.url}, where a made-up path on the "
             "same site is sent too",
         )
-    similarity = jaccard(shingles(page_text(final)), probe.shingles)
+    asked = (result.target.url, final.url)
+    similarity = jaccard(shingles(masked(page_text(final), *asked)), probe.shingles)
     if similarity < SIMILAR:
         return None
     if probe.reads_missing:
@@ -274,9 +275,37 @@ def page_text(hop: Hop, *, strip: bool = True) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def _text_and_shingles(hop: Hop) -> tuple[str, frozenset[int]]:
+def _text_and_shingles(hop: Hop, asked: str) -> tuple[str, frozenset[int]]:
     text = page_text(hop)
-    return text, shingles(text)
+    return text, shingles(masked(text, asked, hop.url))
+
+
+def masked(text: str, *urls: str) -> str:
+    """``text`` with every echo of what was asked for (``urls``) blanked out.
+
+    Many "not found" pages repeat the path they could not find, in the
+    title, the heading and a search box: a long path then makes two such
+    pages of one site look different (the probe's made-up path against
+    this page's). Blanked are each URL, its path (with and without query,
+    decoded or not), its last segment, and both of those with their
+    separators read as spaces (what a "search for" box shows); only
+    pieces of at least 4 characters, so the page's own words stay.
+    """
+    pieces: set[str] = set()
+    for url in urls:
+        parts = urlsplit(url)
+        path = unquote(parts.path)
+        slug = path.rstrip("/").rsplit("/", 1)[-1]
+        pieces |= {url, parts.path, path, slug}
+        if parts.query:
+            pieces.add(f"{parts.path}?{parts.query}")
+        pieces |= {_WORDS.sub(" ", piece).strip() for piece in (path, slug)}
+    for piece in sorted((p for p in pieces if len(p) >= 4), key=len, reverse=True):
+        text = re.sub(re.escape(piece), " ", text, flags=re.IGNORECASE)
+    return _SPACE.sub(" ", text).strip()
+
+
+_WORDS: Final = re.compile(r"[/\-_.]+")
 
 
 def shingles(text: str) -> frozenset[int]:

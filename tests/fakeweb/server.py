@@ -27,6 +27,7 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from html import escape as html_escape
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
@@ -42,6 +43,7 @@ PNG = bytes.fromhex(
 
 SITE_MODES = (
     "soft404",
+    "echo404",
     "homeredirect",
     "parked",
     "moved",
@@ -370,10 +372,21 @@ class FakeWeb:
     def _site(self, mode: str, path: str, parts: list[str]) -> Reply:
         """Sites where every path behaves alike, but for real pages under /page/."""
         html = [("Content-Type", "text/html; charset=utf-8")]
-        if parts[0] == "page" and mode in ("soft404", "homeredirect"):
+        if parts[0] == "page" and mode in ("soft404", "echo404", "homeredirect"):
             return self._page(path, parts[1:])
         if mode == "soft404":
             return Reply(200, html, SOFT_404_PAGE)
+        if mode == "echo404":
+            # A "not found" page that repeats what was asked for, as many do.
+            asked = html_escape(path)
+            words = html_escape(" ".join(path.strip("/").replace("-", "/").split("/")))
+            page = (
+                f"<title>Not found: {asked}</title><nav>Home | News | Sport</nav>"
+                f"<h1>We could not find {asked}</h1><p>Sorry, the page {asked} "
+                f"does not exist.</p><p>Search for: {words}</p>"
+                f"<footer>Example News</footer>"
+            )
+            return Reply(200, html, page.encode())
         if mode == "homeredirect":
             if path == "/":
                 return Reply(200, html, b"<h1>Home</h1><p>Latest news ...</p>")
