@@ -268,24 +268,30 @@ class ChunkFollower:
         return self._state == "done"
 
     def feed(self, data: bytes | bytearray) -> None:
-        view = memoryview(data)
-        while view and self._state != "done":
+        """Follow ``data``, the next bytes of the body, without copying its chunks.
+
+        Called on every read of the body, so a body of many tiny chunks
+        costs one pass over it: lines are found from a moving position,
+        and chunk data is skipped by count.
+        """
+        pos, end = 0, len(data)
+        while pos < end and self._state != "done":
             if self._state == "data":
-                step = min(self._left, len(view))
+                step = min(self._left, end - pos)
                 self._left -= step
-                view = view[step:]
+                pos += step
                 if not self._left:
                     self._state = "data-end"
                 continue
-            newline = bytes(view).find(b"\n")
+            newline = data.find(b"\n", pos)
             if newline < 0:
-                self._keep(view)
+                self._keep(data[pos:])
                 return
-            self._keep(view[: newline + 1])
-            view = view[newline + 1 :]
+            self._keep(data[pos : newline + 1])
+            pos = newline + 1
             self._line_ends()
 
-    def _keep(self, part: memoryview) -> None:
+    def _keep(self, part: bytes | bytearray) -> None:
         self._line += part
         if len(self._line) + len(self._trailer) > MAX_RAW_HEAD:
             self._state = "done"  # not framing we can follow: keep nothing
