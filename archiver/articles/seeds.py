@@ -71,7 +71,14 @@ def read_all(
     One bad file must not stop a run over thousands: it is reported, as one
     line naming the file, and skipped.
     """
-    for path in discover(paths):
+    return read_each(discover(paths), on_error)
+
+
+def read_each(
+    files: Iterable[Path], on_error: Callable[[str], None]
+) -> Iterator[Article]:
+    """Each of ``files`` (found by :func:`discover`) read, as :func:`read_all` does."""
+    for path in files:
         try:
             yield read(path)
         except InputError as exc:

@@ -264,7 +264,7 @@ def _gather(
 
     inputs = settings.preserve.inputs
     files = seeds.discover(inputs)
-    for article in seeds.read_all(files, skip):
+    for article in seeds.read_each(files, skip):
         articles[str(article.path)] = article
     withdrawn, returned = _withdrawals(store, inputs, files)
     store.withdraw(withdrawn, now)
