@@ -410,11 +410,14 @@ def test_a_kill_before_the_article_copy_is_written_loses_no_article(fakeweb, tmp
     assert wanted <= copies
 
 
+@pytest.mark.slow
 def test_two_roots_sharing_one_store_never_run_at_once(fakeweb, tmp_path):
     """Issue 13: the second night must not take the first for a crashed one."""
     token = uuid.uuid4().hex[:8]
     (tmp_path / "articles").mkdir()
-    slow = {f"s{n}": fakeweb.url(f"/slow/1/{n}-{token}") for n in range(4)}
+    # 4 pages of 3 s, one at a time: the first night still runs when the
+    # second starts, even on a machine loaded enough to take seconds for that.
+    slow = {f"s{n}": fakeweb.url(f"/slow/3/{n}-{token}") for n in range(4)}
     write_article(
         tmp_path / "articles" / "a.txt", fakeweb.url(f"/page/shared-{token}"),
         links_to(slow),
