@@ -148,12 +148,17 @@ class Unfetched:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Body:
-    """A response body spooled to disk while it streamed in."""
+    """A response body as it streamed in: whole in memory, or spooled to disk.
 
-    path: Path
+    Read it with :func:`archiver.bodies.open_body`, let it go with
+    :func:`archiver.bodies.discard`: then no stage depends on where it is.
+    """
+
     length: int
     truncated: bool  # cut at --max-size: the record says WARC-Truncated: length
     complete: bool  # False when the connection ended before the body did
+    path: Path | None = None  # the spool file of a body too long for memory
+    data: bytes = b""  # the body itself, when ``path`` is None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from archiver import bodies
+from archiver.bodies import MEMORY_LIMIT
 from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
@@ -59,7 +61,7 @@ async def fetcher(
 
 def removed(result: FetchResult) -> FetchResult:
     for hop in result.bodies:
-        hop.body.path.unlink(missing_ok=True)
+        bodies.discard(hop.body)
     return result
 
 
@@ -99,3 +101,51 @@ async def test_a_certificate_at_fault_is_a_tls_failure(fakeweb, tmp_path, fault,
     )
     assert words in bad.failure.message
     assert list(tmp_path.iterdir()) == []  # no body was spooled
+
+
+@pytest.mark.parametrize(
+    ("size", "spooled"),
+    [(0, False), (5_000, False), (MEMORY_LIMIT, False), (MEMORY_LIMIT + 1, True),
+     (3 * MEMORY_LIMIT + 17, True)],
+)  # fmt: skip
+async def test_a_short_body_stays_in_memory_and_a_long_one_goes_to_the_spool(
+    fakeweb, tmp_path, size, spooled
+):
+    path = f"/noise/{size}"
+    async with fetcher(fakeweb, tmp_path) as fetch:
+        result = await fetch.fetch(target(fakeweb.url(path)))
+    (hop,) = result.hops
+    body = hop.body
+    assert (body.length, body.complete, body.truncated) == (size, True, False)
+    assert (body.path is not None) == spooled
+    assert list(tmp_path.iterdir()) == ([body.path] if spooled else [])
+    with bodies.open_body(body) as stream:
+        assert stream.read() == fakeweb.sent_body(path)
+    bodies.discard(body)
+    assert list(tmp_path.iterdir()) == []
+
+
+# Left unread, the rest of a cut body leaves httpx's and httpcore's nested
+# body generators unfinished; the response is closed, they are collected.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_a_body_cut_at_max_size_is_cut_in_memory_or_on_disk_alike(
+    fakeweb, tmp_path
+):
+    for size, limit in ((50_000, 1_000), (400_000, 300_000)):
+        resolver = Resolver()
+        settings = FetchSettings(timeout=5, allow_private=True, max_size=limit)
+        async with build_client(
+            ClientSettings(user_agent="archiver-test"),
+            timeout=5,
+            concurrency=2,
+            guard=GuardedBackend(resolver, allow_private=True),
+        ) as client:
+            fetch = Fetcher(
+                client, HostGate(concurrency=2, per_host=1), settings, tmp_path
+            )
+            result = await fetch.fetch(target(fakeweb.url(f"/noise/{size}")))
+        (hop,) = result.hops
+        assert (hop.body.length, hop.body.truncated) == (limit, True)
+        with bodies.open_body(hop.body) as stream:
+            assert stream.read() == fakeweb.sent_body(f"/noise/{size}")[:limit]
+        bodies.discard(hop.body)

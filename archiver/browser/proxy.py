@@ -360,6 +360,9 @@ async def _relay(stream: trio.abc.Stream, method: str, hop: Hop) -> None:
     await stream.send_all(b"\r\n".join(lines) + b"\r\n\r\n")
     if bodiless:
         return
+    if hop.body.path is None:
+        await stream.send_all(hop.body.data)
+        return
     async with await trio.open_file(hop.body.path, "rb") as body:
         while block := await body.read(_BLOCK):
             await stream.send_all(block)

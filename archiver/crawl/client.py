@@ -9,7 +9,9 @@ cron as from a shell: ``--proxy`` is the one way to set a proxy.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ssl
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,13 +125,26 @@ class _GuardedBody(httpx.AsyncByteStream):
             await close()
 
 
+Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport over an httpcore pool whose network is ours.
+    """An httpx transport over httpcore pools whose network is ours.
 
     httpx's own transport takes no network backend, so this is httpx's
-    documented extension point (a custom transport) around httpcore's pool
+    documented extension point (a custom transport) around httpcore pools
     built with :class:`~archiver.crawl.netguard.GuardedBackend`: every
     connection is resolved once, checked, and opened to the checked address.
+
+    One pool per origin, not one for the run: httpcore's pool looks at each
+    of its connections for every request it queues or finishes (quadratic in
+    the pool's size, encode/httpcore#1035: a fifth of a crawl's CPU with one
+    64-connection pool), and a shared pool closes one host's warm connection
+    to open another's while every host is busy. A host's pool holds at most
+    ``per_origin`` connections (the per-host limit lets no more be used);
+    pools of hosts not asked for lately are closed once more than
+    ``keep_origins`` are open and they are idle, so a run over ten thousand
+    hosts keeps a bounded number of sockets open.
     """
 
     def __init__(
@@ -138,33 +153,45 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         context: ssl.SSLContext,
         limits: httpx.Limits,
         backend: netguard.GuardedBackend,
+        per_origin: int,
+        keep_origins: int,
     ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
+        self._make = functools.partial(
+            httpcore.AsyncConnectionPool,
             ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
+            max_connections=per_origin,
+            max_keepalive_connections=per_origin,
             keepalive_expiry=limits.keepalive_expiry,
             http1=True,
             http2=False,
             network_backend=backend,
         )
+        self._keep = keep_origins
+        self._pools: OrderedDict[Origin, httpcore.AsyncConnectionPool] = OrderedDict()
+
+    @property
+    def origins(self) -> int:
+        """How many origins have a pool open now."""
+        return len(self._pools)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` through the guarded pool."""
+        """Send ``request`` through its origin's guarded pool."""
+        url = request.url
         core = httpcore.Request(
             method=request.method,
             url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
+                scheme=url.raw_scheme,
+                host=url.raw_host,
+                port=url.port,
+                target=url.raw_path,
             ),
             headers=request.headers.raw,
             content=request.stream,
             extensions=request.extensions,
         )
+        pool = await self._pool((url.raw_scheme, url.raw_host, url.port))
         with _as_httpx_errors(request):
-            response = await self._pool.handle_async_request(core)
+            response = await pool.handle_async_request(core)
         stream = response.stream
         if not isinstance(stream, AsyncIterable):  # pragma: no cover - httpcore's
             raise TypeError("httpcore returned a synchronous body stream")
@@ -175,9 +202,32 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             extensions=response.extensions,
         )
 
+    async def _pool(self, origin: Origin) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(origin)
+        if pool is not None:
+            self._pools.move_to_end(origin)
+            return pool
+        pool = self._pools[origin] = self._make()
+        if len(self._pools) > self._keep:
+            await self._close_idle(len(self._pools) - self._keep)
+        return pool
+
+    async def _close_idle(self, count: int) -> None:
+        """Close up to ``count`` pools, least recently asked first, all idle."""
+        idle = [
+            origin
+            for origin, pool in list(self._pools.items())[:-1]
+            if all(connection.is_idle() for connection in pool.connections)
+        ][:count]
+        for origin in idle:
+            await self._pools.pop(origin).aclose()
+
     async def aclose(self) -> None:
         """Close every pooled connection."""
-        await self._pool.aclose()
+        pools = list(self._pools.values())
+        self._pools.clear()
+        for pool in pools:
+            await pool.aclose()
 
 
 def build_client(
@@ -185,12 +235,15 @@ def build_client(
     *,
     timeout: float,
     concurrency: int,
+    per_host: int | None = None,
     guard: netguard.GuardedBackend | None = None,
 ) -> httpx.AsyncClient:
     """The shared client; the caller closes it (``async with``).
 
     With ``guard`` (and no proxy, which resolves names itself) every
-    connection goes through it: resolved once, checked, connected by address.
+    connection goes through it: resolved once, checked, connected by address,
+    pooled per origin with ``per_host`` connections each (default
+    ``concurrency``).
     """
     proxy = settings.proxy
     context = ssl_context(settings.ca_bundle)
@@ -199,7 +252,13 @@ def build_client(
     )
     transport = None
     if guard is not None and proxy is None:
-        transport = GuardedTransport(context=context, limits=limits, backend=guard)
+        transport = GuardedTransport(
+            context=context,
+            limits=limits,
+            backend=guard,
+            per_origin=per_host or concurrency,
+            keep_origins=max(concurrency, 16),
+        )
     try:
         return httpx.AsyncClient(
             verify=context,

@@ -13,11 +13,11 @@ on purpose (it needs another library, for no gain in what a check can tell).
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import brotli
 
-from archiver.models import Hop
+from archiver.bodies import open_body
+from archiver.models import Body, Hop
 
 # What the client asks for, so the codings a server may fairly answer in;
 # named here rather than left to httpx, whose offer grows with whatever
@@ -58,33 +58,35 @@ def decoded_body(hop: Hop, limit: int) -> bytes:
     gives the bytes as stored: a reader of text then sees what there is.
     """
     encoding = (header(hop, b"content-encoding") or b"").strip().lower()
-    path = hop.body.path
+    body = hop.body
     found: bytes | None = None
     if encoding in (b"gzip", b"x-gzip"):
-        found = _inflate(path, limit, 16 + zlib.MAX_WBITS)
+        found = _inflate(body, limit, 16 + zlib.MAX_WBITS)
     elif encoding == b"deflate":  # zlib-wrapped as the RFC says, or raw as some send
-        found = _inflate(path, limit, zlib.MAX_WBITS)
+        found = _inflate(body, limit, zlib.MAX_WBITS)
         if found is None:
-            found = _inflate(path, limit, -zlib.MAX_WBITS)
+            found = _inflate(body, limit, -zlib.MAX_WBITS)
     elif encoding == b"br":
-        found = _unbrotli(path, limit)
-    return found if found is not None else _read(path, limit)
+        found = _unbrotli(body, limit)
+    return found if found is not None else _read(body, limit)
 
 
-def _read(path: Path, limit: int) -> bytes:
+def _read(body: Body, limit: int) -> bytes:
+    if body.path is None:
+        return body.data[:limit]
     try:
-        with path.open("rb") as stream:
+        with open_body(body) as stream:
             return stream.read(limit)
     except OSError:
         return b""
 
 
-def _inflate(path: Path, limit: int, wbits: int) -> bytes | None:
+def _inflate(body: Body, limit: int, wbits: int) -> bytes | None:
     """The inflated body; None when it is not in this format at all."""
     inflater = zlib.decompressobj(wbits)
     out = bytearray()
     try:
-        with path.open("rb") as stream:
+        with open_body(body) as stream:
             while len(out) < limit:
                 block = inflater.unconsumed_tail or stream.read(_BLOCK)
                 if not block:
@@ -100,12 +102,12 @@ def _inflate(path: Path, limit: int, wbits: int) -> bytes | None:
     return bytes(out)
 
 
-def _unbrotli(path: Path, limit: int) -> bytes | None:
+def _unbrotli(body: Body, limit: int) -> bytes | None:
     """The brotli-decoded body, produced a block at a time; None if not brotli."""
     decoder = brotli.Decompressor()
     out = bytearray()
     try:
-        with path.open("rb") as stream:
+        with open_body(body) as stream:
             while len(out) < limit and not decoder.is_finished():
                 if decoder.can_accept_more_data():
                     block = stream.read(_BLOCK)

@@ -13,18 +13,20 @@ import errno
 import functools
 import ssl
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import trio
 
+from archiver.bodies import MEMORY_LIMIT
 from archiver.clock import Clock, now as clock_now
 from archiver.crawl import netguard
-from archiver.crawl.politeness import HostGate, HostHealth
+from archiver.crawl.politeness import HOST_LEVEL_FAILURES, HostGate, HostHealth
 from archiver.crawl.retry import Attempt, RetryPolicy, retry_after, run_with_retries
 from archiver.errors import ArchiveWriteError
 from archiver.models import (
@@ -44,6 +46,7 @@ E = TypeVar("E", bound=BaseException)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 SLOW_DOWN_STATUSES = frozenset({429, 503})
+Resting = Callable[[], AbstractAsyncContextManager[object]]
 _WRITE_BLOCK = 256 * 1024  # body bytes gathered before one write to the spool file
 
 
@@ -94,14 +97,22 @@ class Fetcher:
         self._clock = clock
 
     async def fetch(
-        self, target: Target, *, policy: RetryPolicy | None = None
+        self,
+        target: Target,
+        *,
+        policy: RetryPolicy | None = None,
+        rest: Resting | None = None,
     ) -> FetchResult:
         """Follow the target's redirects, archiving-ready, and never raise.
 
         ``policy`` overrides the run's retry policy (a probe gets one attempt).
+        ``rest`` is entered for each wait between attempts: the caller's
+        scheduler may meanwhile give the host's turn to another URL (the
+        wait holds no slot of the gate, so nothing else stands still).
         """
         hops: list[Hop] = []
         retried: list[Hop] = []
+        waits = _Waits(retried, rest)
         attempts = 0
         visits: dict[str, int] = {}
         url: str = target.url
@@ -127,7 +138,8 @@ class Fetcher:
             result, used = await run_with_retries(
                 policy or self._settings.retry,
                 functools.partial(self._attempt, url, host, netloc),
-                functools.partial(_keep, retried),
+                waits.after,
+                waits.sleep,
             )
             attempts += used
             self._health.record(
@@ -290,44 +302,107 @@ class Fetcher:
         )
 
     async def _spool(self, response: httpx.Response) -> Body:
-        """Stream the raw body to a file, stopping at ``max_size``."""
-        limit = self._settings.max_size
-        fd, name = tempfile.mkstemp(dir=self._spool_dir, suffix=".body")
-        path = Path(name)
-        length = 0
-        truncated = False
-        complete = True
-        buffer = bytearray()
+        """The raw body, up to ``max_size``: in memory while it is short.
+
+        A body longer than :data:`archiver.bodies.MEMORY_LIMIT` streams on
+        into a spool file, so no large body is ever held whole.
+        """
+        reading = _Reading(self._settings.max_size)
+        # Closed here, not left to the garbage collector, when the body is
+        # cut at max_size and the rest is never read.
+        # (httpx annotates it as an iterator; it is an async generator.)
+        raw = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
+        async with contextlib.aclosing(raw) as chunks:
+            await reading.take(chunks, until=MEMORY_LIMIT)
+            if reading.done:
+                return reading.body(data=bytes(reading.buffer))
+            return await self._spool_on(reading, chunks)
+
+    async def _spool_on(self, reading: _Reading, chunks: AsyncIterator[bytes]) -> Body:
+        """Write what is held to a new spool file, then the rest of the body."""
+        path: Path | None = None
         try:
+            fd, name = tempfile.mkstemp(dir=self._spool_dir, suffix=".body")
+            path = Path(name)
             async with await trio.open_file(fd, "wb") as out:
-                try:
-                    async for chunk in response.aiter_raw():
-                        room = limit - length
-                        if len(chunk) > room:
-                            buffer += chunk[:room]
-                            length = limit
-                            truncated = True
-                            break
-                        buffer += chunk
-                        length += len(chunk)
-                        if len(buffer) >= _WRITE_BLOCK:
-                            await out.write(bytes(buffer))
-                            buffer.clear()
-                except httpx.HTTPError:
-                    # The connection ended before the body did: keep what came,
-                    # the record says so, and the retry policy may try again.
-                    complete = False
-                await out.write(bytes(buffer))
+                await reading.take(chunks, until=None, out=out)
         except OSError as exc:  # the spool's disk is full, or gone
-            _remove(path)
+            if path is not None:
+                _remove(path)
             raise ArchiveWriteError(
                 f"{self._spool_dir}: cannot spool a response body: "
                 f"{exc.strerror or exc}"
             ) from exc
         except BaseException:
-            _remove(path)
+            if path is not None:
+                _remove(path)
             raise
-        return Body(path=path, length=length, truncated=truncated, complete=complete)
+        return reading.body(path=path)
+
+
+class _Reading:
+    """One body being read: what came so far, and whether it is over."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.buffer = bytearray()
+        self.length = 0
+        self.truncated = False
+        self.complete = True
+        self.done = False
+
+    async def take(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        until: int | None,
+        out: _Out | None = None,
+    ) -> None:
+        """Read on until the end, or until more than ``until`` bytes are held.
+
+        With ``out`` (an open spool file) what is held is written on in
+        blocks, and all of it by the end.
+        """
+        try:
+            async for chunk in chunks:
+                room = self.limit - self.length
+                if len(chunk) > room:
+                    chunk, self.truncated = chunk[:room], True
+                self.buffer += chunk
+                self.length += len(chunk)
+                if out is not None and len(self.buffer) >= _WRITE_BLOCK:
+                    await _write(out, self.buffer)
+                if self.truncated:
+                    break
+                if until is not None and len(self.buffer) > until:
+                    return
+        except httpx.HTTPError:
+            # The connection ended before the body did: keep what came,
+            # the record says so, and the retry policy may try again.
+            self.complete = False
+        self.done = True
+        if out is not None:
+            await _write(out, self.buffer)
+
+    def body(self, *, data: bytes = b"", path: Path | None = None) -> Body:
+        return Body(
+            length=self.length,
+            truncated=self.truncated,
+            complete=self.complete,
+            path=path,
+            data=data,
+        )
+
+
+class _Out(Protocol):
+    """An open spool file (trio's wrapper of one)."""
+
+    async def write(self, data: bytes, /) -> object: ...
+
+
+async def _write(out: _Out, buffer: bytearray) -> None:
+    await out.write(bytes(buffer))
+    buffer.clear()
 
 
 def _port(parts: SplitResult) -> int:
@@ -462,3 +537,37 @@ def _describe_tls(error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
         return f"certificate not trusted: {error.verify_message}"
     return error.reason or str(error) or type(error).__name__
+
+
+class _Waits:
+    """The waits between one URL's attempts, and what each one follows.
+
+    A wait after a failure of the URL (a 500, a reset, a body cut short) is
+    spent inside ``rest``, so the host's turn goes to another of its URLs.
+    A wait after the host itself failed (refused, unreachable) or asked to be
+    left alone (429, 503) keeps the turn: its other URLs would meet the same,
+    and the host is given up on, or slowed down, the sooner.
+    """
+
+    def __init__(self, retried: list[Hop], rest: Resting | None) -> None:
+        self._retried = retried
+        self._rest = rest
+        self._last: Attempt | None = None
+
+    def after(self, attempt: Attempt) -> None:
+        """The attempt the next wait follows (its response kept for the archive)."""
+        self._last = attempt
+        _keep(self._retried, attempt)
+
+    async def sleep(self, seconds: float) -> None:
+        if self._rest is None or not _url_level(self._last):
+            await trio.sleep(seconds)
+            return
+        async with self._rest():
+            await trio.sleep(seconds)
+
+
+def _url_level(attempt: Attempt | None) -> bool:
+    if isinstance(attempt, Hop):
+        return attempt.status not in SLOW_DOWN_STATUSES
+    return attempt is not None and attempt.kind not in HOST_LEVEL_FAILURES

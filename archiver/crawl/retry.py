@@ -83,14 +83,19 @@ def _last(state: RetryCallState) -> Attempt | None:
     return result if isinstance(result, Hop | FetchFailure) else None
 
 
+Sleep = Callable[[float], Awaitable[None]]
+
+
 def make_retrying(
     policy: RetryPolicy,
     discard: Callable[[Attempt], None],
+    sleep: Sleep = trio.sleep,
 ) -> AsyncRetrying:
     """A tenacity loop for one request under ``policy``.
 
     ``discard`` is called on each attempt that is retried, before the wait:
     the caller keeps its response for the archive (or removes its body).
+    ``sleep`` waits between attempts (the caller may let others work meanwhile).
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.base, max=policy.max_wait, jitter=policy.base
@@ -131,7 +136,7 @@ def make_retrying(
         retry_error_callback=lambda state: (
             state.outcome.result() if state.outcome is not None else None
         ),
-        sleep=trio.sleep,
+        sleep=sleep,
         reraise=True,
     )
 
@@ -140,11 +145,12 @@ async def run_with_retries(
     policy: RetryPolicy,
     attempt: Callable[[], Awaitable[Attempt]],
     discard: Callable[[Attempt], None],
+    sleep: Sleep = trio.sleep,
 ) -> tuple[Attempt, int]:
     """Run ``attempt`` until it is not transient or the policy gives up.
 
     Returns the last attempt's result and how many attempts were made.
     """
-    retrying = make_retrying(policy, discard)
+    retrying = make_retrying(policy, discard, sleep)
     result: Attempt = await retrying(attempt)
     return result, retrying.statistics.get("attempt_number", 1)

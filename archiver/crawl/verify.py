@@ -33,8 +33,9 @@ from urllib.parse import unquote, urlsplit
 
 import trio
 
+from archiver import bodies
 from archiver.crawl.content import decoded_body
-from archiver.crawl.fetch import Fetcher
+from archiver.crawl.fetch import Fetcher, Resting
 from archiver.crawl.retry import RetryPolicy
 from archiver.models import FetchResult, Hop, NormalizedURL, Suspicion, Target
 from archiver.urls import authority, site
@@ -127,14 +128,16 @@ class Verifier:
         self._pending: dict[str, trio.Event] = {}
         self._threads: trio.CapacityLimiter | None = None
 
-    async def fetch(self, target: Target) -> FetchResult:
-        """Fetch ``target`` and verify what came back."""
-        result = await self._fetcher.fetch(target)
+    async def fetch(
+        self, target: Target, *, rest: Resting | None = None
+    ) -> FetchResult:
+        """Fetch ``target`` and verify what came back (``rest``: as Fetcher.fetch)."""
+        result = await self._fetcher.fetch(target, rest=rest)
         try:
             return await self.verify(result)
         except BaseException:
             for hop in result.bodies:
-                hop.body.path.unlink(missing_ok=True)
+                bodies.discard(hop.body)
             raise
 
     async def verify(self, result: FetchResult) -> FetchResult:
@@ -209,7 +212,7 @@ class Verifier:
             )
         finally:
             for hop in result.bodies:
-                hop.body.path.unlink(missing_ok=True)
+                bodies.discard(hop.body)
 
 
 def compare(result: FetchResult, final: Hop, probe: Probe) -> Suspicion | None:

@@ -27,6 +27,7 @@ from typing import Final
 
 import trio
 
+from archiver import bodies
 from archiver.browser import page
 from archiver.browser.ca import RunCA
 from archiver.browser.chromium import BrowserUnavailable, Chromium, find_executable
@@ -228,7 +229,7 @@ class BrowserStage:
                 await self._send.send(Proxied(page=url, exchange=exchange))
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 if exchange.response is not None:
-                    exchange.response.body.path.unlink(missing_ok=True)
+                    bodies.discard(exchange.response.body)
 
         return record
 

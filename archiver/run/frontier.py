@@ -2,10 +2,17 @@
 
 A page's requisites are only known once the page is fetched, so work is
 added while workers run. Each host has a queue and at most ``per_host``
-workers; a worker leaves when its host's queue is empty, and adding work to
-a host with room starts another. The run ends when the last worker leaves,
-which is when no work is queued and none is being done (a worker that is
-still fetching may yet add some).
+active workers; a worker leaves when its host's queue is empty, and adding
+work to a host with room starts another. The run ends when the last worker
+leaves, which is when no work is queued and none is being done (a worker
+that is still fetching may yet add some).
+
+A worker waiting out a backoff between two attempts (a 500, a reset) is
+resting, not active: another worker takes the host's turn meanwhile, so a
+host whose every URL fails once does not leave its slots idle for seconds.
+The gate (:class:`archiver.crawl.politeness.HostGate`) still admits at most
+``per_host`` requests at once; a worker that wakes to find the host's count
+full finishes its URL, then leaves.
 
 Requisites go before the host's cited URLs still waiting, as a browser
 loads a page's parts right after the page: the capture of a page and of
@@ -16,7 +23,8 @@ look for.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 
 import trio
 
@@ -37,7 +45,7 @@ class Frontier:
         self._handle = handle
         self._cited: dict[str, deque[Target]] = defaultdict(deque)
         self._requisites: dict[str, deque[Wanted]] = defaultdict(deque)
-        self._workers: dict[str, int] = defaultdict(int)
+        self._active: dict[str, int] = defaultdict(int)  # workers not resting
         self._nursery: trio.Nursery | None = None
         self._send: trio.MemorySendChannel[Finished] | None = None
 
@@ -58,17 +66,35 @@ class Frontier:
             self._requisites[host].append(item)
         else:
             self._cited[host].append(item)
-        if self._workers[host] < self._per_host:
-            if self._nursery is None or self._send is None:
-                raise RuntimeError("Frontier.add called outside Frontier.run")
-            self._workers[host] += 1
-            self._nursery.start_soon(self._work, host, self._send.clone())
+        self._start_if_room(host)
+
+    @asynccontextmanager
+    async def resting(self, host: str) -> AsyncIterator[None]:
+        """While a worker of ``host`` waits (a backoff), another may work there."""
+        self._active[host] -= 1
+        self._start_if_room(host)
+        try:
+            yield
+        finally:
+            self._active[host] += 1
+
+    def _start_if_room(self, host: str) -> None:
+        if self._active[host] >= self._per_host:
+            return
+        if not (self._requisites[host] or self._cited[host]):
+            return
+        if self._nursery is None or self._send is None:
+            raise RuntimeError("Frontier.add called outside Frontier.run")
+        self._active[host] += 1
+        self._nursery.start_soon(self._work, host, self._send.clone())
 
     async def _work(self, host: str, send: trio.MemorySendChannel[Finished]) -> None:
         requisites, cited = self._requisites[host], self._cited[host]
         with send:  # closed without a checkpoint, unlike ``async with``
             try:
-                while requisites or cited:
+                # More active workers than slots: one woke from a rest while
+                # another had its turn. The surplus leaves; the rest carry on.
+                while (requisites or cited) and self._active[host] <= self._per_host:
                     item: Work = requisites.popleft() if requisites else cited.popleft()
                     finished = await self._handle(item, self)
                     if finished is not None:
@@ -76,4 +102,4 @@ class Frontier:
             finally:
                 # No checkpoint since the queues were last seen empty, so work
                 # added from now on finds the count lowered and starts a worker.
-                self._workers[host] -= 1
+                self._active[host] -= 1

@@ -57,7 +57,7 @@ from archiver.run.requisites import (
     discover,
     searchable,
 )
-from archiver.urls import normalise
+from archiver.urls import authority, normalise
 from archiver.version import distribution_version
 from archiver.warc import index
 from archiver.warc.repair import repair_folder
@@ -465,6 +465,7 @@ async def _crawl(
         settings.client,
         timeout=settings.fetch.timeout,
         concurrency=politeness.concurrency,
+        per_host=politeness.per_host,
         guard=GuardedBackend(
             resolver,
             allow_private=settings.fetch.allow_private,
@@ -532,13 +533,15 @@ async def _fetch(
     browser stage wants goes to its queue (which never blocks) instead of the
     recorder: it reaches the recorder once rendered.
     """
+    # Between two attempts the worker rests, and the host's turn passes on.
+    rest = functools.partial(frontier.resting, authority(work.url))
     if isinstance(work, Wanted):
         if book is not None and not book.may_fetch(work):
             return None
-        result = await fetcher.fetch(work.target)
+        result = await fetcher.fetch(work.target, rest=rest)
         wanted: Wanted | None = work
     else:
-        result = await verifier.fetch(work)
+        result = await verifier.fetch(work, rest=rest)
         wanted = None
         if classify.classify(result).outcome is not Outcome.ALIVE:
             return _or_rendered(result, browser)

@@ -16,6 +16,7 @@ from typing import Protocol, TextIO
 
 import trio
 
+from archiver import bodies
 from archiver.models import FetchResult, LinkStatus, RecordRef
 from archiver.run import browsing, classify, manifest
 from archiver.run.offline import OutageWatch
@@ -127,7 +128,7 @@ class Recorder:
                     )
                 finally:
                     for hop in result.bodies:
-                        hop.body.path.unlink(missing_ok=True)
+                        bodies.discard(hop.body)
                 spent = sum(hop.body.length for hop in result.bodies)
                 tally.bytes += spent
                 status = classify.classify(result, refs[-1] if refs else None)
@@ -157,7 +158,7 @@ class Recorder:
         try:
             await trio.to_thread.run_sync(self.sink.write_hop, hop, limiter=thread)
         finally:
-            hop.body.path.unlink(missing_ok=True)
+            bodies.discard(hop.body)
         self.tally.bytes += hop.body.length
 
     def _write(

@@ -30,9 +30,10 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from archiver.bodies import open_body
 from archiver.clock import Clock, now as clock_now
 from archiver.errors import ArchiveWriteError
-from archiver.models import Capture, Hop, RawHeaders, RecordRef
+from archiver.models import Body, Capture, Hop, RawHeaders, RecordRef
 
 OPEN_SUFFIX: Final = ".open"
 DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
@@ -165,7 +166,7 @@ class WarcSink:
         identical-payload-digest) that points at the first capture, instead of
         the same bytes again.
         """
-        digest = payload_digest(hop.body.path) if _dedupable(hop) else None
+        digest = payload_digest(hop.body) if _dedupable(hop) else None
         date = _warc_date(hop.started)
         earlier = self._captures.get(digest) if digest else None
         if earlier is not None and earlier.date > date:
@@ -192,7 +193,7 @@ class WarcSink:
                 )
                 current.writer.write_record(response)
             else:
-                with hop.body.path.open("rb") as body:
+                with open_body(hop.body) as body:
                     response = _response_record(
                         current.writer,
                         hop,
@@ -474,12 +475,15 @@ def _field(value: str) -> str:
     return " ".join(value.split())
 
 
-def payload_digest(path: Path) -> str:
-    """``sha1:<base32>`` of a spooled body, as WARC-Payload-Digest spells it."""
+def payload_digest(body: Body) -> str:
+    """``sha1:<base32>`` of a body as received, as WARC-Payload-Digest spells it."""
     digest = hashlib.sha1(usedforsecurity=False)
-    with path.open("rb") as body:
-        while block := body.read(1024 * 1024):
-            digest.update(block)
+    if body.path is None:
+        digest.update(body.data)
+    else:
+        with open_body(body) as stream:
+            while block := stream.read(1024 * 1024):
+                digest.update(block)
     return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
 
 

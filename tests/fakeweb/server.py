@@ -452,6 +452,12 @@ class FakeWeb:
             return Reply(503, [("Content-Type", "text/plain")], b"try again")
         return self._page(path, args)
 
+    def _broken(self, path: str, args: list[str]) -> Reply:
+        """A 500 for the first N requests of a path (no "slow down": a bug)."""
+        if self.ledger.hits(path) <= int(args[0]):
+            return Reply(500, [("Content-Type", "text/plain")], b"broken")
+        return self._page(path, args)
+
     def _retry_after(self, path: str, args: list[str]) -> Reply:
         seconds, succeed_on = args[0], int(args[1])
         if self.ledger.hits(path) < succeed_on:
@@ -611,6 +617,7 @@ class FakeWeb:
         "redirect": _redirect,
         "status": _status,
         "flaky": _flaky,
+        "broken": _broken,
         "retry-after": _retry_after,
         "huge": _huge,
         "noise": _noise,

@@ -9,7 +9,12 @@ from typing import cast
 import httpx
 import pytest
 
-from archiver.crawl.client import ClientSettings, build_client
+from archiver.crawl.client import (
+    ClientSettings,
+    GuardedTransport,
+    build_client,
+    ssl_context,
+)
 from archiver.crawl.netguard import (
     ChunkFollower,
     GuardedBackend,
@@ -221,3 +226,31 @@ def test_framing_that_is_not_chunked_keeps_no_trailer():
     chunks.feed(b"zz\r\nnot a chunk size\r\n0\r\n\r\n")
     assert chunks.done
     assert received.trailers is None
+
+
+async def test_each_origin_gets_its_own_pool_and_idle_ones_are_closed(fakeweb):
+    # httpcore scans its whole pool on every request: one pool per origin
+    # keeps that scan short, and only idle origins' pools are ever closed.
+    names = [f"site{n}.example" for n in range(5)]
+    token = uuid.uuid4().hex[:8]
+    resolver = fixed(dict.fromkeys(names, "127.0.0.1"))
+    transport = GuardedTransport(
+        context=ssl_context(None),
+        limits=httpx.Limits(),
+        backend=GuardedBackend(resolver, allow_private=True),
+        per_origin=2,
+        keep_origins=2,
+    )
+    async with httpx.AsyncClient(transport=transport) as client:
+        first = f"http://{names[0]}:{fakeweb.port}/page/pool-{token}"
+        async with client.stream("GET", first) as held:  # its body not read yet
+            for name in names[1:]:
+                answer = await client.get(f"http://{name}:{fakeweb.port}/page/{token}")
+                assert answer.status_code == 200
+                assert transport.origins <= 2
+            body = await held.aread()
+        assert held.status_code == 200
+        assert token.encode() in body
+        again = await client.get(first)
+        assert again.status_code == 200
+    assert transport.origins == 0

@@ -177,7 +177,7 @@ def test_a_payload_from_an_earlier_run_becomes_a_revisit(tmp_path):
     warc = sink(tmp_path / "out")
     hop = make_hop(tmp_path, "a", b"unchanged page")
     earlier = Capture(uri="https://news.example/a", date="2026-01-01T00:00:00Z")
-    warc.remember(payload_digest(hop.body.path), earlier)
+    warc.remember(payload_digest(hop.body), earlier)
     ref = warc.write_hop(hop)
     warc.close()
     assert ref.revisit_of == earlier
