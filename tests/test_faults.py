@@ -129,8 +129,10 @@ def test_a_full_disk_stops_the_run_in_one_line_and_leaves_whole_files(
 
 def test_no_room_to_spool_a_body_is_one_line_naming_the_spool(fakeweb, tmp_path):
     big = fakeweb.url("/noise/250001")
+    # The article's own page answers late: the disk fills while the big body
+    # is spooled, not while the page's line is journaled.
     article = write_article(
-        tmp_path / "a.txt", fakeweb.url("/page/spool"), f'<a href="{big}">big</a>'
+        tmp_path / "a.txt", fakeweb.url("/slow/3/spool"), f'<a href="{big}">big</a>'
     )
     with small_disk(tmp_path / "disk", "120k") as grow:
         if grow is None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 import trio
 from warcio.archiveiterator import ArchiveIterator
 
@@ -20,6 +21,7 @@ from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
 from archiver.crawl.retry import RetryPolicy
+from archiver.errors import ArchiveWriteError
 from archiver.models import Citation, LinkKind, LinkStatus, NormalizedURL, Target
 from archiver.run.recorder import Finished, Recorder, Tally
 from archiver.warc.writer import WarcSink
@@ -93,3 +95,43 @@ async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
     assert history.seen == urls
     assert not list(spool.iterdir())  # every spooled body removed once written
     assert [s.url for s in recorder.tally.statuses] == urls
+
+
+async def test_a_journal_that_cannot_be_written_is_an_error_naming_it(
+    fakeweb, tmp_path
+):
+    # /dev/full: every write is "no space left on device", as on a full disk.
+    out = tmp_path / "out"
+    sink = WarcSink(out, info={"software": "test"})
+    spool = tmp_path / "spool"
+    spool.mkdir()
+
+    async def online() -> bool:
+        return True
+
+    journal = open("/dev/full", "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
+    try:
+        recorder = Recorder(sink, Tally(), Notes(), None, online, journal)
+        send, receive = trio.open_memory_channel[Finished](1)
+        settings = FetchSettings(timeout=5, allow_private=True)
+        resolver = Resolver()
+        async with build_client(
+            ClientSettings(user_agent="archiver-test"),
+            timeout=5,
+            concurrency=1,
+            guard=GuardedBackend(resolver, allow_private=True),
+        ) as client:
+            fetcher = Fetcher(
+                client, HostGate(concurrency=1, per_host=1), settings, spool
+            )
+            url = fakeweb.url(f"/page/journal-{uuid.uuid4().hex[:8]}")
+            await send.send(Finished(await fetcher.fetch(target(url))))
+        await send.aclose()
+        with pytest.raises(
+            ArchiveWriteError, match="/dev/full: cannot write: No space"
+        ):
+            await recorder.run(receive)
+    finally:
+        sink.close()
+        with pytest.raises(OSError, match="No space"):  # what is still buffered
+            journal.close()

@@ -256,9 +256,21 @@ def _preserve_locked(
         trio.run(
             _archive, settings, gathered.plan.targets, spool, recorder, book, stopped
         )
+    except BaseException:
+        # The run's own error says what went wrong; a journal that cannot be
+        # flushed on a full disk must not replace it with a bare OSError.
+        with contextlib.suppress(OSError):
+            journal.close()
+        raise
+    else:
+        try:
+            journal.close()
+        except OSError as exc:
+            raise ArchiveWriteError(
+                f"{partial}: cannot write: {exc.strerror or exc}"
+            ) from exc
     finally:
         sink.close()
-        journal.close()
         shutil.rmtree(spool, ignore_errors=True)
     fetched = tally.statuses
     if settings.deadline is not None and stopped.signal is None:

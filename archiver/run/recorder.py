@@ -17,6 +17,7 @@ from typing import Protocol, TextIO
 import trio
 
 from archiver import bodies
+from archiver.errors import ArchiveWriteError
 from archiver.models import FetchResult, LinkStatus, RecordRef
 from archiver.run import browsing, classify, manifest
 from archiver.run.offline import OutageWatch
@@ -182,8 +183,13 @@ class Recorder:
     def _pass_on(self, status: LinkStatus, *, history: bool = True) -> None:
         self.tally.statuses.append(status)
         if self.journal is not None:
-            self.journal.write(manifest.line(status))
-            self.journal.flush()
+            try:
+                self.journal.write(manifest.line(status))
+                self.journal.flush()
+            except OSError as exc:  # the disk is full, or gone
+                raise ArchiveWriteError(
+                    f"{self.journal.name}: cannot write: {exc.strerror or exc}"
+                ) from exc
         self.reporter.done(status)
         if history and self.history is not None:
             self.history.send(status)
