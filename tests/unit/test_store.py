@@ -30,11 +30,11 @@ from archiver.models import (
     Target,
     Unfetched,
 )
-from archiver.store import migrations, sqlite as sqlite_store
+from archiver.store import migrations, sql as sql_store
 from archiver.store.base import Store, open_store
 from archiver.store.history import Check, DeadRule, RunStatus, Verdict, advance
 from archiver.store.rows import to_text
-from archiver.store.sqlite import SQLiteStore
+from archiver.store.sqlite import DIALECT, SQLiteConnection, SQLiteStore
 from archiver.store.writer import StoreWriter
 
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # the first night's run starts
@@ -147,7 +147,7 @@ def test_a_new_store_is_created_at_the_current_version_in_wal_mode(path):
 def test_a_version_1_file_is_upgraded_and_its_old_checks_are_judged(path):
     path.parent.mkdir(parents=True)
     raw = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(raw, "old", T0, target=1)
+    migrations.migrate(SQLiteConnection(raw), DIALECT, "old", T0, target=1)
     for n in range(4):  # four nights of 404s, written as version 1 wrote them
         run_id = f"old-{n}"
         raw.execute(
@@ -165,7 +165,7 @@ def test_a_version_1_file_is_upgraded_and_its_old_checks_are_judged(path):
             "attempts, truncated) VALUES (?, ?, ?, 'dead', 'http-404', 'gone', 1, 0)",
             (run_id, URL, to_text(night(n) + timedelta(minutes=1))),
         )
-    assert migrations.current_version(raw) == 1
+    assert migrations.current_version(SQLiteConnection(raw)) == 1
     raw.close()
 
     with open_store(path) as store:
@@ -175,7 +175,9 @@ def test_a_version_1_file_is_upgraded_and_its_old_checks_are_judged(path):
     assert state.verdict is Verdict.DEAD
     assert state.dead_since == night(0) + timedelta(minutes=1)
     raw = sqlite3.connect(path)
-    assert migrations.current_version(raw) == migrations.SCHEMA_VERSION
+    assert (
+        migrations.current_version(SQLiteConnection(raw)) == migrations.SCHEMA_VERSION
+    )
     raw.close()
 
 
@@ -422,13 +424,13 @@ def test_a_batch_is_written_whole_or_not_at_all(store, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(previous, check, when)
 
-    monkeypatch.setattr(sqlite_store, "advance", failing)
+    monkeypatch.setattr(sql_store, "advance", failing)
     with pytest.raises(RuntimeError):
         store.record_checks("n0", batch)
     assert store.checked_in_run("n0") == set()
     assert store.states() == ()
 
-    monkeypatch.setattr(sqlite_store, "advance", real)
+    monkeypatch.setattr(sql_store, "advance", real)
     assert store.record_checks("n0", batch) == 5
 
 
@@ -702,7 +704,7 @@ class _Paused:
             assert self.release.wait(10)
             return real(previous, check, when)
 
-        monkeypatch.setattr(sqlite_store, "advance", paused)
+        monkeypatch.setattr(sql_store, "advance", paused)
 
 
 def test_a_reader_is_not_blocked_by_a_write_in_progress(path, monkeypatch):
