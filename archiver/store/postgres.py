@@ -58,10 +58,7 @@ _UNLOCK_MIGRATIONS: Final = f"SELECT pg_advisory_unlock({_MIGRATE_LOCK}, {_SCHEM
 DIALECT: Final = Dialect(
     name="postgresql",
     begin_read=("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",),
-    begin_write=(
-        "BEGIN",
-        f"SELECT pg_advisory_xact_lock({_WRITE_LOCK}, {_SCHEMA_KEY})",
-    ),
+    begin_write=("BEGIN", _LOCK_WRITES),
     list_tables=(
         "SELECT table_name FROM information_schema.tables "
         "WHERE table_schema = current_schema()"
