@@ -10,9 +10,12 @@ server and the session's database."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,6 +39,31 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# The tests' own guard: no server is a failure under CI, a skip elsewhere
+
+ROOT = Path(__file__).resolve().parent.parent
+NEEDS_SERVER = (
+    "tests/unit/test_store.py::test_a_new_postgres_store_compares_text_as_bytes"
+)
+
+
+@pytest.mark.parametrize(
+    ("ci", "code", "says"), [("true", 1, "error"), ("", 0, "skipped")]
+)
+def test_no_server_fails_the_tests_under_ci_and_skips_them_elsewhere(ci, code, says):
+    down = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    env = {**os.environ, stores.ENV: down, "CI": ci}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
+         NEEDS_SERVER],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == code, done.stdout
+    assert f"1 {says}" in done.stdout
+    assert "is unreachable" in done.stdout
+    assert f"set {stores.ENV}" in done.stdout
 
 
 # Locations
@@ -143,6 +171,36 @@ def test_archiver_toml_can_name_a_postgresql_store(postgres, tmp_path):
             store.history("http://127.0.0.1:9/a")[0].outcome is Outcome.REFUSED_PRIVATE
         )
     assert not (tmp_path / "w" / "archiver.sqlite3").exists()
+
+
+def test_a_password_in_store_is_written_down_nowhere(postgres, tmp_path):
+    location = postgres.new_store()
+    # trust authentication: the server never asks for the password given
+    url = location.url.replace(
+        "postgresql://postgres@", f"postgresql://postgres:{SECRET}@"
+    )
+    assert SECRET in url
+    (tmp_path / "a.txt").write_text(
+        "<!--1729735621000-->\n[A](http://127.0.0.1:9/a)\n------\n\n<p>a</p>\n"
+    )
+    out = tmp_path / "w"
+    done = run_cli(
+        "nightly", str(tmp_path / "a.txt"), "--out", str(out), f"--store={url}",
+        "--retries", "1", "--log-format", "json", "--log-file", str(tmp_path / "log"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert SECRET not in done.stdout + done.stderr
+    with open_store(location, read_only=True) as store:
+        (run,) = store.runs()
+    assert "--store=postgresql://postgres:***@" in str(run.options["command"])
+    assert SECRET not in json.dumps(run.options)
+    written = [p for p in [*out.rglob("*"), tmp_path / "log"] if p.is_file()]
+    assert any(p.name.endswith(".warc.gz") for p in written)
+    for path in written:
+        data = path.read_bytes()
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        assert SECRET.encode() not in data, path
 
 
 # The nightly lock
