@@ -203,6 +203,15 @@ def test_a_password_in_store_is_written_down_nowhere(postgres, tmp_path):
         assert SECRET.encode() not in data, path
 
 
+def test_reading_a_database_with_no_store_yet_says_so(postgres):
+    location = postgres.new_store()
+    message = refused(location.url, read_only=True)
+    assert (
+        message == f"{location}: no history store here yet (archiver nightly makes it)"
+    )
+    assert stores.table_names(location) == set()  # and made none
+
+
 # The nightly lock
 
 

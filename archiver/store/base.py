@@ -69,7 +69,13 @@ STORE_NAME: Final = "archiver.sqlite3"  # in the root folder of nightly runs
 
 
 class Store(Protocol):
-    """Everything the program asks of the history store.
+    """Everything the program asks of the history store, whatever database holds it.
+
+    A protocol, not a base class, because the program must not depend on how
+    a store is kept: :class:`~archiver.store.sqlite.SQLiteStore` and
+    :class:`~archiver.store.postgres.PostgresStore` both implement it (their
+    shared queries are in :mod:`archiver.store.sql`), and
+    tests/unit/test_store.py holds both to every line of it.
 
     All times are timezone-aware; they come back in UTC. Each method that
     writes is one transaction: after a crash, a call either happened entirely

@@ -207,6 +207,11 @@ class PostgresStore(SQLStore):
         except BaseException:
             conn.close()
             raise
+        if found == 0:
+            conn.close()
+            raise StoreError(
+                f"{name}: no history store here yet (archiver nightly makes it)"
+            )
         if found < migrations.SCHEMA_VERSION:
             conn.close()
             raise StoreError(

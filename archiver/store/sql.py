@@ -192,13 +192,8 @@ class SQLStore:
     rule: DeadRule
 
     def __init__(self, name: str, rule: DeadRule) -> None:
-        self._name = name
+        self._name = name  # for errors: its path, or its URL, password masked
         self.rule = rule
-
-    @property
-    def name(self) -> str:
-        """How errors name the store: its path, or its URL with the password masked."""
-        return self._name
 
     def _transaction(self, write: bool) -> AbstractContextManager[Connection]:
         raise NotImplementedError  # pragma: no cover - every subclass has one
