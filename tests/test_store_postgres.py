@@ -16,6 +16,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -227,6 +228,44 @@ def test_one_nightly_run_per_postgresql_store(postgres):
             pass
     with nightly_lock(location, "after the first"):  # released with its session
         pass
+
+
+HOLD = """
+import sys, time
+from archiver.store.location import PostgresURL
+from archiver.store.postgres import nightly_lock
+with nightly_lock(PostgresURL(sys.argv[1]), "holder"):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_killed_night_s_lock_goes_with_its_connection(postgres):
+    location = postgres.new_store()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, location.url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "held\n"
+        locked_out = pytest.raises(RunLocked, match=f"pid {holder.pid} on ")
+        with locked_out, nightly_lock(location, "second"):
+            pass  # pragma: no cover - refused
+        holder.kill()  # SIGKILL: no unlock, no goodbye to the server
+        holder.wait(10)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with nightly_lock(location, "after the kill"):
+                    break
+            except RunLocked:
+                assert time.monotonic() < deadline, "the lock outlived its process"
+                time.sleep(0.1)
+    finally:
+        holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
 
 
 # Copying a history

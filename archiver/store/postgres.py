@@ -27,6 +27,7 @@ the store by its URL with the password masked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -53,6 +54,7 @@ _NIGHTLY_LOCK: Final = 0x61726303  # held by a nightly run for the whole night
 _SCHEMA_KEY: Final = "hashtext(coalesce(current_schema(), ''))"
 _LOCK_WRITES: Final = f"SELECT pg_advisory_xact_lock({_WRITE_LOCK}, {_SCHEMA_KEY})"
 _LOCK_MIGRATIONS: Final = f"SELECT pg_advisory_lock({_MIGRATE_LOCK}, {_SCHEMA_KEY})"
+_UNLOCK_NIGHTLY: Final = f"SELECT pg_advisory_unlock({_NIGHTLY_LOCK}, {_SCHEMA_KEY})"
 _UNLOCK_MIGRATIONS: Final = f"SELECT pg_advisory_unlock({_MIGRATE_LOCK}, {_SCHEMA_KEY})"
 
 DIALECT: Final = Dialect(
@@ -282,9 +284,15 @@ def nightly_lock(location: PostgresURL, who: str) -> Iterator[None]:
                 f"{who} ({holder}) is writing here; "
                 "this one exits without doing anything"
             )
-        yield
+        try:
+            yield
+        finally:
+            # Closing the session would release it too, but only once the
+            # server has noticed; unlocking first frees it before we return.
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(_UNLOCK_NIGHTLY)
     finally:
-        conn.close()  # closing the session releases the lock
+        conn.close()
 
 
 def _holder(conn: psycopg.Connection[tuple[Any, ...]]) -> str:
