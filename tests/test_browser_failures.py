@@ -19,6 +19,7 @@ import pytest
 
 import archiver
 from archiver.browser.settings import BrowserMode, BrowserSettings
+from archiver.crawl.client import ClientSettings
 from archiver.crawl.fetch import FetchSettings
 from tests.browsertools import Run, by_uri, needs_chromium, read_records
 from tests.clirun import links_to, read_manifest, run_cli, write_article
@@ -203,7 +204,7 @@ def test_a_browser_killed_mid_page_is_replaced_and_the_page_tried_again(
         out=tmp_path / "out",
         fetch=FetchSettings(allow_private=True, timeout=10),
         probe=False,
-        user_agent="test",
+        client=ClientSettings(user_agent="test"),
         browser=BrowserSettings(mode=BrowserMode.ALWAYS, page_time=15),
     )
     summary = archiver.preserve(settings, archiver.gather([], urls=[url]), Notes())
@@ -229,7 +230,7 @@ def test_a_page_past_its_request_limit_gets_429s_not_fetches(fakeweb, tmp_path):
         out=tmp_path / "out",
         fetch=FetchSettings(allow_private=True),
         probe=False,
-        user_agent="test",
+        client=ClientSettings(user_agent="test"),
         browser=BrowserSettings(mode=BrowserMode.ALWAYS, max_requests=40),
     )
     archiver.preserve(settings, archiver.gather([], urls=[url]), Notes())

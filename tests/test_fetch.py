@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
@@ -48,10 +48,9 @@ async def fetcher(
         host_failures=host_failures,
     )
     async with build_client(
+        ClientSettings(user_agent="archiver-test", ca_bundle=web.ca_pem),
         timeout=settings.timeout,
         concurrency=4,
-        user_agent="archiver-test",
-        ca_bundle=web.ca_pem,
         guard=GuardedBackend(resolver, allow_private=True),
     ) as client:
         gate = HostGate(concurrency=4, per_host=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import archiver
+from archiver.crawl.client import ClientSettings
 from archiver.crawl.fetch import FetchSettings
 from tests.reporting import Notes
 from tests.warcfiles import records, write_open_file
@@ -27,7 +28,7 @@ def settings(out: Path) -> archiver.PreserveSettings:
         out=out,
         fetch=FetchSettings(allow_private=True),
         probe=False,
-        user_agent="test",
+        client=ClientSettings(user_agent="test"),
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver import clock
+from archiver.crawl.client import ClientSettings
 from archiver.crawl.fetch import FetchSettings
 from archiver.run.nightly import NightlySettings, run_nightly
 from archiver.run.preserve import PreserveSettings
@@ -39,7 +40,7 @@ def test_two_nights_in_process_check_again_and_revisit_the_unchanged(fakeweb, tm
                 out=root,
                 fetch=FetchSettings(allow_private=True),
                 probe=False,
-                user_agent="test",
+                client=ClientSettings(user_agent="test"),
             ),
             store=root / "archiver.sqlite3",
             rule=DeadRule(failures=3, span=timedelta(days=2)),
@@ -78,7 +79,7 @@ def test_one_clock_dates_the_night_its_checks_and_its_records(fakeweb, tmp_path)
             out=root,
             fetch=FetchSettings(allow_private=True),
             probe=False,
-            user_agent="test",
+            client=ClientSettings(user_agent="test"),
         ),
         store=root / "archiver.sqlite3",
         rule=DeadRule(failures=3, span=timedelta(days=2)),

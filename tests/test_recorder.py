@@ -8,12 +8,14 @@ check never reaches the store before its record is in the WARC file.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
@@ -37,10 +39,10 @@ class DiskCheckingHistory:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.seen: list[str] = []
-        self.closed = False
 
-    async def run(self) -> None:
-        pass
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        yield
 
     def send(self, status: LinkStatus) -> None:
         assert status.record is not None, status
@@ -53,9 +55,6 @@ class DiskCheckingHistory:
             record = next(iter(ArchiveIterator(stream)))
         assert record.rec_headers.get_header("WARC-Target-URI") == status.url
         self.seen.append(status.url)
-
-    def close(self) -> None:
-        self.closed = True
 
 
 async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
@@ -79,9 +78,9 @@ async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
         timeout=5, allow_private=True, retry=RetryPolicy(attempts=1, base=0.01)
     )
     async with build_client(
+        ClientSettings(user_agent="archiver-test"),
         timeout=5,
         concurrency=4,
-        user_agent="archiver-test",
         guard=GuardedBackend(resolver, allow_private=True),
     ) as client:
         fetcher = Fetcher(client, HostGate(concurrency=4, per_host=2), settings, spool)
@@ -92,6 +91,5 @@ async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
                     await send.send(Finished(await fetcher.fetch(target(url))))
     sink.close()
     assert history.seen == urls
-    assert history.closed
     assert not list(spool.iterdir())  # every spooled body removed once written
     assert [s.url for s in recorder.tally.statuses] == urls

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import trio
 
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
@@ -40,9 +40,9 @@ async def verifier(
         timeout=5, allow_private=True, retry=RetryPolicy(attempts=1, base=0.01)
     )
     async with build_client(
+        ClientSettings(user_agent="archiver-test"),
         timeout=5,
         concurrency=8,
-        user_agent="archiver-test",
         guard=GuardedBackend(resolver, allow_private=True),
     ) as client:
         fetcher = Fetcher(client, HostGate(concurrency=8, per_host=4), settings, spool)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import click
 
@@ -19,7 +19,12 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def browser_options(func: F) -> F:
-    """Options of the browser stage (see the README's "Pages built by script")."""
+    """Options of the browser stage (see the README's "Pages built by script").
+
+    The command receives them as ``browsing``: BrowserSettings, checked.
+    """
+    from archiver.cli.options import grouped
+
     options = [
         click.option(
             "--browser",
@@ -66,26 +71,32 @@ def browser_options(func: F) -> F:
             help="The Chromium to run  [default: chromium on PATH].",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return grouped("browsing", browser_settings, options)(func)
 
 
-def browser_settings(opts: dict[str, Any]) -> BrowserSettings:
+def browser_settings(
+    *,
+    browser_mode: str,
+    browser_tabs: int,
+    browser_time: float,
+    browser_memory: int,
+    browser_hosts: tuple[str, ...],
+    chromium: str | None,
+) -> BrowserSettings:
     """BrowserSettings from the options; ``always`` without Chromium: usage error."""
-    mode = BrowserMode(opts["browser_mode"])
-    program = opts["chromium"]
+    mode = BrowserMode(browser_mode)
+    program = chromium
     if mode is BrowserMode.ALWAYS and shutil.which(program or "chromium") is None:
         raise UsageError(
             f"--browser always: no {program or 'chromium'} to run (install "
             "Debian's chromium package, or use --browser auto to capture without it)"
         )
-    hosts = tuple(h.strip().lower().rstrip(".") for h in opts["browser_hosts"])
+    hosts = tuple(h.strip().lower().rstrip(".") for h in browser_hosts)
     return BrowserSettings(
         mode=mode,
         executable=program,
-        tabs=opts["browser_tabs"],
-        page_time=opts["browser_time"],
-        memory_mb=opts["browser_memory"],
+        tabs=browser_tabs,
+        page_time=browser_time,
+        memory_mb=browser_memory,
         hosts=(*SCRIPT_HOSTS, *hosts),
     )

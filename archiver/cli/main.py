@@ -107,9 +107,21 @@ def one_line(message: str) -> str:
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside ``exc``'s (nested) groups, or ``exc`` itself."""
+    """The exceptions inside ``exc``'s (nested) groups, or ``exc`` itself.
+
+    A signal handler's exit can also land in trio's own scheduler, between
+    two tasks; trio then ends the run with TrioInternalError caused by it.
+    That error stands for its cause, so the cause is the leaf.
+    """
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    trio = sys.modules.get("trio")  # not imported here: no trio, no such error
+    if (
+        trio is not None
+        and isinstance(exc, trio.TrioInternalError)
+        and exc.__cause__ is not None
+    ):
+        return _leaves(exc.__cause__)
     return [exc]
 
 
@@ -139,6 +151,16 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def _ignore_further_signals() -> None:
-    """On the way out, another Ctrl-C must not cut the exit short."""
+    """On the way out, another Ctrl-C must not cut the exit short.
+
+    Nor may what the signal left half done print a traceback as it is
+    collected: a trio run stopped in its scheduler leaves a coroutine that
+    complains when freed ("Exception ignored in ..."), after the one line.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.unraisablehook = _unheard
+
+
+def _unheard(unraisable: sys.UnraisableHookArgs) -> None:
+    """An exception no code can catch, on the way out after a signal: dropped."""

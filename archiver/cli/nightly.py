@@ -6,7 +6,7 @@ import contextlib
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -14,6 +14,8 @@ from archiver.cli.options import (
     CONTEXT_SETTINGS,
     DEFAULT_INPUT,
     DEFAULT_OUT,
+    FetchChoices,
+    RunChoices,
     check_inputs,
     fetch_options,
     load_config,
@@ -35,6 +37,7 @@ from archiver.store.history import DeadRule
 from archiver.store.location import StoreLocation
 
 if TYPE_CHECKING:
+    from archiver.browser.settings import BrowserSettings
     from archiver.run.nightly import NightlyResult
 
 
@@ -125,7 +128,9 @@ def nightly_cmd(
     dead_after_days: float,
     log_format: str,
     log_file: Path | None,
-    **opts: Any,
+    fetching: FetchChoices,
+    running: RunChoices,
+    browsing: BrowserSettings,
 ) -> None:
     """The cron job: archive new articles' links and re-check known ones.
 
@@ -146,7 +151,7 @@ def nightly_cmd(
     # mistyped path leaves nothing behind (no run left "running").
     inputs = paths or (DEFAULT_INPUT,)
     settings = NightlySettings(
-        preserve=preserve_settings(inputs, out, opts),
+        preserve=preserve_settings(inputs, out, fetching, running, browsing),
         store=store or out / STORE_NAME,
         rule=DeadRule(
             failures=dead_after_failures, span=timedelta(days=dead_after_days)
@@ -154,7 +159,7 @@ def nightly_cmd(
         alive_every=timedelta(days=alive_every),
         suspect_every=timedelta(days=suspect_every),
         max_rechecks=max_rechecks,
-        rules=wrapper_rules(opts["unwrap_specs"]),
+        rules=wrapper_rules(running.unwrap_specs),
     )
     nothing = check_inputs(inputs)
     with contextlib.ExitStack() as stack:
@@ -175,7 +180,7 @@ def nightly_cmd(
         with reporter:
             result = run_nightly(settings, reporter)
         summary = result.summary
-        for line in _nightly_lines(result, settings.preserve.proxy):
+        for line in _nightly_lines(result, settings.preserve.client.proxy):
             click.echo(line)
         if isinstance(reporter, JsonReporter):
             reporter.event(

@@ -7,26 +7,30 @@ fetching option means the same in ``preserve`` and ``nightly``, and
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import click
 
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
-from archiver.cli.browsing import browser_options, browser_settings
+from archiver.cli.browsing import browser_options
 from archiver.cli.types import DAY, Text, Whole, seconds
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 from archiver.store.location import SCHEMES, masked
 
 if TYPE_CHECKING:
+    from archiver.browser.settings import BrowserSettings
     from archiver.run.preserve import PreserveSettings
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -37,10 +41,32 @@ _URL_ARGUMENT = re.compile(r"https?://", re.IGNORECASE)
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 F = TypeVar("F", bound=Callable[..., object])
+Option = Callable[[Any], Any]  # what click.option returns
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchChoices:
+    """The values of :func:`fetch_options`, as click parsed them (one per option)."""
+
+    concurrency: int
+    per_host: int
+    delay: float
+    retries: int
+    retry_base: float
+    retry_after_cap: float
+    timeout: float
+    max_time: float | None
+    host_failures: int
+    max_size: int
+    proxy: str | None
+    ca_bundle: Path | None
+    user_agent: str | None
+    allow_private: bool
+    private_allowed: tuple[str, ...]
 
 
 def fetch_options(func: F) -> F:
-    """The options every command that fetches shares."""
+    """The options every command that fetches shares, passed as ``fetching``."""
     options = [
         click.option(
             "--concurrency",
@@ -141,9 +167,7 @@ def fetch_options(func: F) -> F:
             "--allow-private, e.g. an intranet mirror (repeatable).",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return grouped("fetching", FetchChoices, options)(func)
 
 
 def unwrap_option(func: F) -> F:
@@ -158,8 +182,26 @@ def unwrap_option(func: F) -> F:
     )(func)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunChoices:
+    """The values of :func:`run_options` (its browser options aside)."""
+
+    deadline: float | None
+    probe: bool
+    canaries: tuple[str, ...]
+    unwrap_specs: tuple[str, ...]
+    operator: str | None
+    requisites: bool
+    max_requisites: int
+    max_requisite_bytes: int
+
+
 def run_options(func: F) -> F:
-    """Options of every command that runs an archiving pass (besides fetching)."""
+    """Options of every command that runs an archiving pass (besides fetching).
+
+    Passed as ``running`` (a :class:`RunChoices`) and ``browsing`` (the
+    browser stage's settings, already checked).
+    """
     options = [
         click.option(
             "--deadline",
@@ -212,64 +254,98 @@ def run_options(func: F) -> F:
             help="Once one page's requisites come to this many bytes, no more "
             "are fetched for it.",
         ),
-        browser_options,
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return grouped("running", RunChoices, options)(browser_options(func))
+
+
+def grouped(
+    name: str, build: Callable[..., object], options: Sequence[Option]
+) -> Callable[[F], F]:
+    """Stack ``options`` on a command and hand it their values as one typed value.
+
+    ``build`` takes exactly the options' values as keyword arguments (a frozen
+    dataclass whose fields are the options' names, or a function that checks
+    them); the command receives its result as the parameter ``name``, so no
+    command body reads options out of an untyped mapping.
+    """
+    keys = tuple(inspect.signature(build).parameters)
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def command(*args: object, **values: object) -> object:
+            chosen = {key: values.pop(key) for key in keys}
+            return func(*args, **values, **{name: build(**chosen)})
+
+        wrapped: Callable[..., object] = command
+        for option in reversed(options):
+            wrapped = option(wrapped)
+        return cast("F", wrapped)
+
+    return decorate
 
 
 def preserve_settings(
-    inputs: tuple[Path, ...], out: Path, opts: dict[str, Any]
+    inputs: tuple[Path, ...],
+    out: Path,
+    fetching: FetchChoices,
+    running: RunChoices,
+    browsing: BrowserSettings,
 ) -> PreserveSettings:
-    """PreserveSettings from the values of ``fetch_options`` and ``run_options``."""
+    """The one settings tree of a run, from the values of its option groups.
+
+    Built once per command; each part checks itself where it is defined
+    (a proxy or CA bundle no client could use is refused by ClientSettings),
+    so a library caller building PreserveSettings gets the same checks.
+    """
     # Imported here, not at the top: ``archiver --help`` must not pay for the
     # network stack (see the README's Performance section).
-    from archiver.crawl.client import ssl_context
+    from archiver.crawl.client import ClientSettings
     from archiver.crawl.fetch import FetchSettings
+    from archiver.crawl.politeness import Politeness
     from archiver.crawl.retry import RetryPolicy
     from archiver.run.offline import DEFAULT_CANARIES
     from archiver.run.preserve import PreserveSettings, default_user_agent
     from archiver.run.requisites import RequisiteSettings
+    from archiver.warc.writer import WarcSettings
 
-    proxy = opts["proxy"]
-    check_proxy(proxy)
-    if opts["ca_bundle"] is not None:
-        ssl_context(opts["ca_bundle"])
     return PreserveSettings(
         inputs=inputs,
         out=out,
         fetch=FetchSettings(
-            timeout=opts["timeout"],
-            max_time=opts["max_time"],
-            host_failures=opts["host_failures"],
-            max_size=opts["max_size"],
-            allow_private=opts["allow_private"],
-            private_allowed=tuple(h.lower() for h in opts["private_allowed"]),
-            proxied=proxy is not None,
+            timeout=fetching.timeout,
+            max_time=fetching.max_time,
+            host_failures=fetching.host_failures,
+            max_size=fetching.max_size,
+            allow_private=fetching.allow_private,
+            private_allowed=tuple(h.lower() for h in fetching.private_allowed),
+            proxied=fetching.proxy is not None,
             retry=RetryPolicy(
-                attempts=opts["retries"],
-                base=opts["retry_base"],
-                retry_after_cap=opts["retry_after_cap"],
+                attempts=fetching.retries,
+                base=fetching.retry_base,
+                retry_after_cap=fetching.retry_after_cap,
             ),
         ),
-        concurrency=opts["concurrency"],
-        per_host=opts["per_host"],
-        delay=opts["delay"],
-        user_agent=opts["user_agent"] or default_user_agent(),
-        proxy=proxy,
-        ca_bundle=opts["ca_bundle"],
-        operator=opts["operator"],
-        deadline=opts["deadline"],
-        probe=opts["probe"],
-        canaries=tuple(opts["canaries"]) or DEFAULT_CANARIES,
+        politeness=Politeness(
+            concurrency=fetching.concurrency,
+            per_host=fetching.per_host,
+            delay=fetching.delay,
+        ),
+        client=ClientSettings(
+            user_agent=fetching.user_agent or default_user_agent(),
+            proxy=fetching.proxy,
+            ca_bundle=fetching.ca_bundle,
+        ),
+        warc=WarcSettings(operator=running.operator),
+        deadline=running.deadline,
+        probe=running.probe,
+        canaries=running.canaries or DEFAULT_CANARIES,
         command=shlex.join(["archiver", *map(_without_password, sys.argv[1:])]),
         requisites=RequisiteSettings(
-            enabled=opts["requisites"],
-            max_per_page=opts["max_requisites"],
-            max_bytes_per_page=opts["max_requisite_bytes"],
+            enabled=running.requisites,
+            max_per_page=running.max_requisites,
+            max_bytes_per_page=running.max_requisite_bytes,
         ),
-        browser=browser_settings(opts),
+        browser=browsing,
     )
 
 
@@ -359,16 +435,3 @@ def check_inputs(paths: tuple[Path, ...], *, urls: tuple[str, ...] = ()) -> str 
 
 def wrapper_rules(specs: tuple[str, ...]) -> tuple[WrapperRule, ...]:
     return (*DEFAULT_RULES, *(parse_rule(spec) for spec in specs))
-
-
-def check_proxy(proxy: str | None) -> None:
-    if proxy is None:
-        return
-    import httpx
-
-    try:
-        url = httpx.URL(proxy)
-    except httpx.InvalidURL as exc:
-        raise UsageError(f"--proxy {proxy}: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise UsageError(f"--proxy {proxy}: must be an http:// or https:// URL")

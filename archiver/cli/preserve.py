@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from archiver.cli.options import (
     CONTEXT_SETTINGS,
     DEFAULT_OUT,
+    FetchChoices,
+    RunChoices,
     check_inputs,
     fetch_options,
     preserve_settings,
@@ -23,6 +25,7 @@ from archiver.cli.progress import choose_reporter, exit_code, summary_lines
 from archiver.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
+    from archiver.browser.settings import BrowserSettings
     from archiver.run.preserve import Gathered
 
 
@@ -48,7 +51,9 @@ def preserve_cmd(
     out: Path,
     dry_run: bool,
     fail_on_dead: bool,
-    **opts: Any,
+    fetching: FetchChoices,
+    running: RunChoices,
+    browsing: BrowserSettings,
 ) -> None:
     """Archive every URL the articles cite; report which are dead.
 
@@ -63,8 +68,8 @@ def preserve_cmd(
     from archiver.run.preserve import gather, preserve
 
     inputs, urls = split_arguments(paths)
-    rules = wrapper_rules(opts["unwrap_specs"])
-    settings = preserve_settings(inputs, out, opts)
+    rules = wrapper_rules(running.unwrap_specs)
+    settings = preserve_settings(inputs, out, fetching, running, browsing)
     nothing = check_inputs(inputs, urls=urls)
     if nothing is not None:
         raise UsageError(nothing)
@@ -75,7 +80,7 @@ def preserve_cmd(
         return
     with reporter:
         summary = preserve(settings, gathered, reporter)
-    for line in summary_lines(summary, proxy=settings.proxy):
+    for line in summary_lines(summary, proxy=settings.client.proxy):
         click.echo(line)
     sys.exit(exit_code(summary, fail_on_dead))
 

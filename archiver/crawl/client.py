@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +28,33 @@ ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,"
     "image/avif,image/webp,image/apng,*/*;q=0.8"
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientSettings:
+    """Who the run says it is and which way its traffic goes."""
+
+    user_agent: str = ""
+    proxy: str | None = None  # every request through this HTTP proxy
+    ca_bundle: Path | None = None  # extra CA certificates to trust (a proxy's)
+
+    def __post_init__(self) -> None:
+        """Refuse a proxy or CA bundle no client could use, before any run starts.
+
+        The one place both are checked, for the command line (a usage error
+        naming the option) and for library callers alike.
+        """
+        if self.proxy is not None:
+            try:
+                url = httpx.URL(self.proxy)
+            except httpx.InvalidURL as exc:
+                raise UsageError(f"--proxy {self.proxy}: {exc}") from exc
+            if url.scheme not in ("http", "https") or not url.host:
+                raise UsageError(
+                    f"--proxy {self.proxy}: must be an http:// or https:// URL"
+                )
+        if self.ca_bundle is not None:
+            ssl_context(self.ca_bundle)
 
 
 def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
@@ -153,12 +181,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
 
 
 def build_client(
+    settings: ClientSettings,
     *,
     timeout: float,
     concurrency: int,
-    user_agent: str,
-    proxy: str | None = None,
-    ca_bundle: Path | None = None,
     guard: netguard.GuardedBackend | None = None,
 ) -> httpx.AsyncClient:
     """The shared client; the caller closes it (``async with``).
@@ -166,9 +192,8 @@ def build_client(
     With ``guard`` (and no proxy, which resolves names itself) every
     connection goes through it: resolved once, checked, connected by address.
     """
-    if proxy is not None and not proxy.startswith(("http://", "https://")):
-        raise UsageError(f"--proxy {proxy}: must be an http:// or https:// URL")
-    context = ssl_context(ca_bundle)
+    proxy = settings.proxy
+    context = ssl_context(settings.ca_bundle)
     limits = httpx.Limits(
         max_connections=concurrency, max_keepalive_connections=concurrency
     )
@@ -188,7 +213,7 @@ def build_client(
             # Only codings crawl/content.py can undo: every check must be
             # able to read what it asked for.
             headers={
-                "User-Agent": user_agent,
+                "User-Agent": settings.user_agent,
                 "Accept": ACCEPT,
                 "Accept-Encoding": ACCEPT_ENCODING,
             },

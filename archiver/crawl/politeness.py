@@ -24,8 +24,25 @@ HOST_LEVEL_FAILURES = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Politeness:
+    """How hard a run presses: requests in flight, overall and per host."""
+
+    concurrency: int = 64  # requests in flight at once, across all hosts
+    per_host: int = 4  # requests in flight at once to any one host
+    delay: float = 0.0  # minimum seconds between two request starts to one host
+
+
 class HostGate:
     """Admits requests so that neither the global nor a host's cap is exceeded."""
+
+    @classmethod
+    def of(cls, politeness: Politeness) -> HostGate:
+        return cls(
+            concurrency=politeness.concurrency,
+            per_host=politeness.per_host,
+            delay=politeness.delay,
+        )
 
     def __init__(self, *, concurrency: int, per_host: int, delay: float = 0.0) -> None:
         self._global = trio.CapacityLimiter(concurrency)

@@ -18,12 +18,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import httpx
 import trio
 
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.models import FailureKind, FetchFailure, FetchResult, LinkStatus
 from archiver.run.classify import REASONS
 from archiver.urls import authority
@@ -130,17 +129,13 @@ async def any_canary_answers(
     canaries: Sequence[str],
     *,
     request_timeout: float,
-    user_agent: str,
-    proxy: str | None = None,
-    ca_bundle: Path | None = None,
+    client_settings: ClientSettings,
 ) -> bool:
     """Whether this machine can reach the web at all: any answer from a canary."""
     async with build_client(
+        client_settings,
         timeout=min(request_timeout, CANARY_TIMEOUT),
         concurrency=len(canaries) or 1,
-        user_agent=user_agent,
-        proxy=proxy,
-        ca_bundle=ca_bundle,
     ) as client:
         answered = False
 

@@ -8,6 +8,7 @@ that writes from one worker thread, in the order results arrive.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import signal
@@ -15,6 +16,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
@@ -25,10 +27,10 @@ from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.browser.settings import BrowserSettings
 from archiver.clock import now as clock_now
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
-from archiver.crawl.politeness import HostGate
+from archiver.crawl.politeness import HostGate, Politeness
 from archiver.crawl.verify import Verifier
 from archiver.errors import ArchiveWriteError, Interrupted, Terminated
 from archiver.models import (
@@ -59,7 +61,7 @@ from archiver.urls import normalise
 from archiver.version import distribution_version
 from archiver.warc import index
 from archiver.warc.repair import repair_folder
-from archiver.warc.writer import WarcSink, article_uri
+from archiver.warc.writer import WarcSettings, WarcSink, article_uri
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,20 +70,14 @@ class PreserveSettings:
 
     inputs: tuple[Path, ...]
     out: Path
-    fetch: FetchSettings = FetchSettings()
-    concurrency: int = 64
-    per_host: int = 4
-    delay: float = 0.0  # minimum seconds between request starts to one host
-    user_agent: str = ""
-    proxy: str | None = None
-    ca_bundle: Path | None = None
-    operator: str | None = None
+    fetch: FetchSettings = FetchSettings()  # one request: timeouts, retries, limits
+    politeness: Politeness = Politeness()
+    client: ClientSettings = ClientSettings()
+    warc: WarcSettings = WarcSettings()
     command: str = "archiver preserve"
     deadline: float | None = None  # seconds the whole run may take
     probe: bool = True  # ask each host for a made-up path to spot soft 404s
     canaries: tuple[str, ...] = DEFAULT_CANARIES
-    warc_prefix: str = "archiver"
-    max_file_size: int = 1_000_000_000
     requisites: RequisiteSettings = RequisiteSettings()
     browser: BrowserSettings = BrowserSettings()  # --browser auto|always|never
 
@@ -227,9 +223,9 @@ def _preserve_locked(
     reporter.planned(len(gathered.plan.targets) + len(statuses))
     sink = WarcSink(
         settings.out,
-        prefix=settings.warc_prefix,
+        prefix=settings.warc.prefix,
         info=_warcinfo(settings),
-        max_file_size=settings.max_file_size,
+        max_file_size=settings.warc.max_file_size,
     )
     for digest, capture in (known or {}).items():
         sink.remember(digest, capture)
@@ -245,9 +241,7 @@ def _preserve_locked(
         return await any_canary_answers(
             settings.canaries,
             request_timeout=settings.fetch.timeout,
-            user_agent=settings.user_agent,
-            proxy=settings.proxy,
-            ca_bundle=settings.ca_bundle,
+            client_settings=settings.client,
         )
 
     partial = settings.out / manifest.PARTIAL_NAME
@@ -375,15 +369,15 @@ def _warcinfo(settings: PreserveSettings) -> dict[str, str]:
         "conformsTo": "https://iipc.github.io/warc-specifications/"
         "specifications/warc-format/warc-1.1/",
         "command": settings.command,
-        "http-header-user-agent": settings.user_agent,
+        "http-header-user-agent": settings.client.user_agent,
         # The collection the file belongs to: its run (a nightly run's id, or
         # the output folder of a one-off preserve), as Heritrix says it.
         "isPartOf": settings.out.resolve().name,
         "description": "pages, images and media cited by articles, with what "
         "they need to show, and the article files themselves",
     }
-    if settings.operator:
-        info["operator"] = settings.operator
+    if settings.warc.operator:
+        info["operator"] = settings.warc.operator
     return info
 
 
@@ -463,19 +457,14 @@ async def _crawl(
     fetching: trio.CancelScope,
     recording: trio.CancelScope,
 ) -> None:
-    gate = HostGate(
-        concurrency=settings.concurrency,
-        per_host=settings.per_host,
-        delay=settings.delay,
-    )
-    send, receive = trio.open_memory_channel[Item](settings.concurrency)
+    politeness = settings.politeness
+    gate = HostGate.of(politeness)
+    send, receive = trio.open_memory_channel[Item](politeness.concurrency)
     resolver = Resolver()
     async with build_client(
+        settings.client,
         timeout=settings.fetch.timeout,
-        concurrency=settings.concurrency,
-        user_agent=settings.user_agent,
-        proxy=settings.proxy,
-        ca_bundle=settings.ca_bundle,
+        concurrency=politeness.concurrency,
         guard=GuardedBackend(
             resolver,
             allow_private=settings.fetch.allow_private,
@@ -496,9 +485,14 @@ async def _crawl(
             with recording:
                 await recorder.run(receive)
 
-        async with trio.open_nursery() as nursery:
-            if recorder.history is not None:
-                nursery.start_soon(recorder.history.run)
+        # The history (the store's writer) is opened around the recording and
+        # closed after it, here: what was recorded is written before it ends.
+        history: AbstractAsyncContextManager[object] = (
+            recorder.history.writing()
+            if recorder.history is not None
+            else contextlib.nullcontext()
+        )
+        async with history, trio.open_nursery() as nursery:
             nursery.start_soon(record)
             if settings.deadline is not None:
                 fetching.deadline = trio.current_time() + settings.deadline
@@ -516,7 +510,8 @@ async def _crawl(
                     ) as browser,
                 ):
                     await Frontier(
-                        settings.per_host, functools.partial(handle, browser=browser)
+                        politeness.per_host,
+                        functools.partial(handle, browser=browser),
                     ).run(targets, send)
 
 

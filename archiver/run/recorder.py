@@ -10,6 +10,7 @@ does what it says).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
@@ -40,9 +41,11 @@ class History(Protocol):
     dead, and a resumed run fetches again whatever was not committed.
     """
 
-    async def run(self) -> None: ...
+    def writing(self) -> AbstractAsyncContextManager[object]:
+        """While inside, sends are written; leaving writes what is queued."""
+        ...
+
     def send(self, status: LinkStatus) -> None: ...
-    def close(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -105,48 +108,44 @@ class Recorder:
     async def run(self, receive: trio.MemoryReceiveChannel[Item]) -> None:
         one_thread = trio.CapacityLimiter(1)
         tally = self.tally
-        try:
-            async with receive:
-                async for item in receive:
-                    if isinstance(item, browsing.Proxied):
-                        await self._proxied(item, one_thread)
-                        continue
-                    if isinstance(item, browsing.Rendered):
-                        result, wanted, rendered = item.result, None, item
-                    else:
-                        result, wanted, rendered = item.result, item.wanted, None
-                    try:
-                        refs = await trio.to_thread.run_sync(
-                            self._write,
-                            result,
-                            wanted is None,
-                            rendered,
-                            limiter=one_thread,
-                        )
-                    finally:
-                        for hop in result.bodies:
-                            hop.body.path.unlink(missing_ok=True)
-                    spent = sum(hop.body.length for hop in result.bodies)
-                    tally.bytes += spent
-                    status = classify.classify(result, refs[-1] if refs else None)
-                    if wanted is not None:
-                        if self.book is not None:
-                            check = from_status(status, wanted.kind)
-                            self.book.checked(wanted, check, spent)
-                        continue
-                    if rendered is not None:
-                        status = browsing.judged(status, rendered)
-                    for ready in tally.outage.admit(result, status):
-                        self._pass_on(ready)
-            verdict = await tally.outage.settle(self.is_online)
-            tally.offline = verdict.offline
-            for status in verdict.statuses:
-                # Relabelled as network-unavailable, a status says nothing
-                # about its link: the store must not count it as a check.
-                self._pass_on(status, history=not verdict.offline)
-        finally:
-            if self.history is not None:
-                self.history.close()
+        async with receive:
+            async for item in receive:
+                if isinstance(item, browsing.Proxied):
+                    await self._proxied(item, one_thread)
+                    continue
+                if isinstance(item, browsing.Rendered):
+                    result, wanted, rendered = item.result, None, item
+                else:
+                    result, wanted, rendered = item.result, item.wanted, None
+                try:
+                    refs = await trio.to_thread.run_sync(
+                        self._write,
+                        result,
+                        wanted is None,
+                        rendered,
+                        limiter=one_thread,
+                    )
+                finally:
+                    for hop in result.bodies:
+                        hop.body.path.unlink(missing_ok=True)
+                spent = sum(hop.body.length for hop in result.bodies)
+                tally.bytes += spent
+                status = classify.classify(result, refs[-1] if refs else None)
+                if wanted is not None:
+                    if self.book is not None:
+                        check = from_status(status, wanted.kind)
+                        self.book.checked(wanted, check, spent)
+                    continue
+                if rendered is not None:
+                    status = browsing.judged(status, rendered)
+                for ready in tally.outage.admit(result, status):
+                    self._pass_on(ready)
+        verdict = await tally.outage.settle(self.is_online)
+        tally.offline = verdict.offline
+        for status in verdict.statuses:
+            # Relabelled as network-unavailable, a status says nothing
+            # about its link: the store must not count it as a check.
+            self._pass_on(status, history=not verdict.offline)
 
     async def _proxied(
         self, item: browsing.Proxied, thread: trio.CapacityLimiter

@@ -1,8 +1,8 @@
 """Store writes from a trio program: batched, one worker thread at a time.
 
 Fetch tasks hand statuses to :meth:`StoreWriter.send`, which never blocks.
-One task, :meth:`StoreWriter.run`, takes whatever has queued up and writes it
-as one transaction in a worker thread. While a batch is being written the
+Inside ``async with writer.writing():`` one task takes whatever has queued up
+and writes it as one transaction in a worker thread. While a batch is being written the
 next one gathers, so batches grow with the load and nothing waits on a timer.
 Every store call goes through one ``CapacityLimiter(1)``, so the connection
 is never used by two threads at once.
@@ -11,7 +11,8 @@ is never used by two threads at once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import TypeVar, TypeVarTuple
 
 import trio
@@ -24,13 +25,13 @@ Ts = TypeVarTuple("Ts")
 
 
 class StoreWriter:
-    """The trio side of a store: start :meth:`run` in a nursery, then send.
+    """The trio side of a store: send statuses inside ``async with writing()``.
 
     Send a status only once its WARC record is flushed to disk: then a check
-    in the store always has its record. Call :meth:`close` when done sending;
-    :meth:`run` then writes what is queued and returns. If :meth:`run` is
-    cancelled, statuses still queued are not written, and a resumed run
-    fetches those URLs again (see :meth:`Store.checked_in_run`).
+    in the store always has its record. Leaving the block writes what is
+    queued, then returns. If the block fails (or the writing is cancelled),
+    statuses still queued are not written, and a resumed run fetches those
+    URLs again (see :meth:`Store.checked_in_run`).
     """
 
     def __init__(self, store: Store, run_id: str, *, batch_size: int = 500) -> None:
@@ -49,11 +50,26 @@ class StoreWriter:
         """Queue ``status`` for the store; never blocks. Not allowed after close."""
         self._send.send_nowait(status)
 
-    def close(self) -> None:
-        """No more statuses: :meth:`run` finishes the queue, then returns."""
-        self._send.close()
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[StoreWriter]:
+        """Write what is sent while inside; on leaving, whatever is still queued.
 
-    async def run(self) -> None:
+        The one way to run the writer, so the code that starts it is the code
+        that stops it (no task elsewhere has to remember to close a queue).
+        Leaving by an error cancels the writing: a store error raised in it
+        ends the block too, as an error of the block.
+        """
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._run)
+            try:
+                yield self
+            except BaseException:
+                nursery.cancel_scope.cancel()
+                raise
+            finally:
+                self._send.close()
+
+    async def _run(self) -> None:
         """Write queued statuses in batches until closed; store errors propagate."""
         async with self._receive:
             async for first in self._receive:

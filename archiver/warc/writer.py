@@ -37,6 +37,16 @@ from archiver.models import Capture, Hop, RawHeaders, RecordRef
 OPEN_SUFFIX: Final = ".open"
 DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WarcSettings:
+    """How a run's WARC files are named, cut and signed."""
+
+    prefix: str = "archiver"  # the first part of every file name
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # a new file starts past this size
+    operator: str | None = None  # who runs the archive, in each warcinfo record
+
+
 # The response record's HTTP message is stored de-chunked (warcio and pywb
 # expect a plain body, and the payload digest is over the de-chunked entity),
 # so the header that said otherwise is kept under a name replay tools ignore.

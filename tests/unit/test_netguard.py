@@ -9,7 +9,7 @@ from typing import cast
 import httpx
 import pytest
 
-from archiver.crawl.client import build_client
+from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.netguard import (
     ChunkFollower,
     GuardedBackend,
@@ -132,7 +132,7 @@ async def test_the_client_connects_to_the_address_that_was_checked(fakeweb, tmp_
     url = f"http://rebind.example:{fakeweb.port}/page/guarded-{uuid.uuid4().hex}"
     allowed = GuardedBackend(fixed(table), allow_private=True)
     async with build_client(
-        timeout=5, concurrency=2, user_agent="t", guard=allowed
+        ClientSettings(user_agent="t"), timeout=5, concurrency=2, guard=allowed
     ) as client:
         response = await client.get(url)
     assert response.status_code == 200
@@ -141,7 +141,7 @@ async def test_the_client_connects_to_the_address_that_was_checked(fakeweb, tmp_
     )
     refused = GuardedBackend(fixed(table), allow_private=False)
     async with build_client(
-        timeout=5, concurrency=2, user_agent="t", guard=refused
+        ClientSettings(user_agent="t"), timeout=5, concurrency=2, guard=refused
     ) as client:
         with pytest.raises(httpx.ConnectError) as caught:
             await client.get(url)
@@ -163,7 +163,7 @@ async def test_the_guarded_transport_raises_httpx_errors_with_their_cause(
     """The fetcher classifies httpx's exception classes, whatever httpcore raised."""
     guard = GuardedBackend(Resolver(), allow_private=True)
     async with build_client(
-        timeout=0.5, concurrency=2, user_agent="t", guard=guard
+        ClientSettings(user_agent="t"), timeout=0.5, concurrency=2, guard=guard
     ) as client:
         with pytest.raises(error) as caught:
             async with client.stream("GET", fakeweb.url(path)) as response:

@@ -848,11 +848,9 @@ def spy(location: StoreLocation) -> Iterator[SQLiteSpy | PostgresSpy]:
 
 async def test_the_writer_batches_what_queued_up_in_a_worker_thread(spy):
     writer = StoreWriter(spy, "n0", batch_size=100)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(writer.run)
+    async with writer.writing():
         for n in range(250):
             writer.send(status(f"{URL}/{n}", Outcome.ALIVE, night(0)))
-        writer.close()
     assert [size for _, size in spy.batches] == [100, 100, 50]
     assert threading.get_ident() not in {thread for thread, _ in spy.batches}
     assert writer.written == 250
@@ -863,8 +861,7 @@ async def test_fetchers_keep_running_while_a_batch_is_written(spy):
     spy.entered, spy.hold = threading.Event(), threading.Event()
     writer = StoreWriter(spy, "n0")
     try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(writer.run)
+        async with writer.writing():
             writer.send(status(f"{URL}/first", Outcome.DEAD, night(0)))
             assert await trio.to_thread.run_sync(spy.entered.wait, 10)
             # The first batch is stuck on the disk; the event loop is not.
@@ -874,7 +871,6 @@ async def test_fetchers_keep_running_while_a_batch_is_written(spy):
             assert [size for _, size in spy.batches] == [1]
             assert writer.written == 0
             spy.hold.set()
-            writer.close()
     finally:
         spy.hold.set()
     assert [size for _, size in spy.batches] == [1, 10]
@@ -883,7 +879,16 @@ async def test_fetchers_keep_running_while_a_batch_is_written(spy):
 
 async def test_a_store_error_in_the_writer_reaches_the_program(spy):
     writer = StoreWriter(spy, "never-begun")
-    writer.send(status(URL, Outcome.DEAD, night(0)))
-    writer.close()
-    with pytest.raises(StoreError, match="begin_run first"):
-        await writer.run()
+    with pytest.RaisesGroup(pytest.RaisesExc(StoreError, match="begin_run first")):
+        async with writer.writing():
+            writer.send(status(URL, Outcome.DEAD, night(0)))
+
+
+async def test_leaving_the_writer_by_an_error_writes_nothing_still_queued(spy):
+    writer = StoreWriter(spy, "n0")
+    with pytest.RaisesGroup(KeyError):
+        async with writer.writing():
+            writer.send(status(URL, Outcome.DEAD, night(0)))
+            raise KeyError("the run failed")
+    assert writer.written == 0
+    assert await writer.call(spy.checked_in_run, "n0") == set()
