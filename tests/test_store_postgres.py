@@ -370,14 +370,16 @@ def reports(store: str) -> dict[str, str]:
     return found
 
 
-def test_a_sampled_history_reports_the_same_from_postgresql(postgres, tmp_path):
-    source = reportsample.build(tmp_path / "archiver.sqlite3")
+def test_thirty_nights_of_history_report_the_same_from_postgresql(postgres, tmp_path):
+    """Issue 19's migration check: 30 nights in a file, copied, the same report."""
+    source = reportsample.build(tmp_path / "archiver.sqlite3", nights=30)
     target = postgres.new_store()
     copy_store(source, target)
     from_file, from_database = reports(str(source)), reports(target.url)
     assert from_database == from_file
     document = json.loads(from_file["json"])
     assert document["store"] == "STORE"
+    assert len(document["trend"]) == 30
     assert document["headline"]["dead"] > 10  # a report with something in it
 
 
