@@ -405,7 +405,8 @@ class SQLStore:
         at: datetime | None = None,
     ) -> int:
         checks = [status_check(run_id, status, at) for status in statuses]
-        added = 0
+        # A batch costs a handful of statements, not a few per check: on a
+        # database server each statement is a round trip.
         with self._transaction(write=True) as conn:
             row = conn.execute(
                 "SELECT started FROM runs WHERE id = ?", (run_id,)
@@ -413,31 +414,51 @@ class SQLStore:
             if row is None:
                 raise StoreError(f"{self._name}: no run {run_id}: call begin_run first")
             night = from_text(str(row[0]))
-            streaks: dict[str, Streak | None] = {}
-            stale: set[str] = set()
-            for check in checks:
-                fetchable = check.outcome not in _UNFETCHABLE
-                conn.execute(
-                    UPSERT_URL, (check.url, to_text(check.checked), int(fetchable))
+            conn.executemany(
+                UPSERT_URL,
+                [
+                    (c.url, to_text(c.checked), int(c.outcome not in _UNFETCHABLE))
+                    for c in checks
+                ],
+            )
+            # A URL this run already has a check for keeps it (the first one).
+            done = {
+                str(found[0])
+                for found in _where_url_in(
+                    conn,
+                    "SELECT url FROM checks WHERE run_id = ? AND ",
+                    (run_id,),
+                    {c.url for c in checks},
                 )
-                inserted = conn.execute(INSERT_CHECK, check_row(check))
-                if inserted.rowcount == 0:
-                    continue  # this run already has a check for the URL: keep it
-                added += 1
-                if check.url not in streaks:
-                    streaks[check.url] = _streak(conn, check.url)
+            }
+            new: list[Check] = []
+            for check in checks:
+                if check.url not in done:
+                    done.add(check.url)
+                    new.append(check)
+            conn.executemany(INSERT_CHECK, [check_row(c) for c in new])
+            streaks: dict[str, Streak | None] = dict.fromkeys(c.url for c in new)
+            for found in _where_url_in(conn, SELECT_STREAKS + "WHERE ", (), streaks):
+                streaks[str(found[0])] = row_streak(found)
+            stale: set[str] = set()
+            for check in new:
                 previous = streaks[check.url]
                 if previous is not None and check.checked < previous.checked:
                     stale.add(check.url)
                 else:
                     streaks[check.url] = advance(previous, check, night)
-            for url, streak in streaks.items():
-                if streak is not None and url not in stale:
-                    conn.execute("DELETE FROM url_states WHERE url = ?", (url,))
-                    conn.execute(INSERT_STREAK, streak_row(streak))
+            folded = [
+                streak
+                for url, streak in streaks.items()
+                if streak is not None and url not in stale
+            ]
+            conn.executemany(
+                "DELETE FROM url_states WHERE url = ?", [(s.url,) for s in folded]
+            )
+            conn.executemany(INSERT_STREAK, [streak_row(s) for s in folded])
             for url in stale:
                 replay(conn, url)
-        return added
+        return len(new)
 
     def checked_in_run(self, run_id: str) -> set[str]:
         with self._transaction(write=False) as conn:
@@ -580,6 +601,22 @@ class SQLStore:
                     f"({', '.join(wrong)}); nothing was written"
                 )
         return found
+
+
+_IN_LIST: Final = 500  # URLs per IN (...): far below either database's limit
+
+
+def _where_url_in(
+    conn: Connection, select: str, params: tuple[object, ...], urls: Collection[str]
+) -> list[Row]:
+    """Rows of ``select`` (ending in ``WHERE ... AND`` or ``WHERE``) for these URLs."""
+    ordered = sorted(urls)
+    rows: list[Row] = []
+    for start in range(0, len(ordered), _IN_LIST):
+        chunk = ordered[start : start + _IN_LIST]
+        marks = ", ".join("?" for _ in chunk)
+        rows += conn.execute(f"{select}url IN ({marks})", (*params, *chunk)).fetchall()
+    return rows
 
 
 def _count(conn: Connection, table: str) -> int:

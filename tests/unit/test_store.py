@@ -467,6 +467,20 @@ def test_a_run_keeps_its_first_check_of_a_url(store):
     assert store.state(URL).failures == 1
 
 
+def test_a_url_twice_in_one_batch_keeps_its_first_check(store):
+    store.begin_run("n0", night(0), {})
+    other = f"{URL}/other"
+    batch = [
+        status(URL, Outcome.DEAD, night(0)),
+        status(other, Outcome.ALIVE, night(0)),
+        status(URL, Outcome.ALIVE, night(0) + timedelta(minutes=1)),
+    ]
+    assert store.record_checks("n0", batch) == 2
+    assert [c.outcome for c in store.history(URL)] == [Outcome.DEAD]
+    assert store.state(URL).failures == 1
+    assert store.checked_in_run("n0") == {URL, other}
+
+
 def test_a_batch_is_written_whole_or_not_at_all(store, monkeypatch):
     store.begin_run("n0", night(0), {})
     batch = [status(f"{URL}/{n}", Outcome.ALIVE, night(0)) for n in range(5)]
