@@ -204,6 +204,24 @@ def test_a_password_in_store_is_written_down_nowhere(postgres, tmp_path):
         assert SECRET.encode() not in data, path
 
 
+def test_store_migrate_makes_and_upgrades_the_tables_of_a_database(postgres):
+    from archiver.store import migrations
+    from archiver.store.postgres import DIALECT
+
+    empty, old = postgres.new_store(), postgres.new_store()
+    with stores.raw(old) as conn:
+        migrations.migrate(conn, DIALECT, "old", reportsample.night(0), target=1)
+    now = migrations.SCHEMA_VERSION
+    for location, before in ((empty, 0), (old, 1)):
+        done = run_cli("store", "migrate", "--store", location.url)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"{location}: schema version {before} -> {now}\n"
+        again = run_cli("store", "migrate", "--store", location.url)
+        assert again.stdout == f"{location}: already at schema version {now}\n"
+        with open_store(location, read_only=True) as store:
+            assert store.runs() == ()
+
+
 def test_reading_a_database_with_no_store_yet_says_so(postgres):
     location = postgres.new_store()
     message = refused(location.url, read_only=True)
