@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from archiver.store.location import StoreLocation
+from tests import stores
 from tests.fakeweb.server import FakeWeb
 
 # CI runs the same examples every time, so a red run always names a change;
@@ -57,3 +61,25 @@ def fakeweb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
     web.start()
     yield web
     web.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[stores.SessionDatabase]:
+    """The session's own PostgreSQL database (tests/stores.py), dropped at the end."""
+    with stores.session_database() as database:
+        yield database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_location(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], StoreLocation]:
+    """Makes locations of new, empty stores: SQLite files, or PostgreSQL schemas.
+
+    A test that takes it runs once per kind of store: the contract both keep.
+    """
+    if request.param == "postgresql":
+        database: stores.SessionDatabase = request.getfixturevalue("postgres")
+        return database.new_store
+    numbers = itertools.count()
+    return lambda: tmp_path / f"store-{next(numbers)}" / "archiver.sqlite3"

@@ -100,10 +100,12 @@ def _fates(rng: random.Random, year: int) -> list[tuple[str, int]]:
     return fates
 
 
-def _status(rng: random.Random, url: str, fate: str, since: int, n: int) -> LinkStatus:
+def _status(
+    rng: random.Random, url: str, fate: str, since: int, n: int, nights: int
+) -> LinkStatus:
     outcome, reason = Outcome.ALIVE, "ok"
     code: int | None = 200
-    if (fate == "dies" and n >= since) or (fate == "revives" and 3 <= n < NIGHTS - 1):
+    if (fate == "dies" and n >= since) or (fate == "revives" and 3 <= n < nights - 1):
         outcome = Outcome.DEAD
         reason, code = DEAD[len(url) % len(DEAD)]
     elif fate == "blocked":
@@ -136,8 +138,8 @@ def _status(rng: random.Random, url: str, fate: str, since: int, n: int) -> Link
     )
 
 
-def build(path: Path) -> Path:
-    """Write the sample store at ``path`` (a new file) and return ``path``."""
+def build(path: Path, nights: int = NIGHTS) -> Path:
+    """Write the sample store at ``path`` (a new file), ``nights`` nights of it."""
     rng = random.Random(2026)
     articles: list[Article] = []
     targets: list[Target] = []
@@ -175,14 +177,14 @@ def build(path: Path) -> Path:
             )
             targets.append(Target(url=NormalizedURL(url), citations=(citation,)))
     with open_store(path) as store:
-        for n in range(NIGHTS):
+        for n in range(nights):
             run_id = f"{night(n):%Y%m%dT%H%M%SZ}"
             store.begin_run(run_id, night(n), OPTIONS)
             if n == 0:
                 store.record_articles(articles, night(n))
                 store.record_citations(targets, night(n))
             statuses = [
-                _status(rng, url, fate, since, n)
+                _status(rng, url, fate, since, n, nights)
                 for url, (fate, since) in sorted(fates.items())
             ]
             store.record_checks(run_id, statuses)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from archiver.store import migrations
+from archiver.store.sqlite import DIALECT, SQLiteConnection
 from tests import reportsample
 from tests.clirun import run_cli
 
@@ -54,7 +55,9 @@ def old_store(path: Path) -> Path:
     """An empty store as schema version 1 wrote it."""
     raw = sqlite3.connect(path, isolation_level=None)
     try:
-        migrations.migrate(raw, "old", reportsample.night(0), target=1)
+        migrations.migrate(
+            SQLiteConnection(raw), DIALECT, "old", reportsample.night(0), target=1
+        )
     finally:
         raw.close()
     return path

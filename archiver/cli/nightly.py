@@ -29,11 +29,12 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
-from archiver.cli.types import Whole, days
+from archiver.cli.types import StoreParam, Whole, days
 from archiver.errors import UsageError
 from archiver.models import Outcome
 from archiver.store.base import STORE_NAME
 from archiver.store.history import DeadRule
+from archiver.store.location import StoreLocation
 
 if TYPE_CHECKING:
     from archiver.browser.settings import BrowserSettings
@@ -60,8 +61,9 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="History store (SQLite).  [default: OUT/archiver.sqlite3]",
+    type=StoreParam(),
+    help="History store: a SQLite file, or a postgresql:// URL.  "
+    "[default: OUT/archiver.sqlite3]",
 )
 @click.option(
     "--alive-every",
@@ -118,7 +120,7 @@ if TYPE_CHECKING:
 def nightly_cmd(
     paths: tuple[Path, ...],
     out: Path,
-    store: Path | None,
+    store: StoreLocation | None,
     alive_every: float,
     suspect_every: float,
     max_rechecks: int,

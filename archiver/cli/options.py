@@ -27,6 +27,7 @@ from archiver.cli.browsing import browser_options
 from archiver.cli.types import DAY, Text, Whole, seconds
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
+from archiver.store.location import SCHEMES, masked
 
 if TYPE_CHECKING:
     from archiver.browser.settings import BrowserSettings
@@ -338,7 +339,7 @@ def preserve_settings(
         deadline=running.deadline,
         probe=running.probe,
         canaries=running.canaries or DEFAULT_CANARIES,
-        command=shlex.join(["archiver", *sys.argv[1:]]),
+        command=shlex.join(["archiver", *map(_without_password, sys.argv[1:])]),
         requisites=RequisiteSettings(
             enabled=running.requisites,
             max_per_page=running.max_requisites,
@@ -346,6 +347,18 @@ def preserve_settings(
         ),
         browser=browsing,
     )
+
+
+def _without_password(arg: str) -> str:
+    """A command-line word as the warcinfo records and the store keep it.
+
+    A ``--store postgresql://user:password@host/db`` is written down with
+    ``***`` for the password: the command is evidence, the password is not.
+    """
+    option, equals, value = arg.partition("=")
+    if equals and option.startswith("--") and value.lower().startswith(SCHEMES):
+        return f"{option}={masked(value)}"
+    return masked(arg) if arg.lower().startswith(SCHEMES) else arg
 
 
 def load_config(

@@ -9,19 +9,21 @@ import click
 
 from archiver import report
 from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_time
-from archiver.cli.types import Whole, days
+from archiver.cli.types import StoreParam, Whole, days
 from archiver.errors import UsageError
 from archiver.files import replace_text
 from archiver.store.base import STORE_NAME, open_store
+from archiver.store.location import StoreLocation
 
 
 @click.command("report", context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=StoreParam(),
     default=DEFAULT_OUT / STORE_NAME,
     show_default=True,
-    help="History store written by archiver nightly.",
+    help="History store written by archiver nightly: a SQLite file or a "
+    "postgresql:// URL.",
 )
 @click.option(
     "--format",
@@ -86,7 +88,7 @@ from archiver.store.base import STORE_NAME, open_store
     help="... spanning at least this many days.  [default: as the latest nightly run]",
 )
 def report_cmd(
-    store: Path,
+    store: StoreLocation,
     form: str,
     out: Path | None,
     since: datetime | None,
@@ -108,7 +110,7 @@ def report_cmd(
 
         archiver report --format csv --since 2026-01-01 > dead.csv
     """
-    if not store.is_file():
+    if isinstance(store, Path) and not store.is_file():
         raise UsageError(f"--store {store}: no such file (archiver nightly makes it)")
     options = report.ReportOptions(
         filters=report.Filters(since=since, domains=domains, articles=articles),

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import click
+
+from archiver.store.location import PostgresURL, StoreLocation, store_location
 
 DAY = 86_400.0
 LONGEST_DAYS = 36_500.0  # a century: past it a number of days means a typo
@@ -90,3 +93,27 @@ class Text(click.types.StringParamType):
             if self._ascii_only and not char.isascii():
                 self.fail(f"{value!r} is not plain ASCII ({char!r})", param, ctx)
         return value
+
+
+class StoreParam(click.ParamType[StoreLocation, Any]):
+    """A history store: a ``postgresql://`` URL, or else a SQLite file's path.
+
+    Only the kind is decided here; a URL is checked when the store is opened,
+    so a bad one is a store error (one line, exit 1) like a server that is
+    down, and a path that names a folder is refused as ``click.Path`` does.
+    """
+
+    name = "store"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> StoreLocation:
+        if not isinstance(value, str | Path | PostgresURL):
+            self.fail(f"{value!r} is not a path or a postgresql:// URL", param, ctx)
+        location = store_location(value)
+        if isinstance(location, Path) and location.is_dir():
+            self.fail(f"{str(location)!r} is a directory, not a store file", param, ctx)
+        return location
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "PATH|URL"

@@ -2,7 +2,9 @@
 
 The lock is an advisory ``flock`` on a file in the folder: the kernel drops it
 when the process dies, even by ``kill -9``, so a crash never leaves a stale
-lock behind. The file holds the owner's pid for the error message.
+lock behind. The file holds the owner's pid for the error message. A store
+in PostgreSQL is locked in the database instead, with the same guarantees
+(:func:`archiver.store.postgres.nightly_lock`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from archiver.errors import ArchiveWriteError, RunLocked
+from archiver.store.location import PostgresURL, StoreLocation
 
 LOCK_NAME = ".archiver.run.lock"
 STORE_LOCK_SUFFIX = ".lock"
@@ -27,15 +30,23 @@ def run_lock(folder: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def store_lock(store: Path) -> Iterator[Path]:
+def store_lock(store: StoreLocation) -> Iterator[None]:
     """Hold a history store's lock: one nightly run per store, whatever its root.
 
     Two roots may share one ``--store``; without this a second night would
-    take the first, still running, for a crashed one and recover it.
+    take the first, still running, for a crashed one and recover it. A
+    SQLite store's lock is a file beside it; a PostgreSQL store's is an
+    advisory lock in its database, so it holds across machines too.
     """
-    lock = store.with_name(store.name + STORE_LOCK_SUFFIX)
-    with _held(lock, f"{store}: another archiver nightly run") as path:
-        yield path
+    who = f"{store}: another archiver nightly run"
+    if isinstance(store, PostgresURL):
+        from archiver.store.postgres import nightly_lock
+
+        with nightly_lock(store, who):
+            yield
+        return
+    with _held(store.with_name(store.name + STORE_LOCK_SUFFIX), who):
+        yield
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preser
 from archiver.run.recorder import Reporter
 from archiver.store.base import Store, open_store
 from archiver.store.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
+from archiver.store.location import StoreLocation
 from archiver.store.writer import StoreWriter
 from archiver.warc import index
 from archiver.warc.repair import cut_after_unit, record_count, repair_folder
@@ -54,7 +55,7 @@ class NightlySettings:
     """A nightly run's own settings; fetching ones are in ``preserve``."""
 
     preserve: PreserveSettings  # its ``out`` is the root; each run gets a folder
-    store: Path
+    store: StoreLocation  # a SQLite file or a PostgreSQL URL
     rule: DeadRule
     alive_every: timedelta = timedelta(days=7)
     suspect_every: timedelta = timedelta(days=1)

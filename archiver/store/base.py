@@ -1,10 +1,17 @@
 """The history store: what every run checked, so a nightly run can plan and report.
 
-:class:`Store` is the whole interface the rest of the program may use;
-:func:`open_store` returns the SQLite implementation (one file, WAL mode).
-A server database can replace it by implementing the same protocol. The
-value types it returns, and the rules for "suspect", "dead", "revived" and
-"drift", live in :mod:`archiver.store.history`; they are re-exported here.
+:class:`Store` is the whole interface the rest of the program may use, and it
+has two implementations: :class:`~archiver.store.sqlite.SQLiteStore`, one
+file beside the WARCs (the default, nothing to install or run), and
+:class:`~archiver.store.postgres.PostgresStore`, a database on a server, for a
+history that outgrows a file or is shared by machines. :func:`open_store`
+picks one by the location (:mod:`archiver.store.location`: a
+``postgresql://`` URL or a path). Both share their queries
+(:mod:`archiver.store.sql`), their tables and migrations, and the same
+contract tests hold them to the same behaviour, so the rest of the program
+never asks which it has. The value types they return, and the rules for
+"suspect", "dead", "revived" and "drift", live in
+:mod:`archiver.store.history`; they are re-exported here.
 
 A trio program must not call a store directly from a task (every call does
 disk I/O under a lock); it goes through :class:`archiver.store.writer.StoreWriter`.
@@ -13,8 +20,8 @@ disk I/O under a lock); it goes through :class:`archiver.store.writer.StoreWrite
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from types import TracebackType
 from typing import Final, Protocol
 
@@ -32,29 +39,43 @@ from archiver.store.history import (
     UrlState,
     Verdict,
 )
+from archiver.store.location import PostgresURL, StoreLocation, store_location
 from archiver.store.migrations import SCHEMA_VERSION
+from archiver.store.sql import SQLStore, TableSum, table_sum
 from archiver.store.sqlite import SQLiteStore
 
 __all__ = [
     "ArchivedCopy",
     "ArticleChange",
     "Check",
+    "CopyResult",
     "DeadRule",
+    "PostgresURL",
     "Run",
     "RunStatus",
     "SQLiteStore",
     "Store",
+    "StoreLocation",
     "StoredArticle",
     "UrlState",
     "Verdict",
+    "copy_store",
+    "migrate_store",
     "open_store",
+    "store_location",
 ]
 
 STORE_NAME: Final = "archiver.sqlite3"  # in the root folder of nightly runs
 
 
 class Store(Protocol):
-    """Everything the program asks of the history store.
+    """Everything the program asks of the history store, whatever database holds it.
+
+    A protocol, not a base class, because the program must not depend on how
+    a store is kept: :class:`~archiver.store.sqlite.SQLiteStore` and
+    :class:`~archiver.store.postgres.PostgresStore` both implement it (their
+    shared queries are in :mod:`archiver.store.sql`), and
+    tests/unit/test_store.py holds both to every line of it.
 
     All times are timezone-aware; they come back in UTC. Each method that
     writes is one transaction: after a crash, a call either happened entirely
@@ -240,29 +261,87 @@ class Store(Protocol):
 
 
 def open_store(
-    path: Path, *, rule: DeadRule = DEFAULT_RULE, read_only: bool = False
+    location: StoreLocation | str,
+    *,
+    rule: DeadRule = DEFAULT_RULE,
+    read_only: bool = False,
 ) -> Store:
-    """Open, creating or upgrading, the SQLite store at ``path``.
+    """Open, creating or upgrading, the store at ``location``.
 
-    With ``read_only`` nothing in the file changes: it must exist and be of
-    the current schema (see :meth:`SQLiteStore.open_read_only`).
+    A ``postgresql://`` URL opens :class:`PostgresStore` (the database must
+    exist; its tables are made if missing); anything else is the path of a
+    SQLite file, made if missing. With ``read_only`` nothing in the store
+    changes: it must exist and be of the current schema.
 
-    Raises :class:`~archiver.errors.StoreError` (one line) when the file is
-    not a store, was written by a newer archiver, or cannot be opened.
+    Raises :class:`~archiver.errors.StoreError` (one line, naming the store
+    with any password masked) when it is not a store, was written by a newer
+    archiver, or cannot be opened (a bad URL, a server down, a database missing).
     """
+    return _open(store_location(location), rule=rule, read_only=read_only)
+
+
+def _open(location: StoreLocation, *, rule: DeadRule, read_only: bool) -> SQLStore:
+    if isinstance(location, PostgresURL):
+        # Imported here: a SQLite user's command line never loads the driver.
+        from archiver.store.postgres import PostgresStore
+
+        if read_only:
+            return PostgresStore.open_read_only(location, rule=rule)
+        return PostgresStore.open(location, rule=rule)
     if read_only:
-        return SQLiteStore.open_read_only(path, rule=rule)
-    return SQLiteStore.open(path, rule=rule)
+        return SQLiteStore.open_read_only(location, rule=rule)
+    return SQLiteStore.open(location, rule=rule)
 
 
-def migrate_store(path: Path) -> tuple[int, int]:
-    """Upgrade the store at ``path`` to this archiver's schema, in place.
+def migrate_store(location: StoreLocation | str) -> tuple[int, int]:
+    """Upgrade the store at ``location`` to this archiver's schema, in place.
 
     Returns (version before, version now). Refuses, like :func:`open_store`,
-    a file that is not a store or is newer than this archiver.
+    a store that is something else or is newer than this archiver. A SQLite
+    file must exist; a PostgreSQL database gets its tables if it has none.
     """
-    if not path.is_file():
-        raise StoreError(f"{path}: no such store")
-    before = SQLiteStore.schema_version(path)
-    SQLiteStore.open(path).close()
+    where = store_location(location)
+    if isinstance(where, PostgresURL):
+        from archiver.store.postgres import PostgresStore
+
+        before = PostgresStore.schema_version(where)
+        PostgresStore.open(where).close()
+        return before, SCHEMA_VERSION
+    if not where.is_file():
+        raise StoreError(f"{where}: no such store")
+    before = SQLiteStore.schema_version(where)
+    SQLiteStore.open(where).close()
     return before, SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What ``archiver store copy`` moved: each table's rows and digest, as verified."""
+
+    tables: Mapping[str, TableSum]
+
+
+def copy_store(source: StoreLocation | str, target: StoreLocation | str) -> CopyResult:
+    """Copy every row of the store at ``source`` into the empty store at ``target``.
+
+    How a SQLite history moves to PostgreSQL (either way works). The source
+    is only read, and must be of the current schema (``archiver store
+    migrate`` first); the target is created or upgraded, must hold no row,
+    and is written in one transaction that commits only once every table
+    read back has the source's row count and digest
+    (:func:`archiver.store.sql.table_sum`). So a copy that fails, however
+    it fails, leaves the target empty. The whole history passes through
+    memory once.
+    """
+    origin, destination = store_location(source), store_location(target)
+    if str(origin) == str(destination):
+        raise StoreError(f"{origin}: cannot copy a store onto itself")
+    with _open(origin, rule=DEFAULT_RULE, read_only=True) as reader:
+        tables = reader.dump()  # one snapshot, even while a night writes
+    expected = {name: table_sum(rows) for name, rows in tables.items()}
+    with _open(destination, rule=DEFAULT_RULE, read_only=False) as writer:
+        writer.load(tables)
+        committed = writer.sums()  # read again, after the commit
+    if committed != expected:  # pragma: no cover - load verified before committing
+        raise StoreError(f"{destination}: the copy differs from {origin}")
+    return CopyResult(tables=committed)

@@ -1,57 +1,24 @@
-"""The store's tables, version by version, and how a file is brought up to date.
+"""The store's tables, version by version, and how a store is brought up to date.
 
 ``MIGRATIONS`` is an ordered list; each entry runs in its own transaction and
-records itself in ``schema_version``, so a crash mid-upgrade leaves the file
-at the last whole version. The DDL is plain SQL that PostgreSQL also accepts:
-INTEGER/BIGINT/TEXT columns, explicit primary keys, no AUTOINCREMENT, and
-times as ISO-8601 UTC text (one fixed format, so text order is time order).
+records itself in ``schema_version``, so a crash mid-upgrade leaves the store
+at the last whole version. The DDL is plain SQL that SQLite and PostgreSQL
+both accept: INTEGER/BIGINT/TEXT columns, explicit primary keys, no
+AUTOINCREMENT, and times as ISO-8601 UTC text (one fixed format, so text
+order is time order). The one thing spelled differently, PostgreSQL's text
+collation, is added by :meth:`archiver.store.sql.Dialect.ddl`; the same
+migrations therefore build, and upgrade, both kinds of store.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from archiver.errors import StoreError
-from archiver.store.history import Streak, advance
-from archiver.store.rows import (
-    INSERT_STREAK,
-    from_text,
-    row_check,
-    streak_row,
-    to_text,
-)
-
-_REPLAY = (
-    "SELECT c.url, c.run_id, c.checked, c.outcome, c.reason, c.detail, "
-    "c.http_status, c.final_url, c.attempts, c.content_type, c.length, "
-    "c.truncated, c.payload_digest, c.warc_file, c.warc_offset, c.revisit_uri, "
-    "c.revisit_date, r.started "
-    "FROM checks c JOIN runs r ON r.id = c.run_id "
-)
-_ORDER = "ORDER BY c.url, c.checked, r.started"
-
-
-def replay(conn: sqlite3.Connection, url: str | None = None) -> None:
-    """Rebuild ``url_states`` from the stored checks: every URL's, or ``url``'s.
-
-    Used to fill the table when it is created, and when a check arrives out of
-    order (older than the latest one), where folding forward would be wrong.
-    """
-    if url is None:
-        conn.execute("DELETE FROM url_states")
-        rows = conn.execute(_REPLAY + _ORDER)
-    else:
-        conn.execute("DELETE FROM url_states WHERE url = ?", (url,))
-        rows = conn.execute(_REPLAY + "WHERE c.url = ? " + _ORDER, (url,))
-    streaks: dict[str, Streak] = {}
-    for row in rows.fetchall():
-        check = row_check(row[:-1])
-        night = from_text(str(row[-1]))
-        streaks[check.url] = advance(streaks.get(check.url), check, night)
-    conn.executemany(INSERT_STREAK, [streak_row(s) for s in streaks.values()])
+from archiver.store.rows import to_text
+from archiver.store.sql import Connection, Dialect, replay
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +28,7 @@ class Migration:
     version: int
     summary: str
     statements: tuple[str, ...]
-    backfill: Callable[[sqlite3.Connection], None] | None = None
+    backfill: Callable[[Connection], None] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -166,21 +133,18 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
-def current_version(conn: sqlite3.Connection) -> int:
-    """The file's schema version: 0 for an empty file."""
+def current_version(conn: Connection) -> int:
+    """The store's schema version: 0 for an empty database."""
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    return int(str(row[0])) if row and row[0] is not None else 0
 
 
-def refuse_unknown(conn: sqlite3.Connection, name: str) -> int:
+def refuse_unknown(conn: Connection, dialect: Dialect, name: str) -> int:
     """Raise unless ``conn`` is empty or a store we can read; return its version.
 
-    Called before anything is written, so a refused file is left as it was.
+    Called before anything is written, so a refused database is left as it was.
     """
-    tables = {
-        str(row[0])
-        for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
+    tables = {str(row[0]) for row in conn.execute(dialect.list_tables).fetchall()}
     if not tables:
         return 0
     if "schema_version" not in tables:
@@ -195,36 +159,40 @@ def refuse_unknown(conn: sqlite3.Connection, name: str) -> int:
 
 
 def migrate(
-    conn: sqlite3.Connection,
+    conn: Connection,
+    dialect: Dialect,
     name: str,
     now: datetime,
     target: int = SCHEMA_VERSION,
 ) -> int:
     """Upgrade the store in ``conn`` (called ``name`` in errors) to ``target``.
 
-    Returns the version the file was at. Refuses, with a one-line
-    :class:`StoreError`, a file that is some other SQLite database, or one
-    written by a newer archiver: guessing at a schema we do not know could
-    destroy history. ``conn`` must be in autocommit mode (isolation_level None).
+    Returns the version the store was at. Refuses, with a one-line
+    :class:`StoreError`, a database that is something else, or one written
+    by a newer archiver: guessing at a schema we do not know could destroy
+    history. ``conn`` must be in autocommit mode: each step is its own
+    transaction, begun with the dialect's writing ``BEGIN``, which holds off
+    another process upgrading the same store at the same moment.
     """
-    found = refuse_unknown(conn, name)
+    found = refuse_unknown(conn, dialect, name)
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        "version INTEGER NOT NULL PRIMARY KEY, applied TEXT NOT NULL, "
-        "summary TEXT NOT NULL)"
+        dialect.ddl(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version INTEGER NOT NULL PRIMARY KEY, applied TEXT NOT NULL, "
+            "summary TEXT NOT NULL)"
+        )
     )
     for migration in MIGRATIONS:
         if migration.version > target:
             break
-        # IMMEDIATE takes the write lock first, so two processes opening an
-        # old file at once cannot both apply the same step.
-        conn.execute("BEGIN IMMEDIATE")
+        for begin in dialect.begin_write:
+            conn.execute(begin)
         try:
             if migration.version <= current_version(conn):
                 conn.execute("ROLLBACK")
                 continue
             for statement in migration.statements:
-                conn.execute(statement)
+                conn.execute(dialect.ddl(statement))
             if migration.backfill is not None:
                 migration.backfill(conn)
             conn.execute(

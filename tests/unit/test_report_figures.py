@@ -27,6 +27,7 @@ from archiver.report.model import Counts
 from archiver.report.timeline import group_of
 from archiver.store.base import open_store
 from archiver.store.history import DEFAULT_RULE, RunStatus
+from archiver.store.location import StoreLocation
 
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)
 GONE = "https://gone.example.com/a"
@@ -77,7 +78,7 @@ def status(url: str, outcome: Outcome, n: int, digest: str = "d1") -> LinkStatus
     )
 
 
-def build(path: Path) -> None:
+def build(path: StoreLocation) -> None:
     """Night 0 to 4: night 1 crashes after its checks, night 2 is offline."""
     plan = {
         0: [(GONE, Outcome.ALIVE), (FINE, Outcome.ALIVE), (DROPPED, Outcome.DEAD),
@@ -113,8 +114,8 @@ def build(path: Path) -> None:
         )
 
 
-def test_groups_agree_with_the_store_and_uncited_links_are_left_out(tmp_path):
-    path = tmp_path / "archiver.sqlite3"
+def test_groups_agree_with_the_store_and_uncited_links_are_left_out(new_location):
+    path = new_location()
     build(path)
     with open_store(path) as store:
         made = report.make(store, report.ReportOptions(store="s"))
@@ -132,8 +133,8 @@ def test_groups_agree_with_the_store_and_uncited_links_are_left_out(tmp_path):
     assert made.headline.articles == 2
 
 
-def test_unknown_years_trend_rows_and_json_nulls(tmp_path):
-    path = tmp_path / "archiver.sqlite3"
+def test_unknown_years_trend_rows_and_json_nulls(new_location):
+    path = new_location()
     build(path)
     options = report.ReportOptions(dead_after_failures=2, dead_after=timedelta(days=3))
     with open_store(path) as store:
@@ -160,8 +161,8 @@ def test_unknown_years_trend_rows_and_json_nulls(tmp_path):
     assert dead.last_good.replay == f"/archive/20250301030100/{GONE}"
 
 
-def test_a_report_of_an_empty_store_has_no_shares(tmp_path):
-    with open_store(tmp_path / "empty.sqlite3") as store:
+def test_a_report_of_an_empty_store_has_no_shares(new_location):
+    with open_store(new_location()) as store:
         made = report.make(store, report.ReportOptions())
     assert made.headline.counts.checked == 0
     assert made.headline.counts.dead_share is None

@@ -1,13 +1,16 @@
-"""The history store, on a real SQLite file: schema upgrades, round trips,
-verdicts over several nights (explicit times, no sleeping), planning, crash
-resume, concurrent access, and the trio writer."""
+"""The history store's contract, on a real SQLite file and a real PostgreSQL
+database alike (each test that takes ``location`` or ``store`` runs on both):
+schema upgrades, round trips, verdicts over several nights (explicit times,
+no sleeping), planning, crash resume, concurrent access, and the trio writer.
+What only one of them has (WAL mode, byte-order collation, URLs that fail to
+open) is tested for that one."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,12 +33,16 @@ from archiver.models import (
     Target,
     Unfetched,
 )
-from archiver.store import migrations, sqlite as sqlite_store
+from archiver.store import migrations, sql as sql_store
 from archiver.store.base import Store, open_store
 from archiver.store.history import Check, DeadRule, RunStatus, Verdict, advance
+from archiver.store.location import PostgresURL, StoreLocation
+from archiver.store.postgres import DIALECT as POSTGRES_DIALECT, PostgresStore
 from archiver.store.rows import to_text
-from archiver.store.sqlite import SQLiteStore
+from archiver.store.sql import Dialect
+from archiver.store.sqlite import DIALECT, SQLiteStore
 from archiver.store.writer import StoreWriter
+from tests.stores import raw, table_names
 
 T0 = datetime(2025, 3, 1, 3, 0, tzinfo=UTC)  # the first night's run starts
 URL = "https://example.org/page"
@@ -102,13 +109,24 @@ def verdict(store: Store, url: str = URL) -> Verdict | None:
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
+    """A SQLite store's path, for what only SQLite has."""
     return tmp_path / "warcs" / "archiver.sqlite3"
 
 
 @pytest.fixture
-def store(path: Path) -> Iterator[Store]:
-    with open_store(path) as opened:
+def location(new_location: Callable[[], StoreLocation]) -> StoreLocation:
+    """Where a new store goes: a SQLite file, then a PostgreSQL schema."""
+    return new_location()
+
+
+@pytest.fixture
+def store(location: StoreLocation) -> Iterator[Store]:
+    with open_store(location) as opened:
         yield opened
+
+
+def dialect_of(location: StoreLocation) -> Dialect:
+    return POSTGRES_DIALECT if isinstance(location, PostgresURL) else DIALECT
 
 
 def article(name: str, sha: str) -> Article:
@@ -144,71 +162,108 @@ def test_a_new_store_is_created_at_the_current_version_in_wal_mode(path):
     assert versions[-1] == migrations.SCHEMA_VERSION
 
 
-def test_a_version_1_file_is_upgraded_and_its_old_checks_are_judged(path):
-    path.parent.mkdir(parents=True)
-    raw = sqlite3.connect(path, isolation_level=None)
-    migrations.migrate(raw, "old", T0, target=1)
-    for n in range(4):  # four nights of 404s, written as version 1 wrote them
-        run_id = f"old-{n}"
-        raw.execute(
-            "INSERT INTO runs (id, started, finished, options, counts, conclusive, "
-            "status) VALUES (?, ?, ?, '{}', '{}', 1, 'completed')",
-            (run_id, to_text(night(n)), to_text(night(n))),
-        )
-        raw.execute(
-            "INSERT INTO urls (url, first_seen, fetchable) VALUES (?, ?, 1) "
-            "ON CONFLICT (url) DO NOTHING",
-            (URL, to_text(night(0))),
-        )
-        raw.execute(
-            "INSERT INTO checks (run_id, url, checked, outcome, reason, detail, "
-            "attempts, truncated) VALUES (?, ?, ?, 'dead', 'http-404', 'gone', 1, 0)",
-            (run_id, URL, to_text(night(n) + timedelta(minutes=1))),
-        )
-    assert migrations.current_version(raw) == 1
-    raw.close()
+def test_a_new_postgres_store_compares_text_as_bytes(postgres):
+    location = postgres.new_store()
+    open_store(location).close()
+    with raw(location) as conn:
+        collations = {
+            str(row[0])
+            for row in conn.execute(
+                "SELECT collation_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND data_type = 'text'"
+            ).fetchall()
+        }
+        versions = [
+            row[0]
+            for row in conn.execute(
+                "SELECT version FROM schema_version ORDER BY version"
+            ).fetchall()
+        ]
+    assert collations == {"C"}
+    assert versions == [m.version for m in migrations.MIGRATIONS]
 
-    with open_store(path) as store:
+
+def test_urls_come_back_in_byte_order_whatever_the_database_locale(store):
+    # Under an English collation "http://a/a" < "http://a/B" and "-" sorts
+    # after "/"; SQLite, Python and the reports compare bytes.
+    urls = ["http://a/a", "http://a/B", "http://a/_x", "http://a-b/", "http://a/"]
+    store.record_articles([article("Z.md", "1"), article("a.md", "1")], T0)
+    store.record_citations(
+        [
+            Target(url=NormalizedURL(u), citations=(citation(name, u),))
+            for u in urls
+            for name in ("Z.md", "a.md")
+        ],
+        T0,
+    )
+    for url in urls:
+        check_at(store, night(0), url, Outcome.DEAD)
+    assert [s.url for s in store.states()] == sorted(urls)
+    assert [c.url for c in store.all_checks()] == sorted(urls)
+    assert list(store.all_citations()) == sorted(urls)
+    assert [a.path for a in store.articles()] == ["Z.md", "a.md"]
+
+
+def test_a_version_1_store_is_upgraded_and_its_old_checks_are_judged(location):
+    with raw(location) as conn:
+        migrations.migrate(conn, dialect_of(location), "old", T0, target=1)
+        for n in range(4):  # four nights of 404s, written as version 1 wrote them
+            run_id = f"old-{n}"
+            conn.execute(
+                "INSERT INTO runs (id, started, finished, options, counts, "
+                "conclusive, status) VALUES (?, ?, ?, '{}', '{}', 1, 'completed')",
+                (run_id, to_text(night(n)), to_text(night(n))),
+            )
+            conn.execute(
+                "INSERT INTO urls (url, first_seen, fetchable) VALUES (?, ?, 1) "
+                "ON CONFLICT (url) DO NOTHING",
+                (URL, to_text(night(0))),
+            )
+            conn.execute(
+                "INSERT INTO checks (run_id, url, checked, outcome, reason, detail, "
+                "attempts, truncated) "
+                "VALUES (?, ?, ?, 'dead', 'http-404', 'gone', 1, 0)",
+                (run_id, URL, to_text(night(n) + timedelta(minutes=1))),
+            )
+        assert migrations.current_version(conn) == 1
+
+    with open_store(location) as store:
         state = store.state(URL)
         assert len(store.history(URL)) == 4
     assert state is not None
     assert state.verdict is Verdict.DEAD
     assert state.dead_since == night(0) + timedelta(minutes=1)
-    raw = sqlite3.connect(path)
-    assert migrations.current_version(raw) == migrations.SCHEMA_VERSION
-    raw.close()
+    with raw(location) as conn:
+        assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
 
 
-def test_a_store_from_a_newer_archiver_is_refused_in_one_line(path):
-    open_store(path).close()
-    raw = sqlite3.connect(path, isolation_level=None)
-    raw.execute(
-        "INSERT INTO schema_version (version, applied, summary) VALUES (?, ?, ?)",
-        (migrations.SCHEMA_VERSION + 1, to_text(T0), "from the future"),
-    )
-    raw.close()
-    with pytest.raises(StoreError) as caught:
-        open_store(path)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert str(path) in message
-    assert f"version {migrations.SCHEMA_VERSION + 1} is newer" in message
-    assert caught.value.exit_code is ExitCode.FAILURE
+def test_a_store_from_a_newer_archiver_is_refused_in_one_line(location):
+    open_store(location).close()
+    with raw(location) as conn:
+        conn.execute(
+            "INSERT INTO schema_version (version, applied, summary) VALUES (?, ?, ?)",
+            (migrations.SCHEMA_VERSION + 1, to_text(T0), "from the future"),
+        )
+    for read_only in (False, True):
+        with pytest.raises(StoreError) as caught:
+            open_store(location, read_only=read_only)
+        message = str(caught.value)
+        assert "\n" not in message
+        assert str(location) in message
+        assert f"version {migrations.SCHEMA_VERSION + 1} is newer" in message
+        assert caught.value.exit_code is ExitCode.FAILURE
 
 
-def test_another_sqlite_database_is_refused_and_left_untouched(path):
-    path.parent.mkdir(parents=True)
-    raw = sqlite3.connect(path)
-    raw.execute("CREATE TABLE notes (body TEXT)")
-    raw.commit()
-    raw.close()
+def test_another_database_is_refused_and_left_untouched(location):
+    with raw(location) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
     with pytest.raises(StoreError, match="not an archiver store"):
-        open_store(path)
-    raw = sqlite3.connect(path)
-    tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
-    assert tables == {"notes"}
-    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
-    raw.close()
+        open_store(location)
+    assert table_names(location) == {"notes"}
+    if isinstance(location, Path):
+        raw_file = sqlite3.connect(location)
+        assert raw_file.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        raw_file.close()
 
 
 def test_a_file_that_is_not_a_database_is_refused(path):
@@ -412,6 +467,20 @@ def test_a_run_keeps_its_first_check_of_a_url(store):
     assert store.state(URL).failures == 1
 
 
+def test_a_url_twice_in_one_batch_keeps_its_first_check(store):
+    store.begin_run("n0", night(0), {})
+    other = f"{URL}/other"
+    batch = [
+        status(URL, Outcome.DEAD, night(0)),
+        status(other, Outcome.ALIVE, night(0)),
+        status(URL, Outcome.ALIVE, night(0) + timedelta(minutes=1)),
+    ]
+    assert store.record_checks("n0", batch) == 2
+    assert [c.outcome for c in store.history(URL)] == [Outcome.DEAD]
+    assert store.state(URL).failures == 1
+    assert store.checked_in_run("n0") == {URL, other}
+
+
 def test_a_batch_is_written_whole_or_not_at_all(store, monkeypatch):
     store.begin_run("n0", night(0), {})
     batch = [status(f"{URL}/{n}", Outcome.ALIVE, night(0)) for n in range(5)]
@@ -422,13 +491,13 @@ def test_a_batch_is_written_whole_or_not_at_all(store, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(previous, check, when)
 
-    monkeypatch.setattr(sqlite_store, "advance", failing)
+    monkeypatch.setattr(sql_store, "advance", failing)
     with pytest.raises(RuntimeError):
         store.record_checks("n0", batch)
     assert store.checked_in_run("n0") == set()
     assert store.states() == ()
 
-    monkeypatch.setattr(sqlite_store, "advance", real)
+    monkeypatch.setattr(sql_store, "advance", real)
     assert store.record_checks("n0", batch) == 5
 
 
@@ -447,8 +516,8 @@ def test_naive_times_are_refused(store):
         store.begin_run("n0", datetime(2025, 3, 1, 3, 0), {})
 
 
-def test_a_resumed_run_skips_what_the_crashed_one_committed(path):
-    crashed = open_store(path)  # never closed: the process was killed
+def test_a_resumed_run_skips_what_the_crashed_one_committed(location):
+    crashed = open_store(location)  # never closed: the process was killed
     crashed.begin_run("n0", night(0), {})
     crashed.begin_run("n1", night(1), {})
     crashed.record_checks("n0", [status("https://a.example/", Outcome.DEAD, night(0))])
@@ -459,7 +528,7 @@ def test_a_resumed_run_skips_what_the_crashed_one_committed(path):
             status("https://b.example/", Outcome.DEAD, night(1)),
         ],
     )
-    with open_store(path) as store:
+    with open_store(location) as store:
         assert [run.id for run in store.unfinished_runs()] == ["n0", "n1"]
         assert store.checked_in_run("n1") == {
             "https://a.example/",
@@ -611,27 +680,29 @@ def test_the_last_good_copy_outlives_later_failures(store):
     assert store.last_digest(URL) == "sha1:A"
 
 
-def test_the_dead_rule_is_applied_when_reading(path):
-    with open_store(path) as store:
+def test_the_dead_rule_is_applied_when_reading(location):
+    with open_store(location) as store:
         for n in range(2):
             check_at(store, night(n), URL, Outcome.DEAD)
         assert verdict(store) is Verdict.SUSPECT
-    with open_store(path, rule=DeadRule(failures=2, span=timedelta(days=1))) as store:
+    with open_store(
+        location, rule=DeadRule(failures=2, span=timedelta(days=1))
+    ) as store:
         assert verdict(store) is Verdict.DEAD
 
 
-def test_a_check_recorded_late_is_judged_in_time_order(tmp_path):
+def test_a_check_recorded_late_is_judged_in_time_order(new_location):
     nights = [
         (0, Outcome.DEAD),
         (1, Outcome.DEAD),
         (2, Outcome.ALIVE),
         (3, Outcome.DEAD),
     ]
-    with open_store(tmp_path / "in-order.sqlite3") as in_order:
+    with open_store(new_location()) as in_order:
         for n, outcome in nights:
             check_at(in_order, night(n), URL, outcome)
         expected = in_order.state(URL)
-    with open_store(tmp_path / "late.sqlite3") as late:
+    with open_store(new_location()) as late:
         for n, outcome in [nights[3], nights[0], nights[2], nights[1]]:
             check_at(late, night(n), URL, outcome)
         assert late.state(URL) == expected
@@ -702,11 +773,11 @@ class _Paused:
             assert self.release.wait(10)
             return real(previous, check, when)
 
-        monkeypatch.setattr(sqlite_store, "advance", paused)
+        monkeypatch.setattr(sql_store, "advance", paused)
 
 
-def test_a_reader_is_not_blocked_by_a_write_in_progress(path, monkeypatch):
-    with open_store(path) as writer, open_store(path) as reader:
+def test_a_reader_is_not_blocked_by_a_write_in_progress(location, monkeypatch):
+    with open_store(location) as writer, open_store(location) as reader:
         writer.begin_run("n0", night(0), {})
         pause = _Paused(monkeypatch)
         batch = [status(f"{URL}/{n}", Outcome.DEAD, night(0)) for n in range(50)]
@@ -724,8 +795,8 @@ def test_a_reader_is_not_blocked_by_a_write_in_progress(path, monkeypatch):
         assert len(reader.checked_in_run("n0")) == 50
 
 
-def test_a_second_writer_waits_for_the_first_instead_of_failing(path, monkeypatch):
-    with open_store(path) as first, open_store(path) as second:
+def test_a_second_writer_waits_for_the_first_instead_of_failing(location, monkeypatch):
+    with open_store(location) as first, open_store(location) as second:
         first.begin_run("n0", night(0), {})
         pause = _Paused(monkeypatch)
         one = threading.Thread(
@@ -750,8 +821,8 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(path, monkeypatc
 # The trio writer
 
 
-class SpyStore(SQLiteStore):
-    """Records the thread and size of each batch it is asked to write."""
+class Spy:
+    """Records the thread and size of each batch a store is asked to write."""
 
     batches: list[tuple[int, int]]
     hold: threading.Event | None = None
@@ -764,12 +835,26 @@ class SpyStore(SQLiteStore):
         if self.entered is not None and self.hold is not None:
             self.entered.set()
             assert self.hold.wait(10)
-        return super().record_checks(run_id, statuses, at)
+        written: int = super().record_checks(run_id, statuses, at)  # type: ignore[misc]
+        return written
+
+
+class SQLiteSpy(Spy, SQLiteStore):
+    pass
+
+
+class PostgresSpy(Spy, PostgresStore):
+    pass
 
 
 @pytest.fixture
-def spy(path: Path) -> Iterator[SpyStore]:
-    with SpyStore.open(path) as opened:
+def spy(location: StoreLocation) -> Iterator[SQLiteSpy | PostgresSpy]:
+    opening = (
+        PostgresSpy.open(location)
+        if isinstance(location, PostgresURL)
+        else SQLiteSpy.open(location)
+    )
+    with opening as opened:
         opened.batches = []
         opened.begin_run("n0", night(0), {})
         yield opened
