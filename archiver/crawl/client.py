@@ -12,17 +12,19 @@ import contextlib
 import functools
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import certifi
 import httpcore
 import httpx
+import trio
 
-from archiver.crawl import netguard
+from archiver.crawl import netguard, proxysignals
 from archiver.crawl.content import ACCEPT_ENCODING
+from archiver.crawl.netguard import SocketOption
 from archiver.errors import UsageError
 
 # Ask for what a browser would be shown: some sites serve bots a different page.
@@ -128,6 +130,179 @@ class _GuardedBody(httpx.AsyncByteStream):
 Origin = tuple[bytes, bytes, int | None]  # scheme, host, port
 
 
+class _ClosedWhenBroken(httpcore.AsyncConnectionInterface):
+    """A proxy connection that is closed when a request on it fails half-set-up.
+
+    httpcore 1.0 leaves a CONNECT tunnel's connection to the proxy open and
+    busy when the TLS handshake inside the tunnel fails (encode/httpcore#1023):
+    the pool never reuses nor drops it, so every bad certificate costs a slot
+    for good, and a run through a proxy stalls once they are all gone. After
+    any failure a sound connection is closed or idle; one that is neither is
+    that leak, and is closed here.
+    """
+
+    def __init__(
+        self,
+        inner: httpcore.AsyncConnectionInterface,
+        target: bytes,
+        answers: dict[bytes, bytes],
+    ) -> None:
+        self._inner = inner
+        self._target = target  # host:port, as a CONNECT names it
+        self._answers = answers
+
+    async def handle_async_request(
+        self, request: httpcore.Request
+    ) -> httpcore.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except httpcore.ProxyError as exc:
+            # The proxy refused the tunnel: what its answer's fields say
+            # about the destination (proxysignals) rides on the error.
+            await self._close_if_leaked()
+            head = self._answers.pop(self._target, b"")
+            signal = proxysignals.read(proxysignals.head_fields(head))
+            raise proxysignals.ProxyAnswered(str(exc), signal) from exc
+        except BaseException:
+            await self._close_if_leaked()
+            raise
+
+    async def _close_if_leaked(self) -> None:
+        if not (self._inner.is_closed() or self._inner.is_idle()):
+            with trio.CancelScope(shield=True):
+                await self._inner.aclose()
+
+    def can_handle_request(self, origin: httpcore.Origin) -> bool:
+        return self._inner.can_handle_request(origin)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def info(self) -> str:
+        return self._inner.info()
+
+    def is_available(self) -> bool:
+        return self._inner.is_available()
+
+    def has_expired(self) -> bool:
+        return self._inner.has_expired()
+
+    def is_idle(self) -> bool:
+        return self._inner.is_idle()
+
+    def is_closed(self) -> bool:
+        return self._inner.is_closed()
+
+
+class _ProxyPool(httpcore.AsyncHTTPProxy):
+    """httpcore's proxy pool, its connections closed when broken (see above)."""
+
+    def __init__(self, **options: Any) -> None:
+        self._watch = _ConnectAnswers()
+        super().__init__(network_backend=self._watch, **options)
+
+    def create_connection(
+        self, origin: httpcore.Origin
+    ) -> httpcore.AsyncConnectionInterface:
+        target = b"%b:%d" % (origin.host, origin.port)
+        inner = super().create_connection(origin)
+        return _ClosedWhenBroken(inner, target, self._watch.answers)
+
+
+class _ConnectAnswers(httpcore.AsyncNetworkBackend):
+    """Connections to the proxy that keep its refusals of a CONNECT.
+
+    httpcore raises "502 Bad Gateway" and drops the answer's fields, which
+    are where a proxy says the name did not resolve. Each refusal's head is
+    kept under the CONNECT's target until the failed request takes it.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.TrioBackend()
+        self.answers: dict[bytes, bytes] = {}
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkBackend
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        stream = await self._inner.connect_tcp(
+            host, port, timeout, local_address, socket_options
+        )
+        return _WatchedStream(stream, self.answers)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkBackend
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+_CONNECT_HEAD_LIMIT: Final = 64 * 1024
+
+
+class _WatchedStream(httpcore.AsyncNetworkStream):
+    """A connection to the proxy; the answer to a CONNECT on it is read twice."""
+
+    def __init__(
+        self, inner: httpcore.AsyncNetworkStream, answers: dict[bytes, bytes]
+    ) -> None:
+        self._inner = inner
+        self._answers = answers
+        self._target: bytes | None = None  # a CONNECT sent, its answer not read
+        self._head = bytearray()
+
+    async def write(
+        self,
+        buffer: bytes,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkStream
+    ) -> None:
+        if buffer.startswith(b"CONNECT "):
+            self._target = buffer.split(b" ", 2)[1]
+            self._head.clear()
+        await self._inner.write(buffer, timeout)
+
+    async def read(
+        self,
+        max_bytes: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkStream
+    ) -> bytes:
+        data = await self._inner.read(max_bytes, timeout)
+        if self._target is not None:
+            self._head += data
+            end = self._head.find(b"\r\n\r\n")
+            if end >= 0 or len(self._head) > _CONNECT_HEAD_LIMIT:
+                head = bytes(self._head[: end + 4 if end >= 0 else _CONNECT_HEAD_LIMIT])
+                status = head.split(b" ", 2)[1:2]
+                if not (status and status[0].startswith(b"2")):  # refused
+                    self._answers[self._target] = head
+                self._target = None
+                self._head.clear()
+        return data
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore.AsyncNetworkStream
+    ) -> httpcore.AsyncNetworkStream:
+        return await self._inner.start_tls(ssl_context, server_hostname, timeout)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport over httpcore pools whose network is ours.
 
@@ -135,6 +310,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     documented extension point (a custom transport) around httpcore pools
     built with :class:`~archiver.crawl.netguard.GuardedBackend`: every
     connection is resolved once, checked, and opened to the checked address.
+    Through a proxy (``proxy``), the pools are httpcore's proxy pools, with
+    the tunnel leak of encode/httpcore#1023 mended (``_ClosedWhenBroken``).
 
     One pool per origin, not one for the run: httpcore's pool looks at each
     of its connections for every request it queues or finishes (quadratic in
@@ -152,20 +329,42 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         *,
         context: ssl.SSLContext,
         limits: httpx.Limits,
-        backend: netguard.GuardedBackend,
+        backend: netguard.GuardedBackend | None,
         per_origin: int,
         keep_origins: int,
+        proxy: httpx.Proxy | None = None,
     ) -> None:
-        self._make = functools.partial(
-            httpcore.AsyncConnectionPool,
-            ssl_context=context,
-            max_connections=per_origin,
-            max_keepalive_connections=per_origin,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=backend,
-        )
+        self._make: Callable[[], httpcore.AsyncConnectionPool]
+        if proxy is None:
+            self._make = functools.partial(
+                httpcore.AsyncConnectionPool,
+                ssl_context=context,
+                max_connections=per_origin,
+                max_keepalive_connections=per_origin,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=True,
+                http2=False,
+                network_backend=backend,
+            )
+        else:
+            # The proxy resolves names itself: no guard can see the address.
+            self._make = functools.partial(
+                _ProxyPool,
+                proxy_url=httpcore.URL(
+                    scheme=proxy.url.raw_scheme,
+                    host=proxy.url.raw_host,
+                    port=proxy.url.port,
+                    target=proxy.url.raw_path,
+                ),
+                proxy_auth=proxy.raw_auth,
+                proxy_headers=proxy.headers.raw,
+                ssl_context=context,
+                max_connections=per_origin,
+                max_keepalive_connections=per_origin,
+                keepalive_expiry=limits.keepalive_expiry,
+                http1=True,
+                http2=False,
+            )
         self._keep = keep_origins
         self._pools: OrderedDict[Origin, httpcore.AsyncConnectionPool] = OrderedDict()
 
@@ -251,18 +450,23 @@ def build_client(
         max_connections=concurrency, max_keepalive_connections=concurrency
     )
     transport = None
-    if guard is not None and proxy is None:
+    if guard is not None or proxy is not None:
+        try:
+            through = httpx.Proxy(proxy) if proxy is not None else None
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise UsageError(f"--proxy {proxy}: {exc}") from exc
         transport = GuardedTransport(
             context=context,
             limits=limits,
-            backend=guard,
+            backend=guard if through is None else None,
             per_origin=per_host or concurrency,
             keep_origins=max(concurrency, 16),
+            proxy=through,
         )
     try:
         return httpx.AsyncClient(
             verify=context,
-            proxy=proxy,
+            proxy=None if transport is not None else proxy,
             transport=transport,
             timeout=httpx.Timeout(timeout),
             limits=limits,

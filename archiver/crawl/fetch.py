@@ -25,7 +25,7 @@ import trio
 
 from archiver.bodies import MEMORY_LIMIT
 from archiver.clock import Clock, now as clock_now
-from archiver.crawl import netguard
+from archiver.crawl import netguard, proxysignals
 from archiver.crawl.politeness import HOST_LEVEL_FAILURES, HostGate, HostHealth
 from archiver.crawl.retry import Attempt, RetryPolicy, retry_after, run_with_retries
 from archiver.errors import ArchiveWriteError
@@ -251,6 +251,16 @@ class Fetcher:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             return _translate(exc)
+        if self._settings.proxied:
+            # A plain-http URL through a proxy: the answer may be the proxy's
+            # own, saying the site could not be reached (proxysignals).
+            signal = proxysignals.read(response.headers.raw)
+            if signal is not None:
+                with contextlib.suppress(httpx.HTTPError, trio.BrokenResourceError):
+                    await response.aclose()
+                return _fail(
+                    signal.kind, f"the proxy could not reach it: {signal.said}"
+                )
         try:
             started = self._clock()
             # Now, while the connection is this response's: once the body is
@@ -488,6 +498,10 @@ def _translate(exc: httpx.HTTPError) -> FetchFailure:
     tls = _find(exc, ssl.SSLError)
     if tls is not None:
         return _fail(FailureKind.TLS, _describe_tls(tls))
+    answered = _find(exc, proxysignals.ProxyAnswered)
+    if answered is not None and answered.signal is not None:
+        signal = answered.signal
+        return _fail(signal.kind, f"the proxy could not reach it: {signal.said}")
     if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
         if _refused(exc):
             return _fail(FailureKind.REFUSED, f"connection refused: {text}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 import httpx
 import trio
 
+from archiver.crawl import proxysignals
 from archiver.crawl.client import ClientSettings, build_client
 from archiver.models import FailureKind, FetchFailure, FetchResult, LinkStatus
 from archiver.run.classify import REASONS
@@ -142,8 +143,12 @@ async def any_canary_answers(
         async def ask(url: str) -> None:
             nonlocal answered
             with contextlib.suppress(httpx.HTTPError):
-                await client.get(url)
-                answered = True
+                response = await client.get(url)
+                # A proxy saying it could not reach the canary is no answer
+                # from the web: a proxy that cannot resolve anything is an
+                # outage, not a run of dead links.
+                if proxysignals.read(response.headers.raw) is None:
+                    answered = True
 
         with trio.move_on_after(CANARY_TIMEOUT * 2):
             async with trio.open_nursery() as nursery:

@@ -2,6 +2,12 @@
 
 It keeps a list of what it was asked to do, so a test can check that every
 request of a run went through it, and that https went through CONNECT.
+
+When it cannot reach a destination it answers as real proxies do
+(``errors``): "squid" (X-Squid-Error: ERR_DNS_FAIL 0, ERR_CONNECT_FAIL 111),
+"rfc9209" (Proxy-Status with an error type), or "bare" (a 502 that says
+nothing). With ``resolver_down`` it can resolve no name at all, not even
+the canaries': the proxy's own outage.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ class _Handler(socketserver.StreamRequestHandler):
         self.server.record(method, target)
         if method == "CONNECT":
             host, port = target.rsplit(":", 1)
-            upstream = socket.create_connection((host, int(port)), timeout=30)
+            upstream = self._reach(host, int(port))
+            if upstream is None:
+                return
             self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             self.wfile.flush()
             _pipe_both_ways(self.connection, upstream)
@@ -39,7 +47,9 @@ class _Handler(socketserver.StreamRequestHandler):
         rest = target.split("://", 1)[1]
         hostport, _, path = rest.partition("/")
         host, _, port = hostport.partition(":")
-        upstream = socket.create_connection((host, int(port or 80)), timeout=30)
+        upstream = self._reach(host, int(port or 80))
+        if upstream is None:
+            return
         kept = [
             h
             for h in headers
@@ -53,6 +63,39 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(data)
         self.wfile.flush()
         self.close_connection = True
+
+    def _reach(self, host: str, port: int) -> socket.socket | None:
+        """A connection to the destination, or None once the error is answered."""
+        try:
+            if self.server.resolver_down:
+                raise socket.gaierror(socket.EAI_AGAIN, "resolver down")
+            if host.endswith(".invalid"):  # RFC 6761: never resolves
+                raise socket.gaierror(socket.EAI_NONAME, "no such name")
+            return socket.create_connection((host, port), timeout=30)
+        except OSError as exc:
+            self.wfile.write(_error_answer(self.server.errors, exc))
+            self.wfile.flush()
+            return None
+
+
+def _error_answer(style: str, exc: OSError) -> bytes:
+    dns = isinstance(exc, socket.gaierror)
+    refused = isinstance(exc, ConnectionRefusedError)
+    fields = []
+    if style == "squid":
+        name = "ERR_DNS_FAIL 0" if dns else f"ERR_CONNECT_FAIL {exc.errno or 0}"
+        fields.append(f"X-Squid-Error: {name}")
+    elif style == "rfc9209":
+        if dns:
+            rcode = "NXDOMAIN" if exc.errno == socket.EAI_NONAME else "SERVFAIL"
+            error = f'dns_error; rcode="{rcode}"'
+        else:
+            error = "connection_refused" if refused else "destination_unavailable"
+        # an intermediary further from the origin passes the answer on
+        fields.append(f"Proxy-Status: fakeproxy; error={error}, edge.example")
+    body = b"the proxy could not reach the site"
+    head = ["HTTP/1.1 502 Bad Gateway", *fields, f"Content-Length: {len(body)}"]
+    return "\r\n".join([*head, "Connection: close", "", ""]).encode() + body
 
 
 def _pipe_both_ways(client: socket.socket, upstream: socket.socket) -> None:
@@ -75,10 +118,12 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self) -> None:
+    def __init__(self, errors: str, resolver_down: bool) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self._lock = threading.Lock()
         self.seen: list[tuple[str, str]] = []
+        self.errors = errors
+        self.resolver_down = resolver_down
 
     def record(self, method: str, target: str) -> None:
         with self._lock:
@@ -91,8 +136,8 @@ class _ProxyServer(socketserver.ThreadingTCPServer):
 class Proxy:
     """Start with ``start()``; ``url`` is what ``--proxy`` takes."""
 
-    def __init__(self) -> None:
-        self._server = _ProxyServer()
+    def __init__(self, errors: str = "bare", *, resolver_down: bool = False) -> None:
+        self._server = _ProxyServer(errors, resolver_down)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
