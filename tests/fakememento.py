@@ -9,7 +9,8 @@ page had when captured, ``Memento-Datetime`` and its own ``Link`` header.
 oldest capture first. Modes make it misbehave: ``malformed`` sends a Link
 header that is not link-format; ``huge`` sends a TimeMap of ``HUGE``
 captures (megabytes); ``busy-once`` answers a TimeGate's first request
-for each URL with a 503. ``requests`` and ``peak`` let tests see how it was
+for each URL with a 503 and ``Retry-After: 1``. ``requests`` (with
+``times``, monotonic) and ``peak`` let tests see how it was
 asked.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import email.utils
 import re
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -40,6 +42,7 @@ class FakeArchive:
         self.mode = mode
         self.captures: dict[str, list[tuple[datetime, int]]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.times: list[float] = []
         self.peak = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -86,6 +89,7 @@ class FakeArchive:
     def _arrive(self, path: str, headers: dict[str, str]) -> None:
         with self._lock:
             self.requests.append((path, headers))
+            self.times.append(time.monotonic())
             self._in_flight += 1
             self.peak = max(self.peak, self._in_flight)
 
@@ -119,7 +123,7 @@ class FakeArchive:
 
     def _timegate(self, handler: BaseHTTPRequestHandler, url: str) -> None:
         if self.mode == "busy-once" and self.asked(url) == 1:
-            _send(handler, 503, [("Retry-After", "0")], b"busy")
+            _send(handler, 503, [("Retry-After", "1")], b"busy")
             return
         captures = self.captures.get(url)
         if not captures:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urljoin, urlsplit
 
@@ -34,6 +34,7 @@ from archiver.crawl import client as clients, linkformat, netguard
 from archiver.crawl.politeness import HostGate
 from archiver.crawl.retry import TRANSIENT_STATUSES, RetryPolicy
 from archiver.models import Memento, MementoFailure, MementoFinding, MementoProblem
+from archiver.version import __version__
 
 DEFAULT_TIMEGATE: Final = "https://web.archive.org/web/"
 MAX_TIMEMAP_BYTES: Final = 2 << 20  # about 20,000 captures; the rest is not read
@@ -51,7 +52,7 @@ class MementoSettings:
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(attempts=3))
     allow_private: bool = False
-    user_agent: str = "archiver (link preservation; Memento lookup)"
+    user_agent: str = f"archiver/{__version__} (link preservation; Memento lookup)"
     max_timemap_bytes: int = MAX_TIMEMAP_BYTES
     max_probes: int = MAX_PROBES
 
@@ -303,15 +304,23 @@ class _Asker:
         self, archive: str, url: str, headers: Mapping[str, str], limit: int
     ) -> _Answer | MementoFailure:
         host = urlsplit(url).hostname or ""
+        result: _Answer | MementoFailure = _failure(
+            archive, MementoProblem.TIMEOUT, f"{url}: too slow"
+        )
         async with self._gate.slot(host):
             # A server trickling bytes must not hold the run past a bound.
-            with trio.move_on_after(self._settings.timeout * 3) as scope:
+            with trio.move_on_after(self._settings.timeout * 3):
                 try:
-                    return await self._request(url, headers, limit)
+                    result = await self._request(url, headers, limit)
                 except httpx.HTTPError as exc:
-                    return _translate(archive, url, exc)
-        assert scope.cancelled_caught  # noqa: S101 - the only way out of the block
-        return _failure(archive, MementoProblem.TIMEOUT, f"{url}: too slow")
+                    result = _translate(archive, url, exc)
+        if isinstance(result, _Answer) and result.status in (429, 503):
+            # "Slow down" is for the whole host, not the one request.
+            asked = _retry_after(result.headers.get("retry-after"))
+            if asked is not None:
+                cap = self._settings.retry.retry_after_cap
+                self._gate.slow_down(host, min(asked, cap))
+        return result
 
     async def _request(
         self, url: str, headers: Mapping[str, str], limit: int
@@ -358,6 +367,18 @@ def _transient(result: _Answer | MementoFailure) -> bool:
     if isinstance(result, MementoFailure):
         return result.problem in (MementoProblem.UNREACHABLE, MementoProblem.TIMEOUT)
     return result.status in TRANSIENT_STATUSES
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` asks for (a number or an HTTP date), or None."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    when = linkformat.http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _links(answer: _Answer) -> tuple[linkformat.Link, ...]:

@@ -27,6 +27,7 @@ from archiver.models import (
     MementoFinding,
     Outcome,
     Placement,
+    RecordRef,
 )
 from archiver.report.figures import recorded_rule
 from archiver.report.model import DEFAULT_COLLECTION, Group
@@ -323,19 +324,23 @@ def _originals(checks: Iterable[Check]) -> dict[tuple[str, str], Check]:
     return found
 
 
-def _resolved(check: Check, originals: Mapping[tuple[str, str], Check]) -> Check | None:
-    """The check whose record holds the body: itself, or the response it revisits."""
+def _resolved(
+    check: Check, originals: Mapping[tuple[str, str], Check]
+) -> tuple[Check, RecordRef] | None:
+    """The check whose record holds the body, and that record: itself, or the
+    response it revisits; None when that response is not in the store."""
     record = check.record
     if record is None:
         return None
     target = record.revisit_of
     if target is None:
-        return check
-    return originals.get((target.uri, "date:" + target.date)) or (
-        originals.get((target.uri, "digest:" + record.payload_digest))
-        if record.payload_digest
-        else None
-    )
+        return check, record
+    original = originals.get((target.uri, "date:" + target.date))
+    if original is None and record.payload_digest:
+        original = originals.get((target.uri, "digest:" + record.payload_digest))
+    if original is None or original.record is None:
+        return None
+    return original, original.record
 
 
 def _own_copy(
@@ -345,17 +350,17 @@ def _own_copy(
 ) -> tuple[OwnCopy | None, bool]:
     """Our capture nearest to and before ``published``, else the first after it."""
     usable = [
-        (check, original)
+        (check, found)
         for check in sorted(checks, key=lambda c: c.checked)
         if check.outcome is Outcome.ALIVE
-        and (original := _resolved(check, originals)) is not None
+        and (found := _resolved(check, originals)) is not None
     ]
     if not usable:
         return None, False
     before = [pair for pair in usable if published and pair[0].checked <= published]
-    check, original = before[-1] if before else usable[0]
-    record = original.record
-    assert record is not None  # noqa: S101 - _resolved returns checks with records
+    check, (original, record) = before[-1] if before else usable[0]
+    # The time we saw this content under this URL: the response's own check
+    # when it is of the same URL, else the revisit's (pywb resolves it).
     seen = original if original.url == check.url else check
     return (
         OwnCopy(
