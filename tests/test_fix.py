@@ -176,7 +176,9 @@ def test_an_archive_that_is_down_is_said_and_the_next_one_answers(scenario):
     down = f"http://127.0.0.1:{closed_port()}/web/"
     result = run_cli(
         "fix", "--store", str(scenario.store), "--allow-private",
-        "--memento-timegate", down, "--memento-timegate", scenario.archive.base,
+        "--memento-timegate", down,
+        # Without its final "/", as a user might write it: it gets one.
+        "--memento-timegate", scenario.archive.base.rstrip("/"),
         "--memento-retries", "1", at=scn.AFTER,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -184,8 +186,10 @@ def test_an_archive_that_is_down_is_said_and_the_next_one_answers(scenario):
         scenario.urls["gone"]
     ]
     assert gone["source"] == "memento"
+    assert gone["archive"] == scenario.archive.base
     (line,) = [line for line in result.stderr.splitlines() if down in line]
     assert "unreachable" in line
+    assert "asking 2 web archive(s) about 2 dead link(s)" in result.stderr
 
 
 def test_articles_are_ranked_by_prominence_and_recency(scenario, default):

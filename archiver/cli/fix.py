@@ -200,8 +200,7 @@ def fix_cmd(
     """
     if not store.is_file():
         raise UsageError(f"--store {store}: no such file (archiver nightly makes it)")
-    for gate in timegates:
-        check_timegate(gate)
+    gates = tuple(check_timegate(gate) for gate in timegates)
     settings = FixSettings(
         store=store,
         form=form,
@@ -212,7 +211,7 @@ def fix_cmd(
         collection=collection,
         views=read_priority(priority) if priority is not None else None,
         memento=memento,
-        timegates=timegates or (DEFAULT_TIMEGATE,),
+        timegates=gates or (DEFAULT_TIMEGATE,),
         memento_timeout=memento_timeout,
         memento_per_host=memento_per_host,
         memento_retries=memento_retries,
@@ -238,6 +237,12 @@ def run(settings: FixSettings) -> None:
     asked = fixlist.questions(dead, now)
     findings: dict[fixlist.Question, MementoFinding] = {}
     if settings.memento and asked:
+        # Archives can be slow to answer: say what is going on, on stderr.
+        click.echo(
+            f"archiver: asking {len(settings.timegates)} web archive(s) about "
+            f"{len({url for url, _ in asked})} dead link(s) we hold no copy of",
+            err=True,
+        )
         findings = _ask_archives(settings, asked)
     fixes = fixlist.build(dead, findings, options, memento_asked=bool(findings))
     for failure in fixes.memento_failures:
@@ -350,11 +355,17 @@ def write_patched(fixes: fixlist.FixList, folder: Path, mode: str) -> None:
             raise UsageError(f"--patched {folder}: {exc.strerror or exc}") from exc
 
 
-def check_timegate(gate: str) -> None:
-    """A TimeGate base must be an http(s) URL with a host."""
+def check_timegate(gate: str) -> str:
+    """A TimeGate base: an http(s) URL with a host, to which the link is appended.
+
+    A base given without its final ``/`` (``https://web.archive.org/web``)
+    gets one, since ``.../webhttp://...`` names nothing; a query form
+    (``...?url=``) is kept as given.
+    """
     parts = urlsplit(gate)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--memento-timegate {gate}: not an http(s) URL")
+    return gate if gate.endswith(("/", "=")) else gate + "/"
 
 
 def read_priority(path: Path) -> dict[str, int]:
