@@ -6,10 +6,21 @@ these run in the quick loop; ``tests/test_fix.py`` runs the fix list itself.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from archiver.models import (
+    Article,
+    Citation,
+    LinkKind,
+    LinkStatus,
+    NormalizedURL,
+    Outcome,
+    RecordRef,
+    Target,
+)
 from archiver.store.base import open_store
 from tests.clirun import run_cli
 
@@ -67,3 +78,63 @@ def test_an_empty_store_gives_the_header_only(store, tmp_path):
     lines = (tmp_path / "fixes.csv").read_text().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("article_file,link_url,replacement_url,capture_time")
+
+
+def test_a_copy_never_lands_outside_the_patched_folder(tmp_path, monkeypatch):
+    """An article nightly was given as ``../arts/a.txt`` is copied to ``out/arts/``."""
+    work, arts = tmp_path / "work", tmp_path / "arts"
+    work.mkdir()
+    arts.mkdir()
+    monkeypatch.chdir(work)
+    dead = "https://dead.example/x"
+    text = (
+        "<!--1729735621000-->\n[A](https://news.example/a)\n------\n\n"
+        f'<p><a href="{dead}">x</a></p>\n'
+    )
+    (arts / "a.txt").write_text(text)
+    name = "../arts/a.txt"
+    t0 = datetime(2026, 1, 1, 3, tzinfo=UTC)
+    store = work / "archiver.sqlite3"
+    with open_store(store) as opened:
+        opened.record_articles(
+            [
+                Article(
+                    path=Path(name), url="https://news.example/a", title="A",
+                    published=t0, body="", text="", sha256="a",
+                )
+            ],
+            t0,
+        )  # fmt: skip
+        cited = Citation(
+            article=name, kind=LinkKind.LINK, element="a", attribute="href"
+        )
+        opened.record_citations(
+            [Target(url=NormalizedURL(dead), citations=(cited,))], t0
+        )
+        for n, outcome in enumerate((Outcome.ALIVE, Outcome.DEAD)):
+            when = t0 + timedelta(days=n)
+            opened.begin_run(
+                f"run{n}", when, {"dead_after_failures": 1, "dead_after_days": 0}
+            )
+            record = RecordRef(warc_file="a.warc.gz", offset=0, payload_digest="sha1:A")
+            status = LinkStatus(
+                url=dead, kind=LinkKind.LINK, citations=(), outcome=outcome,
+                reason="ok" if n == 0 else "http-404", detail="",
+                record=record if n == 0 else None, checked=when,
+            )  # fmt: skip
+            opened.record_checks(f"run{n}", [status])
+            opened.finish_run(f"run{n}", when, {}, True)
+    result = run_cli(
+        "fix", "--store", str(store), "--no-memento", "--patched", "out",
+        "--patch-mode", "replace",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    copy = work / "out" / "arts" / "a.txt"
+    assert f'href="/archive/20260101030000/{dead}"' in copy.read_text()
+    assert (arts / "a.txt").read_text() == text
+    written = sorted(
+        p.relative_to(tmp_path)
+        for p in tmp_path.rglob("*")
+        if p.is_file() and not p.name.startswith("archiver.sqlite3")
+    )
+    assert written == [Path("arts/a.txt"), Path("work/out/arts/a.txt")]

@@ -332,12 +332,7 @@ def write_patched(fixes: fixlist.FixList, folder: Path, mode: str) -> None:
         if not replacements:
             continue
         original = Path(article.article.path)
-        relative = (
-            PurePath(*PurePath(original).parts[1:])
-            if original.is_absolute()
-            else original
-        )
-        target = folder / relative
+        target = folder / copy_path(original)
         if target.resolve() == original.resolve():
             raise UsageError(f"--patched {folder}: would overwrite {original}")
         jobs.append((original, target, article.article.url, replacements))
@@ -353,6 +348,17 @@ def write_patched(fixes: fixlist.FixList, folder: Path, mode: str) -> None:
             replace_text(target, copy.text, newline="")
         except OSError as exc:
             raise UsageError(f"--patched {folder}: {exc.strerror or exc}") from exc
+
+
+def copy_path(original: PurePath) -> PurePath:
+    """Where an article's copy goes below ``--patched``: its path, kept inside.
+
+    An absolute path loses its root, and ``..`` and ``.`` parts are dropped,
+    so ``../shared/a.txt`` (as nightly may have been given it) becomes
+    ``shared/a.txt`` under the folder, never a file beside or above it.
+    """
+    parts = original.parts[1:] if original.is_absolute() else original.parts
+    return PurePath(*(part for part in parts if part not in ("..", ".")))
 
 
 def check_timegate(gate: str) -> str:
