@@ -156,6 +156,7 @@ def test_a_link_dead_before_monitoring_gets_the_archives_capture(scenario, defau
         "",
     )
     assert lost["last_seen_alive"] == ""
+    assert lost["memento_failures"] == ""  # asked, and it holds nothing
     assert "never seen alive" in lost["dead_since"]
 
 
@@ -187,6 +188,7 @@ def test_an_archive_that_is_down_is_said_and_the_next_one_answers(scenario):
     ]
     assert gone["source"] == "memento"
     assert gone["archive"] == scenario.archive.base
+    assert gone["memento_failures"] == f"{down}: unreachable"
     (line,) = [line for line in result.stderr.splitlines() if down in line]
     assert "unreachable" in line
     assert "asking 2 web archive(s) about 2 dead link(s)" in result.stderr
@@ -229,6 +231,7 @@ def test_json_patch_has_the_same_rows(scenario, default):
     ]
     assert [a["rank"] for a in document["articles"]] == [1, 2, 3]
     assert document["fixes"][0]["dead_before_monitoring"] is False
+    assert all(f["memento_failures"] == [] for f in document["fixes"])
 
 
 def digests(paths: dict[str, str]) -> dict[str, str]:

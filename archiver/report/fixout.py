@@ -44,6 +44,7 @@ FIELDS: Final = (
     "first_seen_dead",
     "dead_before_monitoring",
     "dead_since",
+    "memento_failures",
 )
 
 
@@ -75,6 +76,9 @@ def values(row: FixRow) -> dict[str, object]:
         "first_seen_dead": iso(d.first_dead),
         "dead_before_monitoring": d.before_monitoring,
         "dead_since": d.describe(),
+        # An archive that could not be asked: "needs research" may only mean
+        # "ask again later".
+        "memento_failures": [f"{f.archive}: {f.problem}" for f in row.memento_failures],
     }
 
 
@@ -120,4 +124,6 @@ def _cell(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(str(item) for item in value)
     return value
