@@ -1,11 +1,13 @@
 """A patched copy of an article: dead links rewritten, or archived copies beside them.
 
-Only the body's HTML tags that cite a replaced URL change; every other
-character of the file stays as it was, so a diff of the copy against the
-original shows exactly the fixes. The tags are found by the standard
-library's HTML tokenizer, which says where each start tag begins and gives
-its raw text, so nothing is re-serialised. The original is never written:
-:func:`patched` returns text, and the caller writes it elsewhere.
+Only the body's HTML tags (and markdown links) that cite a replaced URL
+change; every other character of the file stays as it was, so a diff of
+the copy against the original shows exactly the fixes. The tags are found
+by the standard library's HTML tokenizer, which says where each start tag
+begins and gives its raw text, so nothing is re-serialised; markdown links
+are found as extraction finds them (:func:`~.extract.markdown_destinations`).
+The original is never written: :func:`patched` returns text, and the caller
+writes it elsewhere.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from enum import StrEnum
 from html.parser import HTMLParser
 from typing import Final
 
-from archiver.articles.extract import srcset_urls
+from archiver.articles.extract import markdown_destinations, srcset_urls
 from archiver.urls import normalise
 
 _RULE: Final = re.compile(r"-{3,}|={3,}")
@@ -110,6 +112,7 @@ class _Finder(HTMLParser):
     def apply(self) -> tuple[str, int]:
         self.feed(self._body)
         self.close()
+        self._markdown()
         out, at = [], 0
         for start, end, new in sorted(self._edits):
             if start < at:
@@ -119,6 +122,25 @@ class _Finder(HTMLParser):
             at = end
         out.append(self._body[at:])
         return "".join(out), self._fixed
+
+    def _markdown(self) -> None:
+        """Markdown links and images in the body, found as extraction finds them."""
+        for start, end, close, _image in markdown_destinations(self._body):
+            url = normalise(self._body[start:end], self._base)
+            if not isinstance(url, str) or url not in self._replacements:
+                continue
+            new = self._replacements[url]
+            self._fixed += 1
+            if self._mode is PatchMode.REPLACE:
+                body = self._body
+                bracketed = (
+                    body[start - 1 : start] == "<" and body[end : end + 1] == ">"
+                )
+                written = new if bracketed else _markdown_url(new)
+                self._edits.append((start, end, written))
+            else:
+                extra = f" ([{ARCHIVED_COPY}]({_markdown_url(new)}))"
+                self._edits.append((close, close, extra))
 
     def _offset(self) -> int:
         line, column = self.getpos()
@@ -161,6 +183,13 @@ class _Finder(HTMLParser):
         close = self._body.find(">", start)
         end = len(self._body) if close < 0 else close + 1
         self._edits.append((end, end, "".join(extras)))
+
+
+def _markdown_url(url: str) -> str:
+    """``url`` as a markdown destination: in ``<>`` when it would end one early."""
+    if any(char.isspace() for char in url) or url.count("(") != url.count(")"):
+        return f"<{url}>"
+    return url
 
 
 def _rewrite(raw: str, found: Mapping[str, str]) -> str:

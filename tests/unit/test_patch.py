@@ -5,6 +5,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from hypothesis import given, strategies as st
+
+from archiver.articles.extract import links, markdown_destinations
 from archiver.articles.patch import PatchMode, patched
 from archiver.articles.placement import placements
 from archiver.articles.seeds import parse
@@ -92,3 +95,85 @@ def test_crlf_files_keep_their_line_ends():
     assert copy.fixed == 4
     assert copy.text.count("\r\n") == text.count("\r\n")
     assert "\n" not in copy.text.replace("\r\n", "")
+
+
+MARKDOWN = (
+    HEAD + 'See [the report](https://dead.example/md "a (title)") and '
+    "![chart](</img/dead chart.png>) and [kept](https://alive.example/).\n"
+)
+MD_REPLACEMENTS = {
+    "https://dead.example/md": "https://replay.example/1/https://dead.example/md",
+    "https://news.example/img/dead%20chart.png": "https://replay.example/2/x (y",
+}
+
+
+def test_markdown_links_and_images_are_replaced_in_place():
+    copy = patched(
+        MARKDOWN, "https://news.example/story", MD_REPLACEMENTS, PatchMode.REPLACE
+    )
+    assert copy.fixed == 2
+    assert copy.text == MARKDOWN.replace(
+        "(https://dead.example/md ",
+        "(https://replay.example/1/https://dead.example/md ",
+    ).replace("(</img/dead chart.png>)", "(<https://replay.example/2/x (y>)")
+
+
+def test_markdown_beside_adds_a_link_after_the_closing_paren():
+    copy = patched(
+        MARKDOWN, "https://news.example/story", MD_REPLACEMENTS, PatchMode.BESIDE
+    )
+    assert copy.fixed == 2
+    first = " ([archived copy](https://replay.example/1/https://dead.example/md))"
+    assert f'"a (title)"){first} and ' in copy.text
+    assert (
+        "dead chart.png>) ([archived copy](<https://replay.example/2/x (y>)) and"
+        in (copy.text)
+    )
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "[a](",
+                "![b](",
+                "http://x/",
+                "(y)",
+                ")",
+                "(",
+                ' "t"',
+                " 'u'",
+                "<",
+                ">",
+                "\\)",
+                " ",
+                "\n",
+                "c",
+                "]",
+                "[",
+                "<http://z/>",
+            ]
+        ),
+        max_size=24,
+    )
+)
+def test_markdown_spans_are_the_links_extraction_finds(parts):
+    body = "".join(parts)
+    found = links(
+        Article(
+            path=Path("x.txt"), url=None, title="", published=None, body=body,
+            text=body, sha256="",
+        ),
+        rules=(),
+    )  # fmt: skip
+    extracted = sorted(
+        f.raw for f in found if f.citation.attribute in ("link", "image")
+    )
+    spans = sorted(body[start:end] for start, end, _, _ in markdown_destinations(body))
+    written = [raw for raw in extracted if raw]  # an empty one cites nothing
+    assert all(span in written for span in spans)
+    if "\\" not in body:  # no escapes: the written form is the URL, always
+        assert spans == written
+    for start, end, close, _ in markdown_destinations(body):
+        assert body[close - 1] == ")"
+        assert start <= end < close
