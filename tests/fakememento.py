@@ -7,11 +7,13 @@ TimeMap and that memento (pattern 2.2 of the RFC, the Internet Archive's).
 page had when captured, ``Memento-Datetime`` and its own ``Link`` header.
 ``/web/timemap/link/<URI-R>`` is the TimeMap in application/link-format,
 oldest capture first. Modes make it misbehave: ``malformed`` sends a Link
-header that is not link-format; ``huge`` sends a TimeMap of ``HUGE``
-captures (megabytes); ``busy-once`` answers a TimeGate's first request
-for each URL with a 503 and ``Retry-After: 1``. ``requests`` (with
-``times``, monotonic) and ``peak`` let tests see how it was
-asked.
+header that is not link-format, ``bad-timemap`` a TimeMap with one entry
+that is not; ``direct`` answers at the TimeGate itself with the memento
+(200 and ``Memento-Datetime``, RFC 7089 pattern 2.1); ``huge`` sends a
+TimeMap of ``HUGE`` captures (megabytes); ``busy-once`` answers a
+TimeGate's first request for each URL with a 503 and ``Retry-After: 1``.
+``requests`` (with ``times``, monotonic) and ``peak`` let tests see how it
+was asked.
 """
 
 from __future__ import annotations
@@ -133,6 +135,16 @@ class FakeArchive:
         wanted = email.utils.parsedate_to_datetime(asked) if asked else captures[-1][0]
         nearest = min(captures, key=lambda c: abs(c[0] - wanted))[0]
         link = self._links(url, nearest)
+        if self.mode == "direct":
+            # RFC 7089 pattern 1.1/2.1: the TimeGate answers with the memento.
+            headers = [
+                ("Memento-Datetime", http_date(nearest)),
+                ("Content-Location", self.memento_url(url, nearest)),
+                ("Vary", "accept-datetime"),
+                ("Link", link),
+            ]
+            _send(handler, 200, headers, b"<p>the capture</p>")
+            return
         if self.mode == "malformed":
             link = (
                 f'<{url}; rel="original", {self.memento_url(url, nearest)}> rel=memento'
@@ -180,6 +192,8 @@ class FakeArchive:
                 f'datetime="{http_date(when)}"'
                 for when, _ in captures
             ]
+        if self.mode == "bad-timemap":
+            entries.insert(1, f"<{url}> rel=memento")  # no ";" before the param
         body = ",\n".join([head, *entries]).encode() + b"\n"
         _send(handler, 200, [("Content-Type", "application/link-format")], body)
 

@@ -160,3 +160,30 @@ async def test_one_host_is_asked_at_most_per_host_at_once(ok):
     found = await look_up(questions, settings(ok.base, per_host=2))
     assert all(f.nearest is not None for f in found.values())
     assert ok.peak <= 2
+
+
+async def test_a_malformed_timemap_is_a_failure_and_the_timegates_answer_stands():
+    for fake in archive("bad-timemap"):
+        question = Question(url=GONE, when=PUBLISHED)
+        found = (await look_up([question], settings(fake.base)))[question]
+        assert found.nearest is not None
+        assert found.nearest.captured == datetime(2015, 5, 20, tzinfo=UTC)
+        # The TimeMap could not be read: the only capture known alive is the
+        # TimeGate's, not 2019's.
+        assert found.last_alive == found.nearest
+        (failure,) = found.failures
+        assert failure.problem is MementoProblem.MALFORMED
+        assert failure.detail.startswith("TimeMap ")
+
+
+async def test_a_timegate_that_answers_with_the_memento_itself():
+    for fake in archive("direct"):
+        question = Question(url=GONE, when=PUBLISHED)
+        found = (await look_up([question], settings(fake.base)))[question]
+        assert found.failures == ()
+        assert found.nearest is not None
+        assert found.nearest.url == fake.memento_url(
+            GONE, datetime(2015, 5, 20, tzinfo=UTC)
+        )
+        assert found.nearest.captured == datetime(2015, 5, 20, tzinfo=UTC)
+        assert found.last_alive is not None
