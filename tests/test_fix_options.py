@@ -39,6 +39,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ("args", "names"),
     [
         (["--store", "missing.sqlite3"], "--store missing.sqlite3: no such file"),
+        (["--store", "bad.csv"], "--store bad.csv: cannot open the store"),
         (["--priority", "missing.csv"], "--priority missing.csv: cannot read"),
         (["--priority", "bad.csv"], "--priority bad.csv: line 2: views 'many'"),
         (["--priority", "short.csv"], "--priority short.csv: line 1: expected"),

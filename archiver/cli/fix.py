@@ -24,7 +24,7 @@ from archiver.articles import seeds
 from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT
 from archiver.cli.types import Text, Whole, days, seconds
 from archiver.clock import now as clock_now
-from archiver.errors import InputError, UsageError
+from archiver.errors import InputError, StoreError, UsageError
 from archiver.files import replace_text
 from archiver.models import MementoFinding, Placement
 from archiver.report import DEFAULT_COLLECTION, fix as fixlist, source
@@ -224,7 +224,12 @@ def fix_cmd(
 
 def run(settings: FixSettings) -> None:
     """Read the store, ask the archives, write the list (and the patched copies)."""
-    with open_store(settings.store, read_only=True) as opened:
+    try:
+        opened = open_store(settings.store, read_only=True)
+    except StoreError as exc:
+        # Not a store, or one an older archiver wrote: the file given is wrong.
+        raise UsageError(f"--store {exc}") from exc
+    with opened:
         data = source.read(opened)
     now = clock_now()
     dead = fixlist.dead_citations(data, _options(settings, {}, now))
