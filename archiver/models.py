@@ -331,3 +331,64 @@ class LinkStatus:
     checked: datetime | None = None
     # For an HTML page that ended alive, with requisites on: how whole it is.
     requisites: RequisiteCounts | None = None
+
+
+class Placement(StrEnum):
+    """Where a citation sits in its article: how much a dead one hurts a reader.
+
+    Found from the article's own markup (:mod:`archiver.articles.placement`);
+    the fix list (``archiver fix``) weighs dead citations by it.
+    """
+
+    OWN_PAGE = "own-page"  # the article's own URL, from its title link
+    LEAD_IMAGE = "lead-image"  # the first image of the body
+    IN_TEXT = "in-text"  # a link in the article's running text
+    MEDIA = "media"  # another image, an embed or a stylesheet
+    FOOTER = "footer"  # inside <footer>, <aside> or <nav>: boilerplate
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Memento:
+    """One capture a web archive holds of a URL (RFC 7089: a URI-M)."""
+
+    url: str  # the URI-M: where the archive replays the capture
+    captured: datetime  # its Memento-Datetime
+    archive: str  # the TimeGate base it was found through
+    status: int | None = None  # what the archive answered for it, when asked
+
+
+class MementoProblem(StrEnum):
+    """Why an archive could not say what it holds of a URL."""
+
+    UNREACHABLE = "unreachable"  # no connection, a reset, a TLS failure
+    TIMEOUT = "timeout"
+    REFUSED_PRIVATE = "refused-private"  # a non-public address (see netguard)
+    HTTP_ERROR = "http-error"  # an answer other than a redirect, 2xx or 404
+    MALFORMED = "malformed"  # a Link header or TimeMap that is not link-format
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MementoFailure:
+    """One archive that could not be asked: a value, never an exception."""
+
+    archive: str
+    problem: MementoProblem
+    detail: str  # one human sentence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MementoFinding:
+    """What the archives hold of one URL, asked about one moment.
+
+    ``nearest`` is the capture the TimeGates chose for the moment (the
+    article's publication), ``last_alive`` the newest capture that replays
+    with a 2xx. ``truncated`` says a TimeMap was longer than what is read
+    of one, so captures past that point were not seen.
+    """
+
+    url: str  # the URI-R
+    nearest: Memento | None = None
+    last_alive: Memento | None = None
+    listed: int = 0  # captures the TimeMaps listed
+    truncated: bool = False
+    failures: tuple[MementoFailure, ...] = ()

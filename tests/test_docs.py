@@ -51,7 +51,7 @@ def test_exit_code_table_matches_the_enum():
     assert documented == {int(code) for code in ExitCode}
 
 
-@pytest.mark.parametrize("name", ["preserve", "nightly", "report"])
+@pytest.mark.parametrize("name", ["preserve", "nightly", "report", "fix"])
 def test_every_option_is_documented(name):
     command = cli.commands[name]
     options = [

@@ -317,6 +317,35 @@ def _markdown(text: str, article: str, base: str | None) -> Iterator[FoundLink]:
             )
 
 
+def markdown_destinations(text: str) -> Iterator[tuple[int, int, int, bool]]:
+    """Where each markdown link's URL is written: (start, end, close, image).
+
+    ``text[start:end]`` is the destination as written (without ``<`` and
+    ``>``), ``close`` the position just past the link's ``)``. Found as
+    :func:`links` finds markdown links; one whose written form is not its
+    URL (a backslash escape) is not given, so an edit of the span is exact.
+    """
+    if "](" not in text:
+        return
+    for match in _MARKDOWN_OPEN.finditer(text):
+        url = _destination(text, match.end())
+        if not url:
+            continue
+        start = _skip_space(text, match.end())
+        if text.startswith("<" + url + ">", start):
+            start += 1
+        elif not text.startswith(url, start):
+            continue
+        end = start + len(url)
+        pos = _skip_space(text, end + (text[end : end + 1] == ">"))
+        if pos < len(text) and text[pos] in _MARKDOWN_TITLE_CLOSE:
+            pos = _skip_space(
+                text, text.find(_MARKDOWN_TITLE_CLOSE[text[pos]], pos + 1) + 1
+            )
+        if text.startswith(")", pos):
+            yield start, end, pos + 1, bool(match.group("image"))
+
+
 def _destination(text: str, pos: int) -> str | None:
     """The URL of a markdown link whose ``](`` ends at ``pos``, or None if none.
 

@@ -18,6 +18,7 @@ import click
 
 from archiver.cli.crashlog import write_crash_log
 from archiver.cli.extract import extract_cmd
+from archiver.cli.fix import fix_cmd
 from archiver.cli.nightly import nightly_cmd
 from archiver.cli.options import CONTEXT_SETTINGS
 from archiver.cli.package import package_cmd
@@ -43,6 +44,7 @@ for _command in (
     extract_cmd,
     package_cmd,
     report_cmd,
+    fix_cmd,
     store_cmd,
 ):
     cli.add_command(_command)
