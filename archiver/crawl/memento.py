@@ -91,9 +91,9 @@ async def look_up(
     )
     found: dict[Question, MementoFinding] = {}
     async with clients.build_client(
+        clients.ClientSettings(user_agent=settings.user_agent),
         timeout=settings.timeout,
         concurrency=settings.concurrency,
-        user_agent=settings.user_agent,
         guard=guard,
     ) as http:
         asker = _Asker(http, settings)
