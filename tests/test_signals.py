@@ -186,3 +186,37 @@ def test_sigterm_landing_in_trios_scheduler_is_still_exit_143():
     )
     assert done.stderr == "archiver: terminated\n"
     assert done.returncode == 143
+
+
+def test_sigterm_before_the_crawl_starts_closes_the_warc_file(fakeweb, tmp_path):
+    # Between the article records and trio's own signal handling, SIGTERM's
+    # handler exits from inside preserve: its files must still be closed.
+    article = write_article(
+        tmp_path / "a.txt", fakeweb.url(f"/page/early-{uuid.uuid4().hex}"), ""
+    )
+    out = tmp_path / "out"
+    script = (
+        "import os, signal, sys\n"
+        "from archiver.cli import main as entry\n"
+        "def deliver(frame, event, arg):\n"
+        "    if event == 'return' and frame.f_code.co_name == '_archive_articles':\n"
+        "        sys.settrace(None)\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    return deliver if frame.f_code.co_name == '_archive_articles' else None\n"
+        "sys.settrace(deliver)\n"
+        f"entry.main(['preserve', {str(article)!r}, '--out', {str(out)!r},\n"
+        "            '--allow-private', '--no-probe', '--browser', 'never'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.endswith("archiver: terminated\n"), done.stderr
+    assert list(out.glob("*.warc.gz"))  # the article's record was written
+    assert not list(out.glob("*.open"))
+    assert not list(out.glob(".spool-*"))
+    assert_whole(out)

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import Final, TextIO
 
 import trio
 
@@ -227,14 +227,6 @@ def _preserve_locked(
         info=_warcinfo(settings),
         max_file_size=settings.warc.max_file_size,
     )
-    for digest, capture in (known or {}).items():
-        sink.remember(digest, capture)
-    names = gathered.articles if archive_articles is None else archive_articles
-    written = _archive_articles(sink, gathered, names)
-    sink.sync()
-    if articles_archived is not None:
-        articles_archived(written)
-    spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
     tally = Tally()
 
     async def is_online() -> bool:
@@ -245,22 +237,36 @@ def _preserve_locked(
         )
 
     partial = settings.out / manifest.PARTIAL_NAME
-    try:
-        journal = partial.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
     book = Book(settings.requisites, (t.url for t in gathered.plan.targets))
-    recorder = Recorder(sink, tally, reporter, history, is_online, journal, book)
     stopped = _Stop()
+    spool: Path | None = None
+    journal: TextIO | None = None
+    # From the first record on, whatever ends the run (an error, Ctrl-C, a
+    # SIGTERM before trio's own handler is in place) closes the WARC file and
+    # removes the spool: a graceful stop never leaves a .open file.
     try:
+        for digest, capture in (known or {}).items():
+            sink.remember(digest, capture)
+        names = gathered.articles if archive_articles is None else archive_articles
+        written = _archive_articles(sink, gathered, names)
+        sink.sync()
+        if articles_archived is not None:
+            articles_archived(written)
+        spool = Path(tempfile.mkdtemp(prefix=".spool-", dir=settings.out))
+        try:
+            journal = partial.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
+        recorder = Recorder(sink, tally, reporter, history, is_online, journal, book)
         trio.run(
             _archive, settings, gathered.plan.targets, spool, recorder, book, stopped
         )
     except BaseException:
         # The run's own error says what went wrong; a journal that cannot be
         # flushed on a full disk must not replace it with a bare OSError.
-        with contextlib.suppress(OSError):
-            journal.close()
+        if journal is not None:
+            with contextlib.suppress(OSError):
+                journal.close()
         raise
     else:
         try:
@@ -271,7 +277,8 @@ def _preserve_locked(
             ) from exc
     finally:
         sink.close()
-        shutil.rmtree(spool, ignore_errors=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
     fetched = tally.statuses
     if settings.deadline is not None and stopped.signal is None:
         done = {status.url for status in fetched}
