@@ -24,7 +24,11 @@ servers, and the most in flight at one host; CPU per URL; peak memory; and
 the run's own account of where the time went (its JSON summary's ``time``).
 
     python bench/crawl_bench.py [--urls N] [--hosts H] [--latency S]
-        [--concurrency C] [--per-host P] [--profile FILE]
+        [--concurrency C] [--per-host P] [--profile FILE] [--serve SECONDS]
+
+``--profile FILE`` runs the archiver under cProfile; ``--serve SECONDS`` only
+serves the web (its CA and URL list written to the current folder), to try a
+command on it by hand.
 
 Results are written down in the README.
 """
