@@ -281,6 +281,29 @@ def test_figures_match_the_plan_and_a_direct_count(new_location):
     assert (link["ci_low"], link["ci_high"]) == tuple(round(x, 4) for x in interval)
 
 
+def test_markdown_and_html_print_each_figure_with_n_and_interval(tmp_path):
+    location = tmp_path / "archiver.sqlite3"
+    build(location)
+    with open_store(location, read_only=True) as store:
+        made = report.make(store, report.ReportOptions())
+    text = report.render(made, "md")
+    section = text.split("## Research figures\n", 1)[1].split("\n## ", 1)[0]
+    assert "95 % Wilson score interval" in section
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    assert "| own pages | 4 | 4 | 4 | 2 | 2 of 4: 50.0 % (15.0–85.0 %) |" in section
+    assert "| embeds | 1 | 1 | 0 | 0 | 0 of 1: 0.0 % (0.0–79.3 %) | 0 of 0: – |" in rows
+    assert "| 2019 | 2 | 2 | 2 of 2: 100.0 % (34.2–100.0 %) |" in rows
+    assert sum(line.startswith("| own pages ") for line in rows) == 1
+    reasons = [line.split(" | ")[0] for line in rows if line.startswith("| `")]
+    assert reasons == ["| `http-404`", "| `dns-not-found`", "| `http-410`"]
+    page = report.render(made, "html")
+    for table_id, n in (("research-kinds", 5), ("research-years", 3),
+                        ("research-reasons", 3)):  # fmt: skip
+        body = page.split(f'<table id="{table_id}"', 1)[1].split("</table>", 1)[0]
+        assert body.count("<tr>") == n + 1, table_id  # the header row too
+    assert "2 of 12: 16.7 % (4.7–44.8 %)" in page
+
+
 def test_figures_follow_the_domain_filter(new_location):
     location = new_location()
     build(location)
