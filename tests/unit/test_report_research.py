@@ -335,6 +335,8 @@ def test_the_export_has_every_link_as_the_store_has_it(tmp_path):
     build(location)
     rows = cli_export(location)
     assert tuple(rows[0]) == links_csv.FIELDS
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in links_csv.FIELDS)
     expected = {
         (path, url, str(kind))
         for path, (_, cited) in ARTICLES.items()
