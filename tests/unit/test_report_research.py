@@ -385,15 +385,38 @@ def test_the_export_has_every_link_as_the_store_has_it(tmp_path):
             failing = row["group"] in ("dead", "suspect")
             assert row["dead_reason"] == (dead[-1].reason if failing else "")
     # the published figures can be recounted from the export alone
-    with_dead = Counter(r["group"] for r in rows if r["kind"] == "image")
-    assert with_dead == {"dead": 1, "alive": 1}
     document = json.loads(
         run_cli("report", "--store", str(location), "--format", "json").stdout
     )
-    own = {r["link_url"]: r["group"] for r in rows if r["kind"] == "article"}
-    assert document["research"]["own_pages"]["dead_of_checked"]["k"] == sum(
-        g == "dead" for g in own.values()
-    )
+    research = document["research"]
+    for entry in research["by_kind"]:
+        groups = {r["link_url"]: r["group"] for r in rows if r["kind"] == entry["kind"]}
+        checked = [g for g in groups.values() if g != "unchecked"]
+        assert as_tuple(entry) == (
+            len(groups),
+            checked.count("dead"),
+            len(checked),
+            sum(g in ("alive", "dead") for g in checked),
+        ), entry["kind"]
+    years: dict[int | None, dict[str, set[str]]] = {}
+    for r in rows:
+        if r["kind"] != "article":
+            year = int(r["article_published"][:4]) if r["article_published"] else None
+            years.setdefault(year, {}).setdefault(r["article_file"], set()).add(
+                r["group"]
+            )
+    recounted = {
+        year: (
+            len(articles),
+            sum("dead" in g for g in articles.values()),
+            sum(bool(g - {"unchecked"}) for g in articles.values()),
+        )
+        for year, articles in years.items()
+    }
+    assert recounted == {
+        row["year"]: (row["articles"], row["with_dead"]["k"], row["with_dead"]["n"])
+        for row in research["articles_with_dead_by_year"]
+    }
 
 
 def test_the_export_follows_the_article_filter(tmp_path):
