@@ -272,6 +272,8 @@ def test_figures_match_the_plan_and_a_direct_count(new_location):
     assert reasons == {"http-404": (2, 4, 12), "dns-not-found": (1, 4, 12),
                        "http-410": (1, 4, 12)}  # fmt: skip
     assert research["dead_by_reason"][0]["reason"] == "http-404"
+    dead = sum(row["of_dead"]["k"] for row in research["dead_by_reason"])
+    assert dead == made.headline.counts.dead == 4  # the reasons add up
     # the interval is Wilson's, rounded as every share is
     own = research["own_pages"]["dead_of_checked"]
     assert (own["share"], own["ci_low"], own["ci_high"]) == (0.5, 0.1500, 0.8500)
