@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import sqrt
-from statistics import NormalDist
 from typing import Final
 
 CONFIDENCE: Final = 0.95
-Z_95: Final = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)  # 1.959964
+# The normal quantile for 95 % two-sided, NormalDist().inv_cdf(0.975): written
+# out, because importing statistics (decimal, fractions) slows every command's
+# start; tests/unit/test_stats.py checks the digits.
+Z_95: Final = 1.959963984540054
 
 
 def wilson(k: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
