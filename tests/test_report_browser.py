@@ -150,8 +150,9 @@ def test_the_report_loads_without_a_console_message(page, tmp_path):
     found = Page(dom)
     assert found.root.get("data-ready") == "yes"  # the script ran to its end
     assert found.svgs.get("chart") == 1  # the trend
-    tables = ("trend", "by-year", "by-domain", "dead-links", "unsettled-links",
-              "articles", "drift")  # fmt: skip
+    tables = ("trend", "by-year", "by-domain", "research-kinds", "research-years",
+              "research-reasons", "dead-links", "unsettled-links", "articles",
+              "drift")  # fmt: skip
     assert set(found.tables) == set(tables)
     for name in tables:
         assert found.tables[name].rows, name

@@ -32,7 +32,8 @@ from archiver.store.location import StoreLocation
     default="html",
     show_default=True,
     help="html: one self-contained page; md: Markdown; csv: one row per dead "
-    "citation; json: the documented schema.",
+    "citation; json: the documented schema; links-csv: every link in scope, "
+    "one row each, to recount the research figures.",
 )
 @click.option(
     "--out",

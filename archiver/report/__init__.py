@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from archiver.report import csv_, html, json_, markdown, source
+from archiver.report import csv_, html, json_, links_csv, markdown, source
 from archiver.report.figures import build
 from archiver.report.model import DEFAULT_COLLECTION, Filters, Report, ReportOptions
 from archiver.store.base import Store
@@ -30,6 +30,7 @@ FORMATS: Final[dict[str, Callable[[Report], str]]] = {
     "md": markdown.render,
     "csv": csv_.render,
     "json": json_.render,
+    "links-csv": links_csv.render,
 }
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from archiver.clock import now as clock_now
 from archiver.models import Citation
-from archiver.report import listing
+from archiver.report import listing, research
 from archiver.report.model import (
     ArticleFigures,
     Counts,
@@ -69,6 +69,7 @@ def build(data: StoreData, options: ReportOptions) -> Report:
         for path in sorted(by_article)
     )
     window = _window(runs, filters.since)
+    links = research.records(articles, cited, lives)
     return Report(
         generated=options.generated or clock_now(),
         store=options.store,
@@ -83,6 +84,8 @@ def build(data: StoreData, options: ReportOptions) -> Report:
         by_year=_by_year(articles, by_article, lives),
         by_domain=_by_domain(lives),
         articles=figures,
+        research=research.figures(links),
+        links=links,
         drift=listing.drift(lives, cited, index, options),
     )
 

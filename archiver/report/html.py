@@ -27,14 +27,19 @@ from archiver.report.markup import (
     table,
     when,
 )
-from archiver.report.model import Copy, Report, RotRow
+from archiver.report.model import Copy, DeadShare, Report, RotRow
+from archiver.report.stats import Proportion
 from archiver.report.words import (
+    KIND_NAMES,
+    RESEARCH_NOTE,
+    RESEARCH_TITLE,
     TITLE,
     UNSETTLED_TITLE,
     WITHDRAWN,
     day,
     filters_text,
     human,
+    interval_text,
     iso,
     percent,
     rule_text,
@@ -248,6 +253,52 @@ def _drift(report: Report) -> str:
     return table("drift", columns, rows, filter_label="changed links")
 
 
+def _ci(p: Proportion) -> Cell:
+    return Cell(h(interval_text(p)), "" if p.share is None else f"{p.share:.6f}", "n")
+
+
+def _research(report: Report) -> str:
+    """The research figures' three tables, each share with n and its interval."""
+    r = report.research
+    kinds: list[DeadShare] = [*r.by_kind, r.outbound]
+    by_kind = table(
+        "research-kinds",
+        [("kind", ""), ("cited", "n"), ("checked", "n"), ("settled", "n"),
+         ("dead", "n"), ("dead of checked (95 % CI)", "n"),
+         ("dead of settled (95 % CI)", "n")],
+        [
+            [Cell(h(KIND_NAMES.get(d.key, d.key))), num(d.cited), num(d.checked.n),
+             num(d.settled.n), num(d.checked.k), _ci(d.checked), _ci(d.settled)]
+            for d in kinds
+        ],
+    )  # fmt: skip
+    by_year = table(
+        "research-years",
+        [("year", ""), ("articles", "n"), ("with a checked outbound link", "n"),
+         ("with a dead one (95 % CI)", "n")],
+        [
+            [Cell(h(y.key)), num(y.articles), num(y.with_dead.n), _ci(y.with_dead)]
+            for y in r.by_year
+        ],
+    )  # fmt: skip
+    by_reason = table(
+        "research-reasons",
+        [("reason", ""), ("dead", "n"), ("of dead links (95 % CI)", "n"),
+         ("of links checked (95 % CI)", "n")],
+        [
+            [Cell(f"<code>{h(row.reason)}</code>", row.reason), num(row.of_dead.k),
+             _ci(row.of_dead), _ci(row.of_checked)]
+            for row in r.by_reason
+        ],
+    )  # fmt: skip
+    return (
+        f'<p class="note">{h(RESEARCH_NOTE)}</p>'
+        f"<h3>Dead share by kind</h3>{by_kind}"
+        f"<h3>Articles with a dead outbound link, by publication year</h3>{by_year}"
+        f"<h3>Dead links by reason</h3>{by_reason}"
+    )
+
+
 DEFINITIONS = (
     (
         "links checked",
@@ -298,6 +349,7 @@ def render(report: Report) -> str:
             "Rot by cited domain",
             _rot_table("by-domain", "domain", report.by_domain),
         ),
+        ("research-section", RESEARCH_TITLE, _research(report)),
         ("dead-section", "Dead links", _dead(report)),
         ("unsettled-section", UNSETTLED_TITLE, _unsettled(report)),
         ("articles-section", "Articles", _articles(report)),

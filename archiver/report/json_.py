@@ -14,12 +14,15 @@ from archiver.report.model import (
     Copy,
     Counts,
     DeadCitation,
+    DeadShare,
     Drift,
     OpenCitation,
     Report,
+    Research,
     RotRow,
     RunPoint,
 )
+from archiver.report.stats import CONFIDENCE, Proportion
 from archiver.report.words import days, iso, ratio
 
 SCHEMA = 1
@@ -64,6 +67,7 @@ def document(report: Report) -> Json:
         "by_domain": [rot(row, "domain") for row in report.by_domain],
         "articles": [article(a) for a in report.articles],
         "drift": [drift(d) for d in report.drift],
+        "research": research(report.research),
     }
 
 
@@ -167,4 +171,49 @@ def drift(d: Drift) -> Json:
         "changed_run": d.changed_run,
         "first_capture": copy(d.first),
         "latest_capture": copy(d.latest),
+    }
+
+
+def proportion(p: Proportion) -> Json:
+    interval = p.interval
+    return {
+        "k": p.k,
+        "n": p.n,
+        "share": ratio(p.share),
+        "ci_low": None if interval is None else ratio(interval[0]),
+        "ci_high": None if interval is None else ratio(interval[1]),
+    }
+
+
+def dead_share(d: DeadShare) -> Json:
+    return {
+        "cited": d.cited,
+        "dead_of_checked": proportion(d.checked),
+        "dead_of_settled": proportion(d.settled),
+    }
+
+
+def research(r: Research) -> Json:
+    return {
+        "interval": "wilson",
+        "confidence": CONFIDENCE,
+        "own_pages": dead_share(r.own_pages),
+        "outbound": dead_share(r.outbound),
+        "by_kind": [{"kind": d.key, **dead_share(d)} for d in r.by_kind],
+        "articles_with_dead_by_year": [
+            {
+                "year": int(y.key) if y.key.isdigit() else None,
+                "articles": y.articles,
+                "with_dead": proportion(y.with_dead),
+            }
+            for y in r.by_year
+        ],
+        "dead_by_reason": [
+            {
+                "reason": row.reason,
+                "of_dead": proportion(row.of_dead),
+                "of_checked": proportion(row.of_checked),
+            }
+            for row in r.by_reason
+        ],
     }

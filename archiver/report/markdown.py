@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from archiver.report.model import Copy, Report, RotRow
+from archiver.report.model import Copy, DeadShare, Report, RotRow
 from archiver.report.words import (
+    KIND_NAMES,
+    RESEARCH_NOTE,
+    RESEARCH_TITLE,
     TITLE,
     UNSETTLED_TITLE,
     WITHDRAWN,
     filters_text,
     human,
+    interval_text,
     percent,
     rule_text,
     window_text,
@@ -76,6 +80,60 @@ def _copy(c: Copy | None) -> tuple[str, str]:
         return "none", ""
     where = f"{human(c.checked)}, {code(c.warc_file)} @ {c.offset}"
     return where, code(c.replay)
+
+
+def _kind_row(d: DeadShare) -> tuple[str, ...]:
+    return (
+        KIND_NAMES.get(d.key, text(d.key)),
+        str(d.cited),
+        str(d.checked.n),
+        str(d.settled.n),
+        str(d.checked.k),
+        interval_text(d.checked),
+        interval_text(d.settled),
+    )
+
+
+def research(report: Report) -> list[str]:
+    """The research figures: n, share and 95 % interval of each."""
+    r = report.research
+    out = [f"## {RESEARCH_TITLE}", "", RESEARCH_NOTE, "", "Dead share by kind:", ""]
+    out += table(
+        ("kind", "cited", "checked", "settled", "dead", "dead of checked (95 % CI)",
+         "dead of settled (95 % CI)"),
+        (_kind_row(d) for d in (*r.by_kind, r.outbound)),
+    )  # fmt: skip
+    out += ["", "Articles with a dead outbound link, by publication year:", ""]
+    out += table(
+        (
+            "year",
+            "articles",
+            "with a checked outbound link",
+            "with a dead one (95 % CI)",
+        ),
+        (
+            (
+                text(y.key),
+                str(y.articles),
+                str(y.with_dead.n),
+                interval_text(y.with_dead),
+            )
+            for y in r.by_year
+        ),
+    )
+    out += ["", "Dead links by reason:", ""]
+    if not r.by_reason:
+        out += ["No dead links.", ""]
+        return out
+    out += table(
+        ("reason", "dead", "of dead links (95 % CI)", "of links checked (95 % CI)"),
+        (
+            (code(row.reason), str(row.of_dead.k), interval_text(row.of_dead),
+             interval_text(row.of_checked))
+            for row in r.by_reason
+        ),
+    )  # fmt: skip
+    return [*out, ""]
 
 
 def render(report: Report) -> str:
@@ -145,6 +203,7 @@ def render(report: Report) -> str:
     )
     out += ["", "## Rot by article year", "", *_rot(report.by_year, "year"), ""]
     out += ["## Rot by cited domain", "", *_rot(report.by_domain, "domain"), ""]
+    out += research(report)
     out += ["## Dead links by article", ""]
     dead_articles = [a for a in report.articles if a.dead]
     if not dead_articles:

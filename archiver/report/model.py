@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from archiver.report.stats import Proportion
 from archiver.store.history import DeadRule
 
 DEFAULT_COLLECTION = "archive"
@@ -198,6 +199,82 @@ class Headline:
         return share(self.articles_with_dead, self.articles)
 
 
+UNCHECKED = "unchecked"  # a link's group in the export before its first check
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkRecord:
+    """One link as one article cites it (one kind): a row of the per-link export.
+
+    Every link in scope, checked or not, so that anyone can recount the
+    research figures with denominators of their own choosing.
+    """
+
+    article: str
+    article_url: str | None
+    published: datetime | None
+    url: str
+    kind: str  # article (its own page), link, image, embed
+    group: str  # a Group, or UNCHECKED
+    verdict: str  # the store's verdict under the report's rule; "" if unchecked
+    outcome: str  # of the latest check; "" if unchecked
+    reason: str
+    http_status: int | None
+    dead_reason: str  # dead or suspect: the latest check that found it dead
+    checks: int
+    first_checked: datetime | None
+    last_checked: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadShare:
+    """Dead links among some distinct links, over two denominators.
+
+    ``checked``: dead ÷ links checked at least once (blocked, inconclusive
+    and suspect links count as not dead). ``settled``: dead ÷ links alive or
+    dead now (the unsure left out). The truth for the unsure lies between.
+    """
+
+    key: str
+    cited: int  # distinct links cited, checked or not
+    checked: Proportion
+    settled: Proportion
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class YearShare:
+    """Articles of one publication year with at least one dead outbound link."""
+
+    key: str  # a year ("2015") or "unknown"
+    articles: int  # articles citing at least one outbound link
+    with_dead: Proportion  # of articles with at least one checked outbound link
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasonShare:
+    """Dead links whose latest dead check gave one reason (``http-404`` ...)."""
+
+    reason: str
+    of_dead: Proportion  # of every dead link
+    of_checked: Proportion  # of every link checked
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Research:
+    """Figures with n and 95 % Wilson intervals, as in Pew Research Center (2024).
+
+    "When Online Content Disappears": our own article pages apart from the
+    links they cite, articles with a dead link by year, and dead shares by
+    kind and by reason. Computed from the per-link export alone.
+    """
+
+    own_pages: DeadShare
+    outbound: DeadShare  # links, images and embeds: what articles cite
+    by_kind: tuple[DeadShare, ...]
+    by_year: tuple[YearShare, ...]
+    by_reason: tuple[ReasonShare, ...]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Filters:
     """What the report is limited to; empty means everything."""
@@ -220,6 +297,8 @@ class Report:
     by_year: tuple[RotRow, ...]
     by_domain: tuple[RotRow, ...]
     articles: tuple[ArticleFigures, ...]
+    research: Research
+    links: tuple[LinkRecord, ...]  # every link in scope, for the export
     drift: tuple[Drift, ...] = field(default=())
 
     @property

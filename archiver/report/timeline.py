@@ -34,6 +34,8 @@ class LinkLife:
     verdict: Verdict
     group: Group
     latest: Check  # the latest check that checked the link
+    first_checked: datetime  # the earliest one's time
+    checks: int  # how many checks checked the link (skipped ones do not)
     last_dead: Check | None  # the latest check that found it dead
     dead_since_run: str | None  # run of the first failing check of this streak
     first_copy: Check | None  # the first alive check that wrote a record
@@ -112,6 +114,8 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         verdict=verdict,
         group=group_of(verdict, streak.outcome),
         latest=usable[-1],
+        first_checked=usable[0].checked,
+        checks=len(usable),
         last_dead=last_dead,
         dead_since_run=dead_since_run if streak.failures else None,
         first_copy=first_copy,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from archiver.report.model import Filters
+from archiver.report.stats import Proportion
 from archiver.store.history import DeadRule
 
 TITLE = "Link rot report"
@@ -73,3 +74,31 @@ def window_text(filters: Filters) -> str:
 
 WITHDRAWN: Final = "articles withdrawn (files gone from the inputs; not counted)"
 UNSETTLED_TITLE: Final = "Suspect, blocked and inconclusive links"
+RESEARCH_TITLE: Final = "Research figures"
+RESEARCH_NOTE: Final = (
+    "Each share is k of n with its 95 % Wilson score interval. Links are "
+    "distinct URLs. Of checked: ÷ links with at least one check (blocked, "
+    "inconclusive and suspect count as not dead). Of settled: ÷ links alive "
+    "or dead now (blocked, inconclusive and suspect left out); the truth for "
+    "those lies between the two. Own pages are the articles' own URLs; "
+    "outbound links are the links, images and embeds they cite. Articles "
+    "with a dead link count outbound links only, ÷ articles with at least one "
+    "checked outbound link, by publication year (UTC). A dead link's reason "
+    "is that of its latest check that found it dead."
+)
+KIND_NAMES: Final = {
+    "article": "own pages",
+    "outbound": "outbound links",
+    "link": "links",
+    "image": "images",
+    "embed": "embeds",
+}
+
+
+def interval_text(p: Proportion) -> str:
+    """``2 of 4: 50.0 % (15.0–85.0 %)``; ``0 of 0: –`` when nothing was counted."""
+    interval = p.interval
+    if interval is None:
+        return f"{p.k} of {p.n}: –"
+    low, high = interval
+    return f"{p.k} of {p.n}: {percent(p.share)} ({low * 100:.1f}–{high * 100:.1f} %)"
