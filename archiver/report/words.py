@@ -73,3 +73,4 @@ def window_text(filters: Filters) -> str:
 
 WITHDRAWN: Final = "articles withdrawn (files gone from the inputs; not counted)"
 UNSETTLED_TITLE: Final = "Suspect, blocked and inconclusive links"
+FIXED: Final = "links fixed (dead or suspect, then no longer cited) over these runs"
