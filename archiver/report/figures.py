@@ -8,7 +8,6 @@ README ("archiver report") defines each figure; keep the two in step.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -29,8 +28,22 @@ from archiver.report.model import (
     RunPoint,
 )
 from archiver.report.source import StoreData
-from archiver.report.timeline import LinkLife, RunIndex, counts_after_each_run, fold
-from archiver.store.history import DEFAULT_RULE, Check, DeadRule, Run, StoredArticle
+from archiver.report.timeline import (
+    LinkLife,
+    RunIndex,
+    Spell,
+    each_night,
+    fold,
+    night_of,
+)
+from archiver.store.history import (
+    DEFAULT_RULE,
+    Check,
+    CitationSpan,
+    DeadRule,
+    Run,
+    StoredArticle,
+)
 
 UNKNOWN_YEAR = "unknown"
 
@@ -50,15 +63,17 @@ def build(data: StoreData, options: ReportOptions) -> Report:
     articles = {a.path: a for a in wanted if a.withdrawn is None}
     withdrawn = len(wanted) - len(articles)
     cited = _cited(data.citations, articles, filters.domains)
+    spells = _spells(data.spans, {a.path: a for a in wanted}, runs, filters.domains)
     checks: dict[str, list[Check]] = {}
     for check in data.checks:
-        if check.url in cited:
+        if check.url in cited or check.url in spells:
             checks.setdefault(check.url, []).append(check)
-    lives = {
+    ever = {
         url: life
         for url, history in checks.items()
         if (life := fold(history, index, rule)) is not None
     }
+    lives = {url: life for url, life in ever.items() if url in cited}
     by_article: dict[str, list[tuple[str, Citation]]] = {}
     for url, citations in cited.items():
         if url in lives:
@@ -70,6 +85,7 @@ def build(data: StoreData, options: ReportOptions) -> Report:
     )
     window = _window(runs, filters.since)
     links = research.records(articles, cited, lives)
+    trend = _trend(ever, spells, runs, filters.since)
     return Report(
         generated=options.generated or clock_now(),
         store=options.store,
@@ -78,9 +94,11 @@ def build(data: StoreData, options: ReportOptions) -> Report:
         collection=options.collection,
         replay_base=options.replay_base,
         headline=replace(
-            _headline(lives, figures, runs, window), withdrawn_articles=withdrawn
+            _headline(lives, figures, runs, window),
+            withdrawn_articles=withdrawn,
+            fixed=sum(point.fixed for point in trend),
         ),
-        trend=_trend(lives, runs, filters.since),
+        trend=trend,
         by_year=_by_year(articles, by_article, lives),
         by_domain=_by_domain(lives),
         articles=figures,
@@ -147,6 +165,38 @@ def _cited(
     return found
 
 
+def _spells(
+    spans: Iterable[CitationSpan],
+    articles: Mapping[str, StoredArticle],
+    runs: tuple[Run, ...],
+    domains: tuple[str, ...],
+) -> dict[str, list[Spell]]:
+    """Each link in scope, with the runs in which an article in scope cited it.
+
+    From what the store recorded (each citation's added and removed times),
+    not from what is cited today, so the trend's past nights stay as they
+    were printed. An article withdrawn since stops citing on the night its
+    file was found gone, without that being a fix.
+    """
+    starts = [run.started for run in runs]
+    found: dict[str, list[Spell]] = {}
+    for span in spans:
+        source = articles.get(span.article)
+        if source is None or not _domain_wanted(host_of(span.url), domains):
+            continue
+        end, dropped = span.removed, True
+        gone = source.withdrawn
+        if gone is not None and (end is None or gone < end):
+            end, dropped = gone, False
+        spell = Spell(
+            start=night_of(span.added, starts),
+            end=None if end is None else night_of(end, starts),
+            dropped=dropped,
+        )
+        found.setdefault(span.url, []).append(spell)
+    return found
+
+
 def _window(runs: tuple[Run, ...], since: datetime | None) -> frozenset[int]:
     """The runs whose changes are "new": those since ``since``, else the last."""
     if since is not None:
@@ -186,21 +236,24 @@ def _headline(
 
 
 def _trend(
-    lives: Mapping[str, LinkLife], runs: tuple[Run, ...], since: datetime | None
+    lives: Mapping[str, LinkLife],
+    spells: Mapping[str, list[Spell]],
+    runs: tuple[Run, ...],
+    since: datetime | None,
 ) -> tuple[RunPoint, ...]:
-    counts, checks = counts_after_each_run(lives.values(), len(runs))
-    died = Counter(n for life in lives.values() for n in life.confirmed_dead_in)
-    revived = Counter(n for life in lives.values() for n in life.revived_in)
+    nights = each_night(lives, spells, len(runs))
     return tuple(
         RunPoint(
             run_id=run.id,
             started=run.started,
             status=str(run.status),
             conclusive=run.conclusive,
-            checks=checks[n],
-            counts=counts[n],
-            newly_dead=died[n],
-            revived=revived[n],
+            checks=nights.checks[n],
+            counts=nights.counts[n],
+            newly_dead=nights.newly_dead[n],
+            revived=nights.revived[n],
+            fixed=nights.fixed[n],
+            removed=nights.removed[n],
         )
         for n, run in enumerate(runs)
         if since is None or run.started >= since

@@ -30,6 +30,7 @@ from archiver.report.markup import (
 from archiver.report.model import Copy, DeadShare, Report, RotRow
 from archiver.report.stats import Proportion
 from archiver.report.words import (
+    FIXED,
     KIND_NAMES,
     RESEARCH_NOTE,
     RESEARCH_TITLE,
@@ -97,6 +98,7 @@ def _cards(report: Report) -> str:
         ("bad", str(len(head.newly_dead)), f"newly dead {window}"),
         ("", str(len(head.revived)), f"revived {window}"),
         ("", str(head.drifted), "alive but changed since first captured"),
+        ("", str(head.fixed), FIXED),
         ("", str(head.withdrawn_articles), WITHDRAWN),
     ]
     html = "".join(
@@ -124,6 +126,8 @@ def _trend(report: Report) -> str:
             *count_cells(p.counts)[1:],
             num(p.newly_dead),
             num(p.revived),
+            num(p.fixed),
+            num(p.removed),
         ]
         for p in report.trend
     ]
@@ -136,6 +140,8 @@ def _trend(report: Report) -> str:
         *COUNT_COLUMNS[1:],
         ("newly dead", "n"),
         ("revived", "n"),
+        ("fixed", "n"),
+        ("removed", "n"),
     ]
     return svg.trend(report.trend) + table("trend", columns, rows)
 
@@ -327,6 +333,11 @@ DEFINITIONS = (
         "any run since), and still dead",
     ),
     ("revived", "confirmed dead once, alive again in that same window"),
+    (
+        "fixed",
+        "dead or suspect, and no article cited it any more from that run on; "
+        "removed: a link that left alive, or whose articles were withdrawn",
+    ),
     ("content drift", "alive now, but the content differs from the first capture"),
 )
 

@@ -57,6 +57,7 @@ def document(report: Report) -> Json:
             "articles_with_dead": head.articles_with_dead,
             "articles_with_dead_share": ratio(head.articles_with_dead_share),
             "withdrawn_articles": head.withdrawn_articles,
+            "fixed": head.fixed,
             "drifted": head.drifted,
             "window": list(head.window),
             "newly_dead": list(head.newly_dead),
@@ -93,6 +94,8 @@ def run(point: RunPoint) -> Json:
         **counts(point.counts),
         "newly_dead": point.newly_dead,
         "revived": point.revived,
+        "fixed": point.fixed,
+        "removed": point.removed,
     }
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from archiver.report.model import Copy, DeadShare, Report, RotRow
 from archiver.report.words import (
+    FIXED,
     KIND_NAMES,
     RESEARCH_NOTE,
     RESEARCH_TITLE,
@@ -163,6 +164,7 @@ def render(report: Report) -> str:
                 ("alive but changed since first captured", str(head.drifted)),
                 (f"newly dead {window}", str(len(head.newly_dead))),
                 (f"revived {window}", str(len(head.revived))),
+                (FIXED, str(head.fixed)),
                 (WITHDRAWN, str(head.withdrawn_articles)),
             ),
         ),
@@ -184,6 +186,8 @@ def render(report: Report) -> str:
             "rot rate",
             "newly dead",
             "revived",
+            "fixed",
+            "removed",
         ),
         (
             (
@@ -197,6 +201,8 @@ def render(report: Report) -> str:
                 percent(p.counts.dead_share),
                 str(p.newly_dead),
                 str(p.revived),
+                str(p.fixed),
+                str(p.removed),
             )
             for p in report.trend
         ),

@@ -168,6 +168,10 @@ class RunPoint:
     counts: Counts
     newly_dead: int  # links this run confirmed dead
     revived: int  # confirmed dead links this run found alive again
+    # Links no article cited any more from this run on: fixed when they were
+    # dead or suspect then, else removed (alive, or their articles withdrawn).
+    fixed: int = 0
+    removed: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +197,7 @@ class Headline:
     newly_dead: tuple[str, ...]
     revived: tuple[str, ...]
     withdrawn_articles: int = 0  # files gone from the inputs: not counted above
+    fixed: int = 0  # dead or suspect links editors took out, over the trend's runs
 
     @property
     def articles_with_dead_share(self) -> float | None:

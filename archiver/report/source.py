@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from archiver.models import Citation
 from archiver.store.base import Store
-from archiver.store.history import Check, Run, StoredArticle
+from archiver.store.history import Check, CitationSpan, Run, StoredArticle
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,7 +22,8 @@ class StoreData:
 
     runs: tuple[Run, ...]  # oldest first
     articles: tuple[StoredArticle, ...]
-    citations: Mapping[str, tuple[Citation, ...]]  # URL -> its citations
+    citations: Mapping[str, tuple[Citation, ...]]  # URL -> its citations now
+    spans: tuple[CitationSpan, ...]  # every citation ever, with when it held
     checks: tuple[Check, ...]  # by URL, then time
 
 
@@ -31,5 +32,8 @@ def read(store: Store) -> StoreData:
     checks = store.all_checks()
     articles = store.articles()
     citations = store.all_citations()
+    spans = store.citation_spans()
     runs = store.runs()
-    return StoreData(runs=runs, articles=articles, citations=citations, checks=checks)
+    return StoreData(
+        runs=runs, articles=articles, citations=citations, spans=spans, checks=checks
+    )

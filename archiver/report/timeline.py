@@ -9,6 +9,7 @@ captures hold which version of the page. Pure: no I/O.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -132,29 +133,140 @@ def _digest(check: Check) -> str | None:
     return check.record.payload_digest if check.record is not None else None
 
 
-def counts_after_each_run(
-    lives: Iterable[LinkLife], runs: int
-) -> tuple[list[Counts], list[int]]:
-    """The groups' sizes just after each run, and how many checks each run made.
+@dataclass(frozen=True, slots=True)
+class Spell:
+    """Run positions in which a link was cited: ``start`` up to, not with, ``end``.
 
-    A link counts from its first check on, in the group its latest check so
-    far put it in; only the runs where its group changed are touched.
+    ``end`` is the run that found no article citing it any more (None while
+    some article does); ``dropped`` says an article dropped it then, where
+    otherwise only its articles were withdrawn.
+    """
+
+    start: int
+    end: int | None
+    dropped: bool = True
+
+
+def night_of(when: datetime, starts: Sequence[datetime]) -> int:
+    """The position of the run a time belongs to: the last one started by then.
+
+    A store records a night's citations at the run's start, so a citation
+    added or removed by a run maps to that run. Before the first run, 0.
+    """
+    return max(bisect_right(starts, when) - 1, 0)
+
+
+def merge(spells: Iterable[Spell]) -> tuple[Spell, ...]:
+    """A link's spells from all its citations, joined where they overlap or touch.
+
+    A link is cited while any of its citations is; where two spells end in
+    the same run, it was dropped if either citation was.
+    """
+    merged: list[Spell] = []
+    for spell in sorted(spells, key=lambda s: s.start):
+        if spell.end is not None and spell.end <= spell.start:
+            continue  # cited and dropped within one run: never in a night's figures
+        if merged and (merged[-1].end is None or spell.start <= merged[-1].end):
+            last = merged[-1]
+            if last.end is None or spell.end is None:
+                end = None
+                dropped = True
+            elif spell.end == last.end:
+                end, dropped = last.end, last.dropped or spell.dropped
+            else:
+                end, dropped = max((last.end, last.dropped), (spell.end, spell.dropped))
+            merged[-1] = Spell(last.start, end, dropped)
+        else:
+            merged.append(spell)
+    return tuple(merged)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Nights:
+    """Each run's figures, as they stood at that run: one list entry per run."""
+
+    counts: list[Counts]
+    checks: list[int]  # checks of links cited then
+    newly_dead: list[int]
+    revived: list[int]
+    fixed: list[int]  # dead or suspect links no article cited any more
+    removed: list[int]  # other links that left: alive, or their articles withdrawn
+
+
+def each_night(
+    lives: Mapping[str, LinkLife], spells: Mapping[str, Sequence[Spell]], runs: int
+) -> Nights:
+    """The figures of each run from what that run recorded, never from today's.
+
+    A link counts in a run while some article cited it then (its spells)
+    and from its first check on, in the group its checks up to that run put
+    it in. So a citation dropped later does not take the link out of the
+    nights before, and a figure once printed is printed the same again. The
+    run where its last citation went counts it as fixed when it was dead or
+    suspect then, otherwise as removed. Only the runs where something
+    changes are touched, so a long history of a quiet link costs little.
     """
     deltas: list[Counter[Group]] = [Counter() for _ in range(runs)]
-    checks = [0] * runs
-    for life in lives:
+    checks, died, back = [0] * runs, [0] * runs, [0] * runs
+    fixed, removed = [0] * runs, [0] * runs
+    for url, life in lives.items():
+        cited = merge(spells.get(url, ()))
+        if not cited:
+            continue
+        checked = sorted(life.after_run)
+
+        for n in checked:
+            if _cited_at(cited, n):
+                checks[n] += 1
+        died_in = (n for n in life.confirmed_dead_in if _cited_at(cited, n))
+        for n in died_in:
+            died[n] += 1
+        for n in life.revived_in:
+            if _cited_at(cited, n):
+                back[n] += 1
+        edges = {n for s in cited for n in (s.start, s.end) if n is not None}
         previous: Group | None = None
-        for position in sorted(life.after_run):
-            group = life.after_run[position]
-            checks[position] += 1
+        for n in sorted({*checked, *edges}):
+            if n >= runs:
+                break
+            group = _group_at(life, checked, n) if _cited_at(cited, n) else None
             if group is not previous:
-                deltas[position][group] += 1
+                if group is not None:
+                    deltas[n][group] += 1
                 if previous is not None:
-                    deltas[position][previous] -= 1
+                    deltas[n][previous] -= 1
             previous = group
+        for spell in cited:
+            if spell.end is None or spell.end >= runs:
+                continue
+            last = _group_at(life, checked, spell.end)
+            if last is None:
+                continue  # never checked while cited: nothing to say about it
+            unresolved = last in (Group.DEAD, Group.SUSPECT)
+            if unresolved and spell.dropped:
+                fixed[spell.end] += 1
+            else:
+                removed[spell.end] += 1
     running: Counter[Group] = Counter()
     counts = []
     for delta in deltas:
         running.update(delta)
         counts.append(Counts(**{str(group): running[group] for group in Group}))
-    return counts, checks
+    return Nights(
+        counts=counts,
+        checks=checks,
+        newly_dead=died,
+        revived=back,
+        fixed=fixed,
+        removed=removed,
+    )
+
+
+def _group_at(life: LinkLife, checked: Sequence[int], n: int) -> Group | None:
+    """The link's group just after run ``n``: its last check by then says."""
+    at = bisect_right(checked, n) - 1
+    return life.after_run[checked[at]] if at >= 0 else None
+
+
+def _cited_at(spells: Sequence[Spell], n: int) -> bool:
+    return any(s.start <= n and (s.end is None or n < s.end) for s in spells)

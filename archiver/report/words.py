@@ -102,3 +102,6 @@ def interval_text(p: Proportion) -> str:
         return f"{p.k} of {p.n}: –"
     low, high = interval
     return f"{p.k} of {p.n}: {percent(p.share)} ({low * 100:.1f}–{high * 100:.1f} %)"
+
+
+FIXED: Final = "links fixed (dead or suspect, then no longer cited) over these runs"

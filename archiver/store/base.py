@@ -32,6 +32,7 @@ from archiver.store.history import (
     ArchivedCopy,
     ArticleChange,
     Check,
+    CitationSpan,
     DeadRule,
     Run,
     RunStatus,
@@ -48,6 +49,7 @@ __all__ = [
     "ArchivedCopy",
     "ArticleChange",
     "Check",
+    "CitationSpan",
     "CopyResult",
     "DeadRule",
     "PostgresURL",
@@ -148,11 +150,13 @@ class Store(Protocol):
         *,
         articles: Iterable[str] = (),
     ) -> None:
-        """Replace the citations of every article named in ``links`` or ``articles``.
+        """Make these the citations of every article named in ``links`` or ``articles``.
 
         Pass every link of each article you gathered; name in ``articles`` an
         article that now cites nothing, to clear it. Articles must have been
-        recorded first. Unfetched URLs are kept but never come due.
+        recorded first. Unfetched URLs are kept but never come due. A citation
+        the article no longer has is not deleted but marked removed at
+        ``seen`` (:meth:`citation_spans`), so past nights keep counting it.
         """
         ...
 
@@ -172,6 +176,14 @@ class Store(Protocol):
 
     def articles(self) -> tuple[StoredArticle, ...]:
         """Every article ever recorded, withdrawn ones too, by path."""
+        ...
+
+    def citation_spans(self) -> tuple[CitationSpan, ...]:
+        """Every citation ever recorded, removed ones too, by URL, article, time.
+
+        What a report's trend counts night by night: a link is in a night's
+        figures while some article cited it then, whatever it cites today.
+        """
         ...
 
     def all_citations(self) -> dict[str, tuple[Citation, ...]]:

@@ -123,6 +123,20 @@ class StoredArticle:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CitationSpan:
+    """When one article cited one URL: from ``added`` until ``removed``.
+
+    The store keeps a citation an article dropped, dated, so a report can
+    count a link on the nights it was cited and not only if it is cited now.
+    """
+
+    url: str
+    article: str
+    added: datetime  # the night that found the citation (or its article's first)
+    removed: datetime | None  # the night that found it gone; None while cited
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArticleChange:
     """An article whose links the store does not have for its current content."""
 

@@ -128,6 +128,41 @@ MIGRATIONS: tuple[Migration, ...] = (
         # it is cited again, unchanged, the night its file returns.
         ("ALTER TABLE articles ADD COLUMN withdrawn TEXT",),
     ),
+    Migration(
+        4,
+        "citations.added and citations.removed: a dropped citation is kept, dated",
+        # A link an editor removed must stay in the nights it was cited, or
+        # every past figure shrinks when it goes (issue 17). So a citation
+        # is never deleted: ``removed`` is the time of the night that found it
+        # gone, NULL while the article cites it. ``added`` joins the key, so a
+        # link cited again later is a new row and both spells are kept. A row
+        # there before this version was cited since its article was first seen.
+        (
+            """CREATE TABLE citations_v4 (
+                article TEXT NOT NULL REFERENCES articles (path),
+                url TEXT NOT NULL REFERENCES urls (url),
+                seq INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                element TEXT NOT NULL,
+                attribute TEXT NOT NULL,
+                anchor_text TEXT NOT NULL,
+                title TEXT NOT NULL,
+                wrapped_by TEXT,
+                added TEXT NOT NULL,
+                removed TEXT,
+                PRIMARY KEY (article, url, seq, added)
+            )""",
+            """INSERT INTO citations_v4 (article, url, seq, kind, element,
+                attribute, anchor_text, title, wrapped_by, added, removed)
+                SELECT c.article, c.url, c.seq, c.kind, c.element, c.attribute,
+                c.anchor_text, c.title, c.wrapped_by, a.first_seen, NULL
+                FROM citations c JOIN articles a ON a.path = c.article""",
+            "DROP TABLE citations",
+            "ALTER TABLE citations_v4 RENAME TO citations",
+            "CREATE INDEX citations_by_url ON citations (url)",
+            "CREATE INDEX citations_by_article ON citations (article)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -20,7 +20,14 @@ from archiver.models import (
     Outcome,
     RecordRef,
 )
-from archiver.store.history import Check, Run, RunStatus, StoredArticle, Streak
+from archiver.store.history import (
+    Check,
+    CitationSpan,
+    Run,
+    RunStatus,
+    StoredArticle,
+    Streak,
+)
 
 Row = tuple[object, ...]
 
@@ -177,9 +184,27 @@ UPSERT_ARTICLE: Final = (
     "published = excluded.published, sha256 = excluded.sha256, "
     "last_seen = excluded.last_seen, withdrawn = NULL"
 )
+# A citation dropped and cited again at the very same time is one row again.
 INSERT_CITATION: Final = (
     "INSERT INTO citations (article, url, seq, kind, element, attribute, "
-    "anchor_text, title, wrapped_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "anchor_text, title, wrapped_by, added, removed) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) "
+    "ON CONFLICT (article, url, seq, added) DO UPDATE SET kind = excluded.kind, "
+    "element = excluded.element, attribute = excluded.attribute, "
+    "anchor_text = excluded.anchor_text, title = excluded.title, "
+    "wrapped_by = excluded.wrapped_by, removed = NULL"
+)
+# What tells two citations of one article apart, with when it was first made.
+HELD_CITATIONS: Final = (
+    "SELECT url, seq, kind, element, attribute, anchor_text, title, wrapped_by, "
+    "added FROM citations WHERE article = ? AND removed IS NULL"
+)
+REMOVE_CITATION: Final = (
+    "UPDATE citations SET removed = ? WHERE article = ? AND url = ? AND seq = ? "
+    "AND added = ? AND removed IS NULL"
+)
+SELECT_SPANS: Final = (
+    "SELECT url, article, added, removed FROM citations ORDER BY url, article, added"
 )
 UPSERT_URL: Final = (
     "INSERT INTO urls (url, first_seen, fetchable) VALUES (?, ?, ?) "
@@ -258,6 +283,16 @@ def row_article(row: Row) -> StoredArticle:
         first_seen=from_text(str(first_seen)),
         last_seen=from_text(str(last_seen)),
         withdrawn=maybe_time(withdrawn),
+    )
+
+
+def row_span(row: Row) -> CitationSpan:
+    url, article, added, removed = row
+    return CitationSpan(
+        url=str(url),
+        article=str(article),
+        added=from_text(str(added)),
+        removed=maybe_time(removed),
     )
 
 

@@ -39,6 +39,7 @@ from archiver.store.history import (
     ArchivedCopy,
     ArticleChange,
     Check,
+    CitationSpan,
     DeadRule,
     Run,
     RunStatus,
@@ -54,11 +55,14 @@ from archiver.store.rows import (
     ARTICLE_COLUMNS,
     CHECK_COLUMNS,
     CITATION_COLUMNS,
+    HELD_CITATIONS,
     INSERT_CHECK,
     INSERT_CITATION,
     INSERT_STREAK,
+    REMOVE_CITATION,
     RUN_COLUMNS,
     SELECT_CHECKS,
+    SELECT_SPANS,
     SELECT_STREAKS,
     STREAK_COLUMNS,
     UPSERT_ARTICLE,
@@ -72,6 +76,7 @@ from archiver.store.rows import (
     row_check,
     row_citation,
     row_run,
+    row_span,
     row_streak,
     status_check,
     streak_row,
@@ -80,8 +85,11 @@ from archiver.store.rows import (
 
 _UNFETCHABLE: Final = frozenset({Outcome.SKIPPED, Outcome.INVALID})
 
-# A citation counts while its article is among the inputs.
-_CITING_NOW: Final = "article IN (SELECT path FROM articles WHERE withdrawn IS NULL)"
+# A citation counts while its article still has it (a dropped one is kept,
+# dated, for the history) and the article is among the inputs.
+_CITING_NOW: Final = (
+    "removed IS NULL AND article IN (SELECT path FROM articles WHERE withdrawn IS NULL)"
+)
 
 
 class Cursor(Protocol):
@@ -148,7 +156,8 @@ TABLES: Final = (
     Table("urls", "url, first_seen, fetchable"),
     Table(
         "citations",
-        "article, url, seq, kind, element, attribute, anchor_text, title, wrapped_by",
+        "article, url, seq, kind, element, attribute, anchor_text, title, "
+        "wrapped_by, added, removed",
     ),
     Table("runs", RUN_COLUMNS),
     Table("checks", CHECK_COLUMNS),
@@ -348,8 +357,7 @@ class SQLStore:
                 UPSERT_URL, [(url, when, int(ok)) for url, ok in fetchable.items()]
             )
             for article, pairs in cited.items():
-                conn.execute("DELETE FROM citations WHERE article = ?", (article,))
-                conn.executemany(INSERT_CITATION, citation_rows(article, pairs))
+                _replace_citations(conn, article, citation_rows(article, pairs), when)
 
     def mark_archived(self, articles: Iterable[str]) -> None:
         with self._transaction(write=True) as conn:
@@ -384,6 +392,11 @@ class SQLStore:
                 f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY path"  # noqa: S608
             ).fetchall()
         return tuple(row_article(row) for row in rows)
+
+    def citation_spans(self) -> tuple[CitationSpan, ...]:
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(SELECT_SPANS).fetchall()
+        return tuple(row_span(row) for row in rows)
 
     def all_citations(self) -> dict[str, tuple[Citation, ...]]:
         found: dict[str, list[Citation]] = {}
@@ -617,6 +630,31 @@ def _where_url_in(
         marks = ", ".join("?" for _ in chunk)
         rows += conn.execute(f"{select}url IN ({marks})", (*params, *chunk)).fetchall()
     return rows
+
+
+def _replace_citations(
+    conn: Connection, article: str, rows: Sequence[Row], when: str
+) -> None:
+    """Make ``rows`` the article's citations from ``when`` on, keeping the past.
+
+    A citation the article still has keeps its row (and the time it was
+    first cited); one it no longer has is marked removed at ``when``, never
+    deleted, so the nights it was cited still count it; a new one is added.
+    """
+    wanted = {tuple(row[1:]) for row in rows}
+    kept: set[tuple[object, ...]] = set()
+    gone: list[Row] = []
+    for held in conn.execute(HELD_CITATIONS, (article,)).fetchall():
+        key = tuple(held[:-1])
+        if key in wanted and key not in kept:
+            kept.add(key)
+        else:
+            gone.append((when, article, held[0], held[1], held[-1]))
+    conn.executemany(REMOVE_CITATION, gone)
+    conn.executemany(
+        INSERT_CITATION,
+        [(*row, when) for row in rows if tuple(row[1:]) not in kept],
+    )
 
 
 def _count(conn: Connection, table: str) -> int:

@@ -430,6 +430,96 @@ def test_citations_of_an_unrecorded_article_are_refused_whole(store):
     assert store.citations([URL]) == {URL: ()}
 
 
+def spans(store: Store) -> list[tuple[str, str, datetime, datetime | None]]:
+    return [(s.url, s.article, s.added, s.removed) for s in store.citation_spans()]
+
+
+def test_a_dropped_citation_is_kept_dated_and_no_longer_cited(store):
+    """History must not shrink: a link an editor removed stays in its past nights."""
+    store.record_articles([article("a.md", "1"), article("b.md", "1")], T0)
+    page, other = NormalizedURL(URL), NormalizedURL("https://example.org/other")
+    in_a, in_b = citation("a.md", "in a"), citation("b.md", "in b")
+    store.record_citations(
+        [
+            Target(url=page, citations=(in_a, in_b)),
+            Target(url=other, citations=(in_a,)),
+        ],
+        T0,
+    )
+    check_at(store, night(0), page, Outcome.DEAD)
+    check_at(store, night(0), other, Outcome.ALIVE)
+    # a.md edited on night 1: `page` dropped, `other` kept as it was.
+    store.record_citations([Target(url=other, citations=(in_a,))], night(1))
+    assert spans(store) == [
+        (other, "a.md", T0, None),  # unchanged: the same row, first cited at T0
+        (page, "a.md", T0, night(1)),
+        (page, "b.md", T0, None),
+    ]
+    assert store.citations([page]) == {page: (in_b,)}
+    # b.md drops it too on night 2: cited by nobody, so never due again.
+    store.record_citations([], night(2), articles=["b.md"])
+    assert store.citations([page]) == {page: ()}
+    assert store.all_citations() == {other: (in_a,)}
+    assert len(store.history(page)) == 1  # its checks are history too
+    # Cited again on night 3: a new spell; the old one keeps its dates.
+    store.record_citations([Target(url=page, citations=(in_b,))], night(3))
+    assert [s for s in spans(store) if s[0] == page] == [
+        (page, "a.md", T0, night(1)),
+        (page, "b.md", T0, night(2)),
+        (page, "b.md", night(3), None),
+    ]
+    assert store.citations([page]) == {page: (in_b,)}
+
+
+def test_a_citation_whose_text_changed_is_a_new_row_and_the_link_stays_cited(store):
+    store.record_articles([article("a.md", "1")], T0)
+    page = NormalizedURL(URL)
+    store.record_citations([Target(url=page, citations=(citation("a.md", "x"),))], T0)
+    renamed = citation("a.md", "y")
+    store.record_citations([Target(url=page, citations=(renamed,))], night(1))
+    assert store.citations([page]) == {page: (renamed,)}
+    assert spans(store) == [
+        (page, "a.md", T0, night(1)),
+        (page, "a.md", night(1), None),
+    ]
+    # Recorded twice at one time (a resumed night): one row, not a clash.
+    store.record_citations([Target(url=page, citations=(renamed,))], night(1))
+    store.record_citations([], night(1), articles=["a.md"])
+    store.record_citations([Target(url=page, citations=(renamed,))], night(1))
+    assert spans(store)[-1] == (page, "a.md", night(1), None)
+    assert len(spans(store)) == 2
+
+
+def test_a_version_3_store_is_upgraded_in_place_keeping_its_citations_cited(location):
+    with raw(location) as conn:
+        migrations.migrate(conn, dialect_of(location), "old", T0, target=3)
+        conn.execute(
+            "INSERT INTO articles (path, url, title, published, sha256, "
+            "linked_sha256, first_seen, last_seen) VALUES "
+            "('a.md', NULL, 'A', NULL, 'x', 'x', ?, ?)",
+            (to_text(night(0)), to_text(night(2))),
+        )
+        conn.execute(
+            "INSERT INTO urls (url, first_seen, fetchable) VALUES (?, ?, 1)",
+            (URL, to_text(night(0))),
+        )
+        conn.execute(
+            "INSERT INTO citations (article, url, seq, kind, element, attribute, "
+            "anchor_text, title, wrapped_by) "
+            "VALUES ('a.md', ?, 0, 'link', 'a', 'href', 'old text', '', NULL)",
+            (URL,),
+        )
+        assert migrations.current_version(conn) == 3
+    with open_store(location) as store:
+        assert store.citations([URL]) == {URL: (citation("a.md", "old text"),)}
+        assert spans(store) == [(URL, "a.md", night(0), None)]
+        store.record_citations([], night(3), articles=["a.md"])
+        assert spans(store) == [(URL, "a.md", night(0), night(3))]
+        assert store.all_citations() == {}
+    with raw(location) as conn:
+        assert migrations.current_version(conn) == 4
+
+
 # Checks
 
 
