@@ -50,6 +50,17 @@ def start(tmp_path: Path, fakeweb) -> tuple[subprocess.Popen[str], Path, list[st
     return victim, out, args
 
 
+def python_c(script: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -c SCRIPT`` in a subprocess, its output kept as text."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def assert_whole(out: Path) -> set[str]:
     assert not list(out.glob("*.open"))
     uris = set()
@@ -140,13 +151,7 @@ def test_a_signal_while_the_program_loads_is_one_line_not_a_traceback(
         f"    os.kill(os.getpid(), {int(signum)})\n"
         "    time.sleep(10)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", loading],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = python_c(loading, timeout=30)
     assert done.returncode == code
     assert done.stderr == f"archiver: {said}\n"
 
@@ -177,13 +182,7 @@ def test_sigterm_landing_in_trios_scheduler_is_still_exit_143():
         "entry.cli.add_command(spin)\n"
         "entry.main(['spin'])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = python_c(script, timeout=30)
     assert done.stderr == "archiver: terminated\n"
     assert done.returncode == 143
 
@@ -207,13 +206,7 @@ def test_sigterm_before_the_crawl_starts_closes_the_warc_file(fakeweb, tmp_path)
         f"entry.main(['preserve', {str(article)!r}, '--out', {str(out)!r},\n"
         "            '--allow-private', '--no-probe', '--browser', 'never'])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python_c(script, timeout=60)
     assert done.returncode == 143, done.stderr
     assert done.stderr.endswith("archiver: terminated\n"), done.stderr
     assert list(out.glob("*.warc.gz"))  # the article's record was written
