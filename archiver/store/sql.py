@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -190,7 +191,7 @@ def table_sum(rows: Iterable[Row]) -> TableSum:
     return TableSum(rows=len(lines), sha256=digest.hexdigest())
 
 
-class SQLStore:
+class SQLStore(ABC):
     """Every :class:`~archiver.store.base.Store` method, over a :class:`Connection`.
 
     Subclasses open the connection and provide :meth:`_transaction`: one
@@ -204,11 +205,13 @@ class SQLStore:
         self._name = name  # for errors: its path, or its URL, password masked
         self.rule = rule
 
+    @abstractmethod
     def _transaction(self, write: bool) -> AbstractContextManager[Connection]:
-        raise NotImplementedError  # pragma: no cover - every subclass has one
+        """One transaction on the driver's connection, its errors as StoreError."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError  # pragma: no cover - every subclass has one
+        """Close the driver's connection."""
 
     def __enter__(self) -> Self:
         return self
