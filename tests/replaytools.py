@@ -25,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,3 +220,59 @@ class Wayback:
         accepts that encoding, as a browser does; otherwise it decodes it.
         """
         return self.get(f"/{collection}/{timestamp}id_/{url}", accept_encoding)
+
+
+REPLAYWEBPAGE_VERSION = "2.5.3"
+
+
+def replaywebpage() -> Path | None:
+    """A folder holding ReplayWeb.page's ``ui.js`` and ``sw.js``, or None without npm.
+
+    ReplayWeb.page runs entirely in the browser: a web component (``ui.js``)
+    and a service worker (``sw.js``) that reads a WACZ and answers the
+    replayed page's requests. Both are bundled in the npm package, so
+    ``npm pack`` (no dependencies, no install scripts) fetches all it needs;
+    the two files are kept under ``.tools/`` like pywb, once per version.
+    """
+    npm = shutil.which("npm")
+    root = tools_dir()
+    folder = root / f"replaywebpage-{REPLAYWEBPAGE_VERSION}"
+    marker = folder / MARKER
+    root.mkdir(parents=True, exist_ok=True)
+    ignore = root / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    with _locked(root):
+        if marker.is_file() and all((folder / f).is_file() for f in ("ui.js", "sw.js")):
+            return folder
+        if npm is None:
+            return None
+        shutil.rmtree(folder, ignore_errors=True)
+        scratch = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir()
+        packed = subprocess.run(
+            [npm, "pack", "--silent", f"replaywebpage@{REPLAYWEBPAGE_VERSION}"],
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+            check=False,
+        )
+        tarballs = list(scratch.glob("replaywebpage-*.tgz"))
+        if packed.returncode != 0 or not tarballs:
+            raise RuntimeError(
+                f"cannot fetch replaywebpage {REPLAYWEBPAGE_VERSION} with npm pack:\n"
+                + packed.stdout
+                + packed.stderr
+            )
+        with tarfile.open(tarballs[0]) as tar:
+            for name in ("ui.js", "sw.js", "LICENSE"):
+                member = tar.extractfile(f"package/{name}")
+                if member is None:
+                    raise RuntimeError(f"replaywebpage's package has no {name}")
+                (scratch / name).write_bytes(member.read())
+        tarballs[0].unlink()
+        (scratch / MARKER).write_text(f"replaywebpage@{REPLAYWEBPAGE_VERSION}\n")
+        scratch.rename(folder)
+    return folder
