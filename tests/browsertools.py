@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from warcio.archiveiterator import ArchiveIterator
+
+from archiver.browser.chromium import Chromium
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
@@ -51,3 +56,27 @@ def by_uri(run: Run, kind: str, uri: str) -> list[tuple[Any, bytes]]:
         for r, body in run.records
         if r.rec_type == kind and r.rec_headers.get_header("WARC-Target-URI") == uri
     ]
+
+
+@contextlib.asynccontextmanager
+async def devtools_tab(
+    flags: tuple[str, ...], scratch: Path
+) -> AsyncIterator[tuple[Chromium, str]]:
+    """A headless Chromium with one blank tab: the browser and the tab's session.
+
+    Driven over DevTools by the project's own client (the one browser
+    capture uses), for tests that read a page's live DOM, frames and
+    shadow roots included; the browser is closed on the way out.
+    """
+    assert CHROMIUM is not None
+    async with trio.open_nursery() as nursery:
+        browser = Chromium(CHROMIUM, flags, scratch)
+        await browser.start(nursery)
+        try:
+            target = await browser.send("Target.createTarget", {"url": "about:blank"})
+            attach = {"targetId": target["targetId"], "flatten": True}
+            attached = await browser.send("Target.attachToTarget", attach)
+            yield browser, str(attached["sessionId"])
+        finally:
+            await browser.aclose()
+            nursery.cancel_scope.cancel()

@@ -223,6 +223,7 @@ class Wayback:
 
 
 REPLAYWEBPAGE_VERSION = "2.5.3"
+AXE_CORE_VERSION = "4.10.3"
 
 
 def replaywebpage() -> Path | None:
@@ -230,20 +231,33 @@ def replaywebpage() -> Path | None:
 
     ReplayWeb.page runs entirely in the browser: a web component (``ui.js``)
     and a service worker (``sw.js``) that reads a WACZ and answers the
-    replayed page's requests. Both are bundled in the npm package, so
-    ``npm pack`` (no dependencies, no install scripts) fetches all it needs;
-    the two files are kept under ``.tools/`` like pywb, once per version.
+    replayed page's requests. Both are bundled in its npm package.
+    """
+    return npm_files("replaywebpage", REPLAYWEBPAGE_VERSION, ("ui.js", "sw.js"))
+
+
+def axe_core() -> Path | None:
+    """The folder holding axe-core's ``axe.min.js``, or None without npm."""
+    return npm_files("axe-core", AXE_CORE_VERSION, ("axe.min.js",))
+
+
+def npm_files(package: str, version: str, files: tuple[str, ...]) -> Path | None:
+    """``files`` of an npm package, kept under ``.tools/``; None without npm.
+
+    The files tested against here are bundles that need nothing else, so
+    ``npm pack`` (the package's tarball: no dependencies, no install
+    scripts run) fetches all of them; they are kept, with the package's
+    licence, once per version, like pywb.
     """
     npm = shutil.which("npm")
     root = tools_dir()
-    folder = root / f"replaywebpage-{REPLAYWEBPAGE_VERSION}"
-    marker = folder / MARKER
+    folder = root / f"{package}-{version}"
     root.mkdir(parents=True, exist_ok=True)
     ignore = root / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n")
     with _locked(root):
-        if marker.is_file() and all((folder / f).is_file() for f in ("ui.js", "sw.js")):
+        if (folder / MARKER).is_file() and all((folder / f).is_file() for f in files):
             return folder
         if npm is None:
             return None
@@ -252,27 +266,27 @@ def replaywebpage() -> Path | None:
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()
         packed = subprocess.run(
-            [npm, "pack", "--silent", f"replaywebpage@{REPLAYWEBPAGE_VERSION}"],
+            [npm, "pack", "--silent", f"{package}@{version}"],
             cwd=scratch,
             capture_output=True,
             text=True,
             timeout=INSTALL_TIMEOUT,
             check=False,
         )
-        tarballs = list(scratch.glob("replaywebpage-*.tgz"))
+        tarballs = list(scratch.glob("*.tgz"))
         if packed.returncode != 0 or not tarballs:
             raise RuntimeError(
-                f"cannot fetch replaywebpage {REPLAYWEBPAGE_VERSION} with npm pack:\n"
+                f"cannot fetch {package} {version} with npm pack:\n"
                 + packed.stdout
                 + packed.stderr
             )
         with tarfile.open(tarballs[0]) as tar:
-            for name in ("ui.js", "sw.js", "LICENSE"):
+            for name in (*files, "LICENSE"):
                 member = tar.extractfile(f"package/{name}")
                 if member is None:
-                    raise RuntimeError(f"replaywebpage's package has no {name}")
+                    raise RuntimeError(f"{package}'s package has no {name}")
                 (scratch / name).write_bytes(member.read())
         tarballs[0].unlink()
-        (scratch / MARKER).write_text(f"replaywebpage@{REPLAYWEBPAGE_VERSION}\n")
+        (scratch / MARKER).write_text(f"{package}@{version}\n")
         scratch.rename(folder)
     return folder

@@ -13,7 +13,9 @@ whether each one loaded.
 from __future__ import annotations
 
 import io
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.fakeweb.server import PNG, FakeWeb
 
@@ -112,3 +114,29 @@ def build(web: FakeWeb, token: str, font: bytes) -> Site:
 def path_of(url: str) -> str:
     """The path (and query) of ``url``, as the fake web's ledger keys it."""
     return "/" + url.split("/", 3)[3]
+
+
+NO_FONT = b"no font here"
+
+
+def machine_font() -> bytes:
+    """A TrueType font the page's @font-face names: any the machine has.
+
+    Chromium needs fonts of its own to draw at all; one of them is served as
+    the web font, so a failed font load shows as a different face. Without
+    fontconfig's ``fc-match`` the font served is not a font: both loads then
+    fall back alike, and the rest of the test still holds.
+    """
+    try:
+        found = subprocess.run(
+            ["fc-match", "-f", "%{file}", "DejaVu Sans Mono:bold"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return NO_FONT
+    path = Path(found.stdout.strip())
+    if found.returncode != 0 or path.suffix.lower() != ".ttf" or not path.is_file():
+        return NO_FONT
+    return path.read_bytes()

@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 import trio
 
-from archiver.browser.chromium import Chromium
 from tests import requisitesite
+from tests.browsertools import devtools_tab
 from tests.clirun import read_manifest, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
 from tests.replaytools import replaywebpage
@@ -134,43 +134,33 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def font() -> bytes:
-    """A TrueType file from the machine's fonts (the page's web font)."""
-    for candidate in sorted(Path("/usr/share/fonts").rglob("*.ttf")):
-        return candidate.read_bytes()
-    pytest.skip("no TrueType font on this machine to serve as the page's web font")
+    """The machine's font, served as the page's web font (its load is checked)."""
+    found = requisitesite.machine_font()
+    if found == requisitesite.NO_FONT:
+        pytest.skip("no TrueType font on this machine to serve as the web font")
+    return found
 
 
 async def replayed_page(address: str, page: str, scratch: Path) -> dict[str, Any]:
     """Open ``address`` in Chromium and describe the replayed ``page`` once whole."""
-    assert CHROMIUM is not None
     last: dict[str, Any] | None = None
-    async with trio.open_nursery() as nursery:
-        browser = Chromium(CHROMIUM, FLAGS, scratch)
-        await browser.start(nursery)
-        try:
-            target = await browser.send("Target.createTarget", {"url": "about:blank"})
-            attach = {"targetId": target["targetId"], "flatten": True}
-            attached = await browser.send("Target.attachToTarget", attach)
-            session = str(attached["sessionId"])
-            await browser.send("Page.enable", {}, session)
-            await browser.send("Page.navigate", {"url": address}, session)
-            expression = FIND_PAGE % json.dumps(page)
-            with trio.move_on_after(REPLAY_TIMEOUT):
-                while True:
-                    answer = await browser.send(
-                        "Runtime.evaluate",
-                        {"expression": expression, "returnByValue": True},
-                        session,
-                    )
-                    value = answer.get("result", {}).get("value")
-                    if isinstance(value, dict):
-                        last = value
-                        if _whole(value):
-                            break
-                    await trio.sleep(0.5)
-        finally:
-            await browser.aclose()
-            nursery.cancel_scope.cancel()
+    async with devtools_tab(FLAGS, scratch) as (browser, session):
+        await browser.send("Page.enable", {}, session)
+        await browser.send("Page.navigate", {"url": address}, session)
+        expression = FIND_PAGE % json.dumps(page)
+        with trio.move_on_after(REPLAY_TIMEOUT):
+            while True:
+                answer = await browser.send(
+                    "Runtime.evaluate",
+                    {"expression": expression, "returnByValue": True},
+                    session,
+                )
+                value = answer.get("result", {}).get("value")
+                if isinstance(value, dict):
+                    last = value
+                    if _whole(value):
+                        break
+                await trio.sleep(0.5)
     assert last is not None, f"ReplayWeb.page never showed {page}"
     return last
 

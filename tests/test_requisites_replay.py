@@ -96,29 +96,6 @@ def sentinel() -> Iterator[tuple[int, list[str]]]:
     server.server_close()
 
 
-def font() -> bytes:
-    """A TrueType font the page's @font-face names: any the machine has.
-
-    Chromium needs fonts of its own to draw at all; one of them is served as
-    the web font, so a failed font load shows as a different face. Without
-    fontconfig's ``fc-match`` the font served is not a font: both loads then
-    fall back alike, and the rest of the test still holds.
-    """
-    try:
-        found = subprocess.run(
-            ["fc-match", "-f", "%{file}", "DejaVu Sans Mono:bold"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return b"no font here"
-    path = Path(found.stdout.strip())
-    if found.returncode != 0 or path.suffix.lower() != ".ttf" or not path.is_file():
-        return b"no font here"
-    return path.read_bytes()
-
-
 @dataclass(frozen=True)
 class Shot:
     image: Path
@@ -230,7 +207,7 @@ def test_the_page_replays_whole_and_looks_the_same(
 ):
     sentinel_port, escaped = sentinel
     token = uuid.uuid4().hex[:8]
-    site = requisitesite.build(fakeweb, token, font())
+    site = requisitesite.build(fakeweb, token, requisitesite.machine_font())
     compared = preserve_then_compare(fakeweb, tmp_path, sentinel_port, site.page, token)
     assert escaped == [], "\n".join(escaped)
     loaded = {n: u for n, u in site.requisites.items() if n != "photo-2x.png"}
@@ -246,7 +223,7 @@ def test_a_real_articles_markup_replays_whole_and_looks_the_same(
         pytest.skip("the shared article corpus is not next to this checkout")
     sentinel_port, escaped = sentinel
     token = uuid.uuid4().hex[:8]
-    site = heldoutsite.build(fakeweb, corpus, token, font())
+    site = heldoutsite.build(fakeweb, corpus, token, requisitesite.machine_font())
     compared = preserve_then_compare(fakeweb, tmp_path, sentinel_port, site.page, token)
     assert escaped == [], "\n".join(escaped)
     # the styles, font and images really loaded live, so the picture compared
