@@ -43,8 +43,12 @@ AXIS_GAP = 6
 
 
 def _svg(width: int, height: int, label: str, body: list[str]) -> str:
+    # On a narrow screen the wrapper scrolls sideways; a keyboard reaches
+    # what it hides only if the wrapper itself can take the focus.
     return (
-        f'<div class="chart-wrap"><svg class="chart" viewBox="0 0 {width} {height}" '
+        f'<div class="chart-wrap" tabindex="0" role="region" '
+        f'aria-label="{escape("Chart: " + label)}">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
         + "".join(body)
