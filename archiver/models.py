@@ -250,6 +250,9 @@ class FetchResult:
     # Responses to attempts that were retried (a 503 before the 200), kept as
     # evidence; archived before ``hops``.
     retried: tuple[Hop, ...] = ()
+    # Digest of the final page's main text (archiver.crawl.maintext), for a
+    # cited HTML page whose history is kept: what drift compares.
+    text_digest: str | None = None
 
     @property
     def bodies(self) -> tuple[Hop, ...]:
@@ -331,6 +334,7 @@ class LinkStatus:
     checked: datetime | None = None
     # For an HTML page that ended alive, with requisites on: how whole it is.
     requisites: RequisiteCounts | None = None
+    text_digest: str | None = None  # of its main text, see FetchResult
 
 
 class Placement(StrEnum):

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from archiver.errors import StoreError
 from archiver.store.rows import to_text
-from archiver.store.sql import Connection, Dialect, replay
+from archiver.store.sql import Connection, Dialect, replay, replay_before_texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 drifted INTEGER NOT NULL
             )""",
         ),
-        backfill=replay,
+        backfill=replay_before_texts,
     ),
     Migration(
         3,
@@ -162,6 +162,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX citations_by_url ON citations (url)",
             "CREATE INDEX citations_by_article ON citations (article)",
         ),
+    ),
+    Migration(
+        5,
+        "checks.text_digest and url_states.content: drift compares a page's main text",
+        # A news page's bytes change every night (ads, timestamps, nonces),
+        # so drift compares the digest of its main text instead. Checks
+        # recorded before have none: an HTML page among them is compared with
+        # nothing (never called drifted by its bytes), and the replay below
+        # folds every URL again under that rule.
+        (
+            "ALTER TABLE checks ADD COLUMN text_digest TEXT",
+            "ALTER TABLE url_states ADD COLUMN content TEXT",
+        ),
+        backfill=replay,
     ),
 )
 

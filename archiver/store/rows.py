@@ -62,7 +62,7 @@ def _str(value: object) -> str | None:
 CHECK_COLUMNS: Final = (
     "url, run_id, checked, outcome, reason, detail, http_status, final_url, "
     "attempts, content_type, length, truncated, payload_digest, warc_file, "
-    "warc_offset, revisit_uri, revisit_date"
+    "warc_offset, revisit_uri, revisit_date, text_digest"
 )
 
 
@@ -87,13 +87,14 @@ def check_row(check: Check) -> Row:
         record.offset if record else None,
         revisit.uri if revisit else None,
         revisit.date if revisit else None,
+        check.text_digest,
     )
 
 
 def row_check(row: Row) -> Check:
     (url, run_id, checked, outcome, reason, detail, http_status, final_url) = row[:8]
     (attempts, content_type, length, truncated, digest, warc, offset) = row[8:15]
-    (revisit_uri, revisit_date) = row[15:]
+    (revisit_uri, revisit_date, text_digest) = row[15:]
     record = None
     if warc is not None and offset is not None:
         revisit = None
@@ -119,13 +120,14 @@ def row_check(row: Row) -> Check:
         length=_int(length),
         truncated=bool(truncated),
         record=record,
+        text_digest=_str(text_digest),
     )
 
 
 STREAK_COLUMNS: Final = (
     "url, checked, night, outcome, conclusive, failures, failing_since, "
     "first_failure_night, last_failure_night, ended_failures, ended_first_night, "
-    "ended_last_night, last_alive, digest, drifted"
+    "ended_last_night, last_alive, digest, drifted, content"
 )
 
 
@@ -146,6 +148,7 @@ def streak_row(streak: Streak) -> Row:
         maybe_text(streak.last_alive),
         streak.digest,
         int(streak.drifted),
+        streak.content,
     )
 
 
@@ -166,14 +169,15 @@ def row_streak(row: Row) -> Streak:
         last_alive=maybe_time(row[12]),
         digest=_str(row[13]),
         drifted=bool(row[14]),
+        content=_str(row[15]),
     )
 
 
 INSERT_STREAK: Final = (
     "INSERT INTO url_states (url, checked, night, outcome, conclusive, failures, "
     "failing_since, first_failure_night, last_failure_night, ended_failures, "
-    "ended_first_night, ended_last_night, last_alive, digest, drifted) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "ended_first_night, ended_last_night, last_alive, digest, drifted, content) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -214,7 +218,7 @@ UPSERT_URL: Final = (
 )
 INSERT_CHECK: Final = (
     f"INSERT INTO checks ({CHECK_COLUMNS}) "  # noqa: S608 - constant
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, url) DO NOTHING"
 )
 SELECT_CHECKS: Final = f"SELECT {CHECK_COLUMNS} FROM checks "  # noqa: S608
@@ -244,6 +248,7 @@ def status_check(run_id: str, status: LinkStatus, at: datetime | None) -> Check:
         length=status.length,
         truncated=status.truncated,
         record=status.record,
+        text_digest=status.text_digest,
     )
 
 
