@@ -381,6 +381,34 @@ class MementoFailure:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveAnswer:
+    """What one archive answered about one URL at one moment: what the store keeps.
+
+    Only a whole answer is one (every request of it answered); an archive
+    that could not be asked, or asked only in part, gives failures instead,
+    which are never kept. ``holds`` is False for a negative answer: the
+    archive has no capture of the URL (it may have one later).
+    """
+
+    archive: str  # the TimeGate base
+    url: str  # the URI-R
+    # The moment asked about (Accept-Datetime); None for "the latest", as
+    # the store keeps an answer about an article with no publication time.
+    wanted: datetime | None
+    asked: datetime
+    nearest: Memento | None = None
+    last_alive: Memento | None = None
+    listed: int = 0  # captures its TimeMap listed
+    truncated: bool = False
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.nearest is not None or self.last_alive is not None or self.listed > 0
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MementoFinding:
     """What the archives hold of one URL, asked about one moment.
 

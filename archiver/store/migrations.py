@@ -165,15 +165,30 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
-        "checks.text_digest and url_states.content: drift compares a page's main text",
+        "checks.text_digest, url_states.content (drift by main text); "
+        "memento_answers (web archives' answers, kept)",
         # A news page's bytes change every night (ads, timestamps, nonces),
         # so drift compares the digest of its main text instead. Checks
         # recorded before have none: an HTML page among them is compared with
         # nothing (never called drifted by its bytes), and the replay below
         # folds every URL again under that rule.
+        # memento_answers: what each web archive answered about a URL at a
+        # moment (issue 17 item 2), so ``archiver fix`` does not ask again
+        # each run. ``wanted`` is that moment as stored times are, or '' for
+        # "the latest"; ``answer`` the captures found, as JSON.
         (
             "ALTER TABLE checks ADD COLUMN text_digest TEXT",
             "ALTER TABLE url_states ADD COLUMN content TEXT",
+            """CREATE TABLE memento_answers (
+                archive TEXT NOT NULL,
+                url TEXT NOT NULL,
+                wanted TEXT NOT NULL,
+                asked TEXT NOT NULL,
+                holds INTEGER NOT NULL,
+                answer TEXT NOT NULL,
+                PRIMARY KEY (archive, url, wanted)
+            )""",
+            "CREATE INDEX memento_answers_by_url ON memento_answers (url)",
         ),
         backfill=replay,
     ),

@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Final
 
 from archiver.models import (
+    ArchiveAnswer,
     Capture,
     Citation,
     LinkKind,
     LinkStatus,
+    Memento,
     Outcome,
     RecordRef,
 )
@@ -321,3 +323,66 @@ def citation_rows(article: str, cited: Iterable[tuple[str, Citation]]) -> list[R
             )
         )
     return rows
+
+
+MEMENTO_COLUMNS: Final = "archive, url, wanted, asked, holds, answer"
+UPSERT_MEMENTO: Final = (
+    f"INSERT INTO memento_answers ({MEMENTO_COLUMNS}) "  # noqa: S608 - constant
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (archive, url, wanted) DO UPDATE SET "
+    "asked = excluded.asked, holds = excluded.holds, answer = excluded.answer"
+)
+
+
+def _memento_json(memento: Memento | None) -> dict[str, object] | None:
+    if memento is None:
+        return None
+    return {
+        "url": memento.url,
+        "captured": to_text(memento.captured),
+        "archive": memento.archive,
+        "status": memento.status,
+    }
+
+
+def _json_memento(value: object) -> Memento | None:
+    if not isinstance(value, dict):
+        return None
+    status = value.get("status")
+    return Memento(
+        url=str(value["url"]),
+        captured=from_text(str(value["captured"])),
+        archive=str(value["archive"]),
+        status=int(status) if isinstance(status, int) else None,
+    )
+
+
+def memento_row(answer: ArchiveAnswer) -> Row:
+    body = {
+        "nearest": _memento_json(answer.nearest),
+        "last_alive": _memento_json(answer.last_alive),
+        "listed": answer.listed,
+        "truncated": answer.truncated,
+    }
+    return (
+        answer.archive,
+        answer.url,
+        maybe_text(answer.wanted) or "",
+        to_text(answer.asked),
+        int(answer.holds),
+        json.dumps(body, sort_keys=True),
+    )
+
+
+def row_memento(row: Row) -> ArchiveAnswer:
+    archive, url, wanted, asked, _holds, answer = row
+    body = json.loads(str(answer))
+    return ArchiveAnswer(
+        archive=str(archive),
+        url=str(url),
+        wanted=from_text(str(wanted)) if wanted else None,
+        asked=from_text(str(asked)),
+        nearest=_json_memento(body.get("nearest")),
+        last_alive=_json_memento(body.get("last_alive")),
+        listed=int(body.get("listed", 0)),
+        truncated=bool(body.get("truncated", False)),
+    )

@@ -29,6 +29,7 @@ from typing import Final, Protocol, Self
 
 from archiver.errors import StoreError
 from archiver.models import (
+    ArchiveAnswer,
     Article,
     Citation,
     LinkStatus,
@@ -60,6 +61,7 @@ from archiver.store.rows import (
     INSERT_CHECK,
     INSERT_CITATION,
     INSERT_STREAK,
+    MEMENTO_COLUMNS,
     REMOVE_CITATION,
     RUN_COLUMNS,
     SELECT_CHECKS,
@@ -67,15 +69,18 @@ from archiver.store.rows import (
     SELECT_STREAKS,
     STREAK_COLUMNS,
     UPSERT_ARTICLE,
+    UPSERT_MEMENTO,
     UPSERT_URL,
     Row,
     check_row,
     citation_rows,
     from_text,
     maybe_text,
+    memento_row,
     row_article,
     row_check,
     row_citation,
+    row_memento,
     row_run,
     row_span,
     row_streak,
@@ -163,6 +168,7 @@ TABLES: Final = (
     Table("runs", RUN_COLUMNS),
     Table("checks", CHECK_COLUMNS),
     Table("url_states", STREAK_COLUMNS),
+    Table("memento_answers", MEMENTO_COLUMNS),
 )
 
 
@@ -572,6 +578,29 @@ class SQLStore(ABC):
             for url, first_seen in urls
         ]
         return due(candidates, now, alive_every, suspect_every, self.rule, limit)
+
+    # Web archives' answers, kept for ``archiver fix``
+
+    def memento_answers(self, urls: Iterable[str]) -> tuple[ArchiveAnswer, ...]:
+        with self._transaction(write=False) as conn:
+            rows = _where_url_in(
+                conn,
+                f"SELECT {MEMENTO_COLUMNS} FROM memento_answers WHERE ",  # noqa: S608
+                (),
+                set(urls),
+            )
+        found = sorted(
+            (row_memento(row) for row in rows),
+            key=lambda a: (a.url, a.archive, a.wanted is not None, a.wanted),
+        )
+        return tuple(found)
+
+    def record_memento_answers(self, answers: Iterable[ArchiveAnswer]) -> None:
+        rows = [memento_row(answer) for answer in answers]
+        if not rows:
+            return
+        with self._transaction(write=True) as conn:
+            conn.executemany(UPSERT_MEMENTO, rows)
 
     # Whole tables, for ``archiver store copy``
 

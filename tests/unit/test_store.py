@@ -21,11 +21,13 @@ import trio.lowlevel
 
 from archiver.errors import ExitCode, StoreError
 from archiver.models import (
+    ArchiveAnswer,
     Article,
     Capture,
     Citation,
     LinkKind,
     LinkStatus,
+    Memento,
     NormalizedURL,
     Outcome,
     RecordRef,
@@ -34,7 +36,7 @@ from archiver.models import (
     Unfetched,
 )
 from archiver.store import migrations, sql as sql_store
-from archiver.store.base import Store, open_store
+from archiver.store.base import Store, copy_store, open_store
 from archiver.store.history import Check, DeadRule, RunStatus, Verdict, advance
 from archiver.store.location import PostgresURL, StoreLocation
 from archiver.store.postgres import DIALECT as POSTGRES_DIALECT, PostgresStore
@@ -1069,3 +1071,42 @@ async def test_leaving_the_writer_by_an_error_writes_nothing_still_queued(spy):
             raise KeyError("the run failed")
     assert writer.written == 0
     assert await writer.call(spy.checked_in_run, "n0") == set()
+
+
+# Web archives' answers (archiver fix)
+
+ARCHIVE = "http://archive.example/web/"
+
+
+def answer(url: str, asked: datetime, **kw) -> ArchiveAnswer:
+    return ArchiveAnswer(archive=ARCHIVE, url=url, wanted=T0, asked=asked, **kw)
+
+
+def test_archive_answers_are_kept_and_replaced_by_newer_ones(store, location, tmp_path):
+    capture = Memento(
+        url=f"{ARCHIVE}20150520000000/{URL}",
+        captured=datetime(2015, 5, 20, tzinfo=UTC),
+        archive=ARCHIVE,
+        status=200,
+    )
+    held = answer(URL, night(1), nearest=capture, last_alive=capture, listed=3)
+    nothing = answer("https://example.org/lost", night(1))
+    latest = replace(nothing, wanted=None)  # an article with no publication time
+    store.record_memento_answers([held, nothing, latest])
+    # By URL, then archive; "the latest" before a moment.
+    assert store.memento_answers([URL, "https://example.org/lost"]) == (
+        latest,
+        nothing,
+        held,
+    )
+    assert (held.holds, nothing.holds) == (True, False)
+    assert store.memento_answers(["https://example.org/other"]) == ()
+    asked_again = replace(nothing, asked=night(40), listed=1, truncated=True)
+    store.record_memento_answers([asked_again])
+    assert store.memento_answers(["https://example.org/lost"]) == (latest, asked_again)
+    # They are part of the history: a copy of the store has them.
+    store.close()
+    target = tmp_path / "copy" / "archiver.sqlite3"
+    copy_store(location, target)
+    with open_store(target, read_only=True) as copied:
+        assert copied.memento_answers([URL]) == (held,)
