@@ -250,6 +250,9 @@ class FetchResult:
     # Responses to attempts that were retried (a 503 before the 200), kept as
     # evidence; archived before ``hops``.
     retried: tuple[Hop, ...] = ()
+    # Digest of the final page's main text (archiver.crawl.maintext), for a
+    # cited HTML page whose history is kept: what drift compares.
+    text_digest: str | None = None
 
     @property
     def bodies(self) -> tuple[Hop, ...]:
@@ -331,6 +334,7 @@ class LinkStatus:
     checked: datetime | None = None
     # For an HTML page that ended alive, with requisites on: how whole it is.
     requisites: RequisiteCounts | None = None
+    text_digest: str | None = None  # of its main text, see FetchResult
 
 
 class Placement(StrEnum):
@@ -374,6 +378,34 @@ class MementoFailure:
     archive: str
     problem: MementoProblem
     detail: str  # one human sentence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArchiveAnswer:
+    """What one archive answered about one URL at one moment: what the store keeps.
+
+    Only a whole answer is one (every request of it answered); an archive
+    that could not be asked, or asked only in part, gives failures instead,
+    which are never kept. ``holds`` is False for a negative answer: the
+    archive has no capture of the URL (it may have one later).
+    """
+
+    archive: str  # the TimeGate base
+    url: str  # the URI-R
+    # The moment asked about (Accept-Datetime); None for "the latest", as
+    # the store keeps an answer about an article with no publication time.
+    wanted: datetime | None
+    asked: datetime
+    nearest: Memento | None = None
+    last_alive: Memento | None = None
+    listed: int = 0  # captures its TimeMap listed
+    truncated: bool = False
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.nearest is not None or self.last_alive is not None or self.listed > 0
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archiver.crawl.memento import MementoSettings, Question, look_up
+from archiver.crawl.memento import MementoSettings, Question, ask, look_up
 from archiver.crawl.retry import RetryPolicy
 from archiver.models import MementoProblem
 from tests.fakememento import HUGE, FakeArchive
@@ -187,3 +187,24 @@ async def test_a_timegate_that_answers_with_the_memento_itself():
         )
         assert found.nearest.captured == datetime(2015, 5, 20, tzinfo=UTC)
         assert found.last_alive is not None
+
+
+async def test_known_answers_are_not_asked_and_new_whole_ones_are_handed_back(ok):
+    question = Question(url=GONE, when=PUBLISHED)
+    first = await ask([question], settings(ok.base))
+    (kept,) = first.answers
+    assert (kept.archive, kept.url, kept.wanted) == (ok.base, GONE, PUBLISHED)
+    assert kept.holds
+    asked = len(ok.requests)
+    again = await ask([question], settings(ok.base), {(ok.base, question): kept})
+    assert len(ok.requests) == asked  # nothing asked
+    assert again.answers == ()
+    assert again.findings == first.findings
+
+
+async def test_a_partial_answer_is_used_but_not_handed_back_to_keep():
+    for fake in archive("bad-timemap"):
+        question = Question(url=GONE, when=PUBLISHED)
+        found = await ask([question], settings(fake.base))
+        assert found.findings[question].nearest is not None  # used
+        assert found.answers == ()  # the TimeMap failed: nothing to keep

@@ -6,13 +6,23 @@ from the article files (:mod:`archiver.articles.placement`), captures we
 lack from web archives (:mod:`archiver.crawl.memento`, imported only when
 asked, so ``--help`` stays quick), and patched copies are written by
 :mod:`archiver.articles.patch` into a folder of their own.
+
+The archives' answers are kept in the store (``memento_answers``), so a
+second run asks about nothing it was already told: an answer naming a
+capture is kept until ``--memento-refresh``, one that the archive holds
+nothing is asked again after :data:`NEGATIVE_FOR` (archives keep ingesting
+older captures). A failed or partial answer is never kept. The store is
+read read-only, as ``archiver report`` reads it; the new answers are then
+written in one short transaction of their own. A store that cannot be
+written (a read-only mount, a copy without write rights) still gives the
+whole list: the answers are only not kept, and stderr says so in one line.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Final, Literal
@@ -26,13 +36,14 @@ from archiver.cli.types import Text, Whole, days, seconds
 from archiver.clock import now as clock_now
 from archiver.errors import InputError, StoreError, UsageError
 from archiver.files import replace_text
-from archiver.models import MementoFinding, Placement
+from archiver.models import ArchiveAnswer, MementoFinding, Placement
 from archiver.report import DEFAULT_COLLECTION, fix as fixlist, source
 from archiver.report.fixout import render_csv, render_json
 from archiver.store.base import STORE_NAME, open_store
 from archiver.urls import normalise
 
 DEFAULT_TIMEGATE: Final = "https://web.archive.org/web/"  # the Internet Archive's
+NEGATIVE_FOR: Final = timedelta(days=30)  # "holds nothing" is asked again after
 MAX_PRIORITY_ROWS: Final = 10_000_000
 
 
@@ -53,6 +64,7 @@ class FixSettings:
     memento_timeout: float
     memento_per_host: int
     memento_retries: int
+    memento_refresh: bool  # ask again even what the store keeps an answer to
     allow_private: bool
     dead_after_failures: int | None
     dead_after: timedelta | None
@@ -151,6 +163,13 @@ class FixSettings:
     help="Attempts per archive request, the first included.",
 )
 @click.option(
+    "--memento-refresh",
+    is_flag=True,
+    help="Ask the archives again about every link, even those whose answers "
+    "the store keeps (a capture found, or nothing held, in the last "
+    f"{NEGATIVE_FOR.days} days).",
+)
+@click.option(
     "--allow-private",
     is_flag=True,
     help="Let archive requests reach non-public addresses (a local archive).",
@@ -181,6 +200,7 @@ def fix_cmd(
     memento_timeout: float,
     memento_per_host: int,
     memento_retries: int,
+    memento_refresh: bool,
     allow_private: bool,
     dead_after_failures: int | None,
     dead_after_days: float | None,
@@ -215,6 +235,7 @@ def fix_cmd(
         memento_timeout=memento_timeout,
         memento_per_host=memento_per_host,
         memento_retries=memento_retries,
+        memento_refresh=memento_refresh,
         allow_private=allow_private,
         dead_after_failures=dead_after_failures,
         dead_after=None if dead_after_days is None else timedelta(days=dead_after_days),
@@ -229,26 +250,25 @@ def run(settings: FixSettings) -> None:
     except StoreError as exc:
         # Not a store, or one an older archiver wrote: the file given is wrong.
         raise UsageError(f"--store {exc}") from exc
+    now = clock_now()
     with opened:
         data = source.read(opened)
-    now = clock_now()
-    dead = fixlist.dead_citations(data, _options(settings, {}, now))
+        dead = fixlist.dead_citations(data, _options(settings, {}, now))
+        asked = fixlist.questions(dead, now)
+        kept: tuple[ArchiveAnswer, ...] = ()
+        if settings.memento and asked and not settings.memento_refresh:
+            kept = opened.memento_answers({url for url, _ in asked})
     places = {
         path: found
         for path in sorted({d.article.path for d in dead})
         if (found := _placements(Path(path))) is not None
     }
     options = _options(settings, places, now)
-    asked = fixlist.questions(dead, now)
     findings: dict[fixlist.Question, MementoFinding] = {}
     if settings.memento and asked:
-        # Archives can be slow to answer: say what is going on, on stderr.
-        click.echo(
-            f"archiver: asking {len(settings.timegates)} web archive(s) about "
-            f"{len({url for url, _ in asked})} dead link(s) we hold no copy of",
-            err=True,
-        )
-        findings = _ask_archives(settings, asked)
+        findings, new = _ask_archives(settings, asked, kept, now)
+        if new:
+            _keep(settings.store, new)
     fixes = fixlist.build(dead, findings, options, memento_asked=bool(findings))
     for failure in fixes.memento_failures:
         click.echo(
@@ -296,9 +316,19 @@ def _placements(path: Path) -> dict[str, Placement] | None:
 
 
 def _ask_archives(
-    settings: FixSettings, asked: set[fixlist.Question]
-) -> dict[fixlist.Question, MementoFinding]:
-    """Memento lookups for the links we hold no copy of: one trio run."""
+    settings: FixSettings,
+    asked: set[fixlist.Question],
+    kept: Sequence[ArchiveAnswer],
+    now: datetime,
+) -> tuple[dict[fixlist.Question, MementoFinding], tuple[ArchiveAnswer, ...]]:
+    """Memento lookups for the links we hold no copy of: one trio run.
+
+    Answers the store keeps, and that are still fresh, stand in for asking.
+    An article with no publication time asks about ``now`` (the latest
+    capture); its answer is kept as "the latest" (``wanted`` None), so the
+    next run, at another ``now``, finds it. Returns the findings, and the
+    new whole answers to keep.
+    """
     import trio
 
     from archiver.crawl import memento
@@ -314,8 +344,57 @@ def _ask_archives(
     questions = {
         memento.Question(url=url, when=when): (url, when) for url, when in asked
     }
-    found = trio.run(memento.look_up, list(questions), memento_settings)
-    return {questions[q]: finding for q, finding in found.items()}
+    fresh = {
+        (a.archive, a.url, a.wanted): a
+        for a in kept
+        if a.holds or now - a.asked < NEGATIVE_FOR
+    }
+    known: dict[tuple[str, memento.Question], ArchiveAnswer] = {}
+    for question in questions:
+        wanted = None if question.when == now else question.when
+        for gate in settings.timegates:
+            answer = fresh.get((gate, question.url, wanted))
+            if answer is not None:
+                known[(gate, question)] = answer
+    missing = {
+        q.url for q in questions for g in settings.timegates if (g, q) not in known
+    }
+    if missing:
+        # Archives can be slow to answer: say what is going on, on stderr.
+        click.echo(
+            f"archiver: asking {len(settings.timegates)} web archive(s) about "
+            f"{len(missing)} dead link(s) we hold no copy of"
+            + (f" ({len(known)} answer(s) kept in the store)" if known else ""),
+            err=True,
+        )
+    else:
+        click.echo(
+            f"archiver: memento: every answer about {len(questions)} dead "
+            "link(s) kept in the store; --memento-refresh asks again",
+            err=True,
+        )
+    found = trio.run(memento.ask, list(questions), memento_settings, known)
+    new = tuple(
+        replace(a, wanted=None) if a.wanted == now else a for a in found.answers
+    )
+    return {questions[q]: finding for q, finding in found.findings.items()}, new
+
+
+def _keep(store: Path, answers: Sequence[ArchiveAnswer]) -> None:
+    """Write the archives' new answers into the store, or say why they are not.
+
+    Only here does ``archiver fix`` write: the list is already made, so a
+    store that cannot be written costs the next run its answers, not this one.
+    """
+    try:
+        with open_store(store) as writable:
+            writable.record_memento_answers(answers)
+    except StoreError as exc:
+        click.echo(
+            f"archiver: memento: {len(answers)} answer(s) not kept in the "
+            f"store (they are asked again next time): {exc}",
+            err=True,
+        )
 
 
 def write_patched(fixes: fixlist.FixList, folder: Path, mode: str) -> None:

@@ -12,15 +12,19 @@ Archives are hosts like any other: the same guarded client (private
 addresses refused unless allowed, one resolution per host), a per-host
 limit, timeouts, and retries of transient failures by tenacity. An archive
 that cannot be reached (retries spent) is not asked again in the run, and
-what went wrong is a :class:`~archiver.models.MementoFailure` value. Answers
-are kept in memory for one run only (one TimeMap per archive and URL, one
-status per memento); nothing is written to the store.
+what went wrong is a :class:`~archiver.models.MementoFailure` value. Within
+a run, one TimeMap per archive and URL and one status per memento are asked.
+Across runs, :func:`ask` takes the answers a caller kept
+(:class:`~archiver.models.ArchiveAnswer`, by archive and question: the
+store keeps them, ``archiver fix`` decides which are still fresh) and asks
+only about the rest; it hands back the whole answers it got, to be kept.
+This module never touches the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urljoin, urlsplit
@@ -30,10 +34,17 @@ import trio
 from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from archiver.clock import now as clock_now
 from archiver.crawl import client as clients, linkformat, netguard
 from archiver.crawl.politeness import HostGate
 from archiver.crawl.retry import TRANSIENT_STATUSES, RetryPolicy
-from archiver.models import Memento, MementoFailure, MementoFinding, MementoProblem
+from archiver.models import (
+    ArchiveAnswer,
+    Memento,
+    MementoFailure,
+    MementoFinding,
+    MementoProblem,
+)
 from archiver.version import __version__
 
 DEFAULT_TIMEGATE: Final = "https://web.archive.org/web/"
@@ -81,15 +92,45 @@ class _TimeMap:
     last_alive: Memento | None
 
 
+Known = Mapping[tuple[str, Question], ArchiveAnswer]  # (archive, question) -> answer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Lookup:
+    """What :func:`ask` found: a finding per question, and the answers to keep."""
+
+    findings: Mapping[Question, MementoFinding]
+    answers: tuple[ArchiveAnswer, ...]  # whole answers asked this time, not known
+
+
 async def look_up(
     questions: Iterable[Question], settings: MementoSettings
 ) -> dict[Question, MementoFinding]:
     """What the archives hold for each question; every question gets a finding."""
+    return dict((await ask(questions, settings)).findings)
+
+
+async def ask(
+    questions: Iterable[Question], settings: MementoSettings, known: Known | None = None
+) -> Lookup:
+    """:func:`look_up`, asking no archive about a question whose answer is ``known``.
+
+    A finding combines the known answers with the new ones as if all had
+    been asked now. No client is opened when every answer is known.
+    """
     wanted = list(dict.fromkeys(questions))
+    kept = known or {}
+    found: dict[Question, MementoFinding] = {}
+    fresh: list[ArchiveAnswer] = []
+    if all((gate, q) in kept for q in wanted for gate in settings.timegates):
+        for question in wanted:
+            found[question] = _combine(
+                question, [kept[(gate, question)] for gate in settings.timegates], []
+            )
+        return Lookup(findings=found, answers=())
     guard = netguard.GuardedBackend(
         netguard.Resolver(), allow_private=settings.allow_private
     )
-    found: dict[Question, MementoFinding] = {}
     async with clients.build_client(
         clients.ClientSettings(user_agent=settings.user_agent),
         timeout=settings.timeout,
@@ -101,12 +142,33 @@ async def look_up(
 
         async def one(question: Question) -> None:
             async with limiter:
-                found[question] = await asker.finding(question)
+                found[question], new = await asker.finding(question, kept)
+                fresh.extend(new)
 
         async with trio.open_nursery() as nursery:
             for question in wanted:
                 nursery.start_soon(one, question)
-    return found
+    return Lookup(findings=found, answers=tuple(fresh))
+
+
+def _combine(
+    question: Question,
+    answers: Iterable[ArchiveAnswer],
+    failures: Iterable[MementoFailure],
+) -> MementoFinding:
+    """Every archive's answer as one finding: the nearest capture, the newest alive."""
+    got = list(answers)
+    nearest = [a.nearest for a in got if a.nearest is not None]
+    alive = [a.last_alive for a in got if a.last_alive is not None]
+    when = question.when
+    return MementoFinding(
+        url=question.url,
+        nearest=min(nearest, key=lambda m: abs(m.captured - when), default=None),
+        last_alive=max(alive, key=lambda m: m.captured, default=None),
+        listed=sum(a.listed for a in got),
+        truncated=any(a.truncated for a in got),
+        failures=tuple(failures),
+    )
 
 
 class _Asker:
@@ -123,44 +185,61 @@ class _Asker:
         self._statuses: dict[str, _Answer | MementoFailure] = {}
         self._locks: dict[object, trio.Lock] = {}
 
-    async def finding(self, question: Question) -> MementoFinding:
-        """Every archive's answer, combined: the nearest capture, the newest alive."""
-        nearest: list[Memento] = []
-        alive: list[Memento] = []
+    async def finding(
+        self, question: Question, known: Known
+    ) -> tuple[MementoFinding, list[ArchiveAnswer]]:
+        """Every archive's answer, combined, and the whole ones asked for now."""
+        answers: list[ArchiveAnswer] = []
+        fresh: list[ArchiveAnswer] = []
         failures: list[MementoFailure] = []
-        listed, truncated = 0, False
         for archive in self._settings.timegates:
+            kept = known.get((archive, question))
+            if kept is not None:
+                answers.append(kept)
+                continue
             if archive in self._down:
                 failures.append(self._down[archive])
                 continue
-            gate = await self._timegate(archive, question)
-            if isinstance(gate, MementoFailure):
-                failures.append(gate)
-                continue
-            memento, timemap_url = gate
-            if memento is not None:
-                nearest.append(memento)
-                if _alive(memento):
-                    alive.append(memento)
-            if timemap_url is None:
-                continue
-            timemap = await self._timemap(archive, question.url, timemap_url)
-            if isinstance(timemap, MementoFailure):
-                failures.append(timemap)
-                continue
-            listed += timemap.listed
-            truncated = truncated or timemap.truncated
-            if timemap.last_alive is not None:
-                alive.append(timemap.last_alive)
-        when = question.when
-        return MementoFinding(
-            url=question.url,
-            nearest=min(nearest, key=lambda m: abs(m.captured - when), default=None),
-            last_alive=max(alive, key=lambda m: m.captured, default=None),
-            listed=listed,
-            truncated=truncated,
-            failures=tuple(failures),
+            answer, problems = await self._answer(archive, question)
+            answers.append(answer)
+            failures += problems
+            # A partial answer is used, never kept; so is a capture whose
+            # status the archive did not tell.
+            unprobed = answer.nearest is not None and answer.nearest.status is None
+            if not problems and not unprobed:
+                fresh.append(answer)
+        return _combine(question, answers, failures), fresh
+
+    async def _answer(
+        self, archive: str, question: Question
+    ) -> tuple[ArchiveAnswer, list[MementoFailure]]:
+        """One archive's answer (as far as it came), and what went wrong on the way."""
+        answer = ArchiveAnswer(
+            archive=archive, url=question.url, wanted=question.when, asked=clock_now()
         )
+        gate = await self._timegate(archive, question)
+        if isinstance(gate, MementoFailure):
+            return answer, [gate]
+        memento, timemap_url = gate
+        if memento is not None:
+            answer = replace(
+                answer,
+                nearest=memento,
+                last_alive=memento if _alive(memento) else None,
+            )
+        if timemap_url is None:
+            return answer, []
+        timemap = await self._timemap(archive, question.url, timemap_url)
+        if isinstance(timemap, MementoFailure):
+            return answer, [timemap]
+        last = answer.last_alive
+        if timemap.last_alive is not None and (
+            last is None or timemap.last_alive.captured > last.captured
+        ):
+            last = timemap.last_alive
+        return replace(
+            answer, last_alive=last, listed=timemap.listed, truncated=timemap.truncated
+        ), []
 
     async def _timegate(
         self, archive: str, question: Question

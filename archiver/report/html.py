@@ -30,6 +30,8 @@ from archiver.report.markup import (
 from archiver.report.model import Copy, DeadShare, Report, RotRow
 from archiver.report.stats import Proportion
 from archiver.report.words import (
+    COMPARED,
+    DRIFT_BASIS,
     FIXED,
     KIND_NAMES,
     RESEARCH_NOTE,
@@ -242,6 +244,7 @@ def _drift(report: Report) -> str:
             [
                 Cell(link(d.url), d.url, "url"),
                 Cell("<br>".join(h(a) for a in d.articles), None, "wrap"),
+                Cell(h(COMPARED.get(d.compared, d.compared)), None, ""),
                 num(d.versions),
                 when(d.changed),
                 first,
@@ -251,12 +254,14 @@ def _drift(report: Report) -> str:
     columns = [
         ("link", ""),
         ("articles", ""),
+        ("compared by", ""),
         ("versions", "n"),
         ("changed", ""),
         ("first capture", ""),
         ("replay first capture", ""),
     ]
-    return table("drift", columns, rows, filter_label="changed links")
+    basis = f'<p class="note">{h(DRIFT_BASIS)}</p>'
+    return basis + table("drift", columns, rows, filter_label="changed links")
 
 
 def _ci(p: Proportion) -> Cell:
@@ -338,7 +343,11 @@ DEFINITIONS = (
         "dead or suspect, and no article cited it any more from that run on; "
         "removed: a link that left alive, or whose articles were withdrawn",
     ),
-    ("content drift", "alive now, but the content differs from the first capture"),
+    (
+        "content drift",
+        "alive now, but the content differs from the first capture: "
+        "a page's main text, another file's bytes",
+    ),
 )
 
 

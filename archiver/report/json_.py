@@ -172,6 +172,7 @@ def drift(d: Drift) -> Json:
         "versions": d.versions,
         "changed": iso(d.changed),
         "changed_run": d.changed_run,
+        "compared": d.compared,
         "first_capture": copy(d.first),
         "latest_capture": copy(d.latest),
     }

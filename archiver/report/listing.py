@@ -132,10 +132,12 @@ def drift(
     found = []
     for url in sorted(lives):
         life = lives[url]
-        first = copy_of(life.first_copy, options)
+        first = copy_of(life.baseline, options)
         latest = copy_of(life.last_copy, options)
-        since = life.current_since
+        since, compared = life.current_since, life.compared
         if not life.drifted or first is None or latest is None or since is None:
+            continue
+        if compared is None:  # pragma: no cover - drifted implies a baseline
             continue
         if not _since(since.run_id, index, options.filters.since):
             continue
@@ -148,6 +150,7 @@ def drift(
                 versions=life.versions,
                 changed=since.checked,
                 changed_run=since.run_id,
+                compared=str(compared),
             )
         )
     return tuple(found)

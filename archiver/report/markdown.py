@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 
 from archiver.report.model import Copy, DeadShare, Report, RotRow
 from archiver.report.words import (
+    COMPARED,
+    DRIFT_BASIS,
     FIXED,
     KIND_NAMES,
     RESEARCH_NOTE,
@@ -261,15 +263,23 @@ def render(report: Report) -> str:
             ),
         )
         out.append("")
-    out += ["## Content drift", ""]
+    out += ["## Content drift", "", DRIFT_BASIS, ""]
     if not report.drift:
         out += ["No link has changed since it was first captured.", ""]
     else:
         out += table(
-            ("link", "versions", "changed", "first capture", "replay first capture"),
+            (
+                "link",
+                "compared by",
+                "versions",
+                "changed",
+                "first capture",
+                "replay first capture",
+            ),
             (
                 (
                     link(d.url),
+                    COMPARED.get(d.compared, d.compared),
                     str(d.versions),
                     human(d.changed),
                     _copy(d.first)[0],

@@ -176,15 +176,20 @@ class RunPoint:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Drift:
-    """A link alive now whose content differs from its first capture."""
+    """A link alive now whose content differs from its first compared capture.
+
+    An HTML page is compared by its main text, anything else by its bytes
+    (``compared``: "main-text" or "payload", archiver.store.history.Basis).
+    """
 
     url: str
     articles: tuple[str, ...]
-    first: Copy
+    first: Copy  # the first capture compared (on the basis ``compared``)
     latest: Copy
-    versions: int  # distinct payloads captured
+    versions: int  # distinct contents captured
     changed: datetime  # the check that captured the current content first
     changed_run: str
+    compared: str = "payload"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,7 +17,17 @@ from datetime import datetime
 
 from archiver.models import Outcome
 from archiver.report.model import Counts, Group
-from archiver.store.history import Check, DeadRule, Streak, Verdict, advance, judge
+from archiver.store.history import (
+    Basis,
+    Check,
+    DeadRule,
+    Streak,
+    Verdict,
+    advance,
+    basis_of,
+    content_key,
+    judge,
+)
 
 # Never fetched, so not a check of the link (the pipeline does not record
 # them; a store written by other means might).
@@ -41,22 +51,31 @@ class LinkLife:
     dead_since_run: str | None  # run of the first failing check of this streak
     first_copy: Check | None  # the first alive check that wrote a record
     last_copy: Check | None  # the latest one
-    current_since: Check | None  # first alive check with today's payload
-    versions: int  # distinct payloads captured while alive
+    # Drift: the first check whose content (store.history.content_key) is
+    # compared, on today's basis, and the first with today's content.
+    baseline: Check | None
+    current_since: Check | None
+    versions: int  # distinct contents captured on that basis
     after_run: Mapping[int, Group]  # run position -> group just after that run
     confirmed_dead_in: tuple[int, ...]  # run positions that confirmed it dead
     revived_in: tuple[int, ...]
 
     @property
     def drifted(self) -> bool:
-        """Alive now, with content other than its first capture's."""
-        first, now = self.first_copy, self.current_since
+        """Alive now, with content other than its first compared capture's."""
+        first, now = self.baseline, self.current_since
         return (
             self.group is Group.ALIVE
             and first is not None
             and now is not None
-            and _digest(first) != _digest(now)
+            and content_key(first) != content_key(now)
         )
+
+    @property
+    def compared(self) -> Basis | None:
+        """What its captures are compared by: main text or payload bytes."""
+        key = content_key(self.baseline) if self.baseline is not None else None
+        return basis_of(key) if key is not None else None
 
 
 def group_of(verdict: Verdict, latest: Outcome) -> Group:
@@ -80,9 +99,9 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
     )
     streak: Streak | None = None
     verdict = Verdict.UNKNOWN
-    last_dead = first_copy = last_copy = current_since = None
+    last_dead = first_copy = last_copy = baseline = current_since = None
     dead_since_run: str | None = None
-    digests: set[str] = set()
+    keys: set[str] = set()
     after: dict[int, Group] = {}
     died: list[int] = []
     revived: list[int] = []
@@ -101,11 +120,17 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         if check.outcome is Outcome.ALIVE and check.record is not None:
             first_copy = first_copy or check
             last_copy = check
-            digest = _digest(check)
-            if digest is not None:
-                digests.add(digest)
-            if current_since is None or (digest and digest != _digest(current_since)):
-                current_since = check
+            key = content_key(check)
+            base: str | None = content_key(baseline) if baseline is not None else None
+            if key is not None and (base is None or basis_of(key) != basis_of(base)):
+                # The first compared capture, or the first judged by main
+                # text after captures judged by bytes: comparing starts here.
+                baseline = current_since = check
+                keys = {key}
+            elif key is not None and current_since is not None:
+                keys.add(key)
+                if key != content_key(current_since):
+                    current_since = check
         after[position] = group_of(verdict, check.outcome)
     if streak is None:
         return None
@@ -121,16 +146,13 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         dead_since_run=dead_since_run if streak.failures else None,
         first_copy=first_copy,
         last_copy=last_copy,
+        baseline=baseline,
         current_since=current_since,
-        versions=len(digests),
+        versions=len(keys),
         after_run=after,
         confirmed_dead_in=tuple(died),
         revived_in=tuple(revived),
     )
-
-
-def _digest(check: Check) -> str | None:
-    return check.record.payload_digest if check.record is not None else None
 
 
 @dataclass(frozen=True, slots=True)

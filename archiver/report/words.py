@@ -15,6 +15,16 @@ from archiver.store.history import DeadRule
 
 TITLE = "Link rot report"
 
+# How drift is judged, said once for every format (archiver.store.history).
+DRIFT_BASIS: Final = (
+    "HTML pages are compared by their main text (the article as a reader view "
+    "extracts it, whitespace collapsed), so a change of ads, timestamps or "
+    "page furniture is not drift; other files are compared by their bytes. "
+    "Pages captured before main texts were recorded are compared from their "
+    "first capture that has one."
+)
+COMPARED: Final = {"main-text": "main text", "payload": "bytes"}
+
 
 def iso(when: datetime | None) -> str | None:
     """ISO 8601 in UTC to the second, as the JSON and CSV forms write times."""

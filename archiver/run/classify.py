@@ -196,6 +196,7 @@ def classify(result: FetchResult, record: RecordRef | None = None) -> LinkStatus
         truncated=bool(final and (final.body.truncated or not final.body.complete)),
         record=record,
         checked=result.finished,
+        text_digest=result.text_digest if reason.outcome is Outcome.ALIVE else None,
     )
 
 

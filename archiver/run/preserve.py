@@ -27,6 +27,7 @@ from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.browser.settings import BrowserSettings
 from archiver.clock import now as clock_now
+from archiver.crawl import maintext
 from archiver.crawl.client import ClientSettings, build_client
 from archiver.crawl.fetch import Fetcher, FetchSettings
 from archiver.crawl.netguard import GuardedBackend, Resolver
@@ -499,6 +500,8 @@ async def _crawl(
             verifier=verifier,
             book=book if settings.requisites.enabled else None,
             parsers=trio.CapacityLimiter(2),
+            # Only a store compares one night's text with another's.
+            texts=recorder.history is not None,
         )
 
         async def record() -> None:
@@ -543,6 +546,7 @@ async def _fetch(
     verifier: Verifier,
     book: Book | None,
     parsers: trio.CapacityLimiter,
+    texts: bool = False,
     browser: browsing.BrowserStage | None = None,
 ) -> Finished | None:
     """Fetch one cited URL (verified) or requisite (not), and queue what it needs.
@@ -550,7 +554,8 @@ async def _fetch(
     The body is searched here, before the result goes to the recorder, which
     deletes the spool file once the records are written. A cited page the
     browser stage wants goes to its queue (which never blocks) instead of the
-    recorder: it reaches the recorder once rendered.
+    recorder: it reaches the recorder once rendered. With ``texts`` a cited
+    page's main text is digested here too, for the store's drift.
     """
     # Between two attempts the worker rests, and the host's turn passes on.
     rest = functools.partial(frontier.resting, authority(work.url))
@@ -564,6 +569,11 @@ async def _fetch(
         wanted = None
         if classify.classify(result).outcome is not Outcome.ALIVE:
             return _or_rendered(result, browser)
+        if texts and maintext.applies(result.hops[-1]):
+            digest = await trio.to_thread.run_sync(
+                maintext.text_digest, result.hops[-1], limiter=parsers
+            )
+            result = replace(result, text_digest=digest)
     kind = wanted.kind if wanted is not None else None
     if book is not None and searchable(result, kind):
         found = await trio.to_thread.run_sync(discover, result, kind, limiter=parsers)

@@ -26,7 +26,14 @@ from types import TracebackType
 from typing import Final, Protocol
 
 from archiver.errors import StoreError
-from archiver.models import Article, Citation, LinkStatus, Target, Unfetched
+from archiver.models import (
+    ArchiveAnswer,
+    Article,
+    Citation,
+    LinkStatus,
+    Target,
+    Unfetched,
+)
 from archiver.store.history import (
     DEFAULT_RULE,
     ArchivedCopy,
@@ -252,6 +259,18 @@ class Store(Protocol):
 
     def dead_since(self, url: str) -> datetime | None:
         """When the current failing streak began (suspect or dead), else None."""
+        ...
+
+    def memento_answers(self, urls: Iterable[str]) -> tuple[ArchiveAnswer, ...]:
+        """What web archives answered about these URLs, kept; by URL and archive.
+
+        Every kept answer is returned, however old: whether one is still
+        fresh is the caller's to decide (``archiver fix``).
+        """
+        ...
+
+    def record_memento_answers(self, answers: Iterable[ArchiveAnswer]) -> None:
+        """Keep these answers, each replacing the one on its archive, URL, moment."""
         ...
 
     def due_urls(

@@ -96,6 +96,9 @@ class Check:
     length: int | None
     truncated: bool
     record: RecordRef | None  # the final response record, when one was written
+    # Digest of the page's main text (archiver.crawl.maintext); None for
+    # other content, and for checks recorded before schema version 5.
+    text_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +178,10 @@ class Streak:
     ended_last_night: datetime | None
     last_alive: datetime | None
     digest: str | None  # payload digest of the latest alive check that had one
-    drifted: bool  # the latest alive check's digest differs from the one before
+    drifted: bool  # the latest alive check's content differs from the one before
+    # The latest alive check's content key (:func:`content_key`), what
+    # ``drifted`` compares; None until a check had one.
+    content: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -190,6 +196,51 @@ class UrlState:
     dead_since: datetime | None  # first failing check of that streak
     last_alive: datetime | None
     digest: str | None
+
+
+class Basis(StrEnum):
+    """What two captures are compared by to say whether a link's content drifted."""
+
+    MAIN_TEXT = "main-text"  # an HTML page: its extracted main text
+    PAYLOAD = "payload"  # anything else (an image, a PDF): its bytes
+
+
+HTML_TYPES: Final = ("text/html", "application/xhtml+xml")
+
+
+def content_key(check: Check) -> str | None:
+    """What drift compares for this check, as ``<basis>:<digest>``; None if nothing.
+
+    An HTML page is compared by its main text only: its bytes change with
+    every ad and timestamp. A page recorded before main texts were digested
+    (schema version 5) has no text digest, and so is compared with nothing;
+    neither is a check without a record. Other content is compared by its
+    payload digest. Keys of two bases never compare (see :func:`drifted`).
+    """
+    if check.text_digest:
+        return f"{Basis.MAIN_TEXT}:{check.text_digest}"
+    media = (check.content_type or "").split(";", 1)[0].strip().lower()
+    if media in HTML_TYPES:
+        return None
+    digest = check.record.payload_digest if check.record else None
+    return f"{Basis.PAYLOAD}:{digest}" if digest else None
+
+
+def basis_of(key: str) -> Basis:
+    """The basis a content key was made on."""
+    return Basis(key.split(":", 1)[0])
+
+
+def drifted(before: str | None, after: str | None) -> bool:
+    """Whether content key ``after`` says the content changed since ``before``.
+
+    Only keys of one basis compare: a page whose first capture was judged
+    by its bytes (before main texts were kept) and whose next is judged by
+    its text has not been seen to change, it is only seen better.
+    """
+    if before is None or after is None:
+        return False
+    return basis_of(before) is basis_of(after) and before != after
 
 
 def advance(previous: Streak | None, check: Check, night: datetime) -> Streak:
@@ -219,6 +270,7 @@ def advance(previous: Streak | None, check: Check, night: datetime) -> Streak:
     base = replace(base, checked=check.checked, night=night, outcome=check.outcome)
     if check.outcome is Outcome.ALIVE:
         digest = check.record.payload_digest if check.record else None
+        key = content_key(check)
         return replace(
             base,
             conclusive=Outcome.ALIVE,
@@ -231,7 +283,8 @@ def advance(previous: Streak | None, check: Check, night: datetime) -> Streak:
             ended_last_night=base.last_failure_night,
             last_alive=check.checked,
             digest=digest or base.digest,
-            drifted=bool(digest and base.digest and digest != base.digest),
+            content=key or base.content,
+            drifted=drifted(base.content, key),
         )
     if check.outcome is Outcome.DEAD:
         first = base.failures == 0

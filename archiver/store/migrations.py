@@ -18,7 +18,7 @@ from datetime import datetime
 
 from archiver.errors import StoreError
 from archiver.store.rows import to_text
-from archiver.store.sql import Connection, Dialect, replay
+from archiver.store.sql import Connection, Dialect, replay, replay_before_texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 drifted INTEGER NOT NULL
             )""",
         ),
-        backfill=replay,
+        backfill=replay_before_texts,
     ),
     Migration(
         3,
@@ -162,6 +162,35 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX citations_by_url ON citations (url)",
             "CREATE INDEX citations_by_article ON citations (article)",
         ),
+    ),
+    Migration(
+        5,
+        "checks.text_digest, url_states.content (drift by main text); "
+        "memento_answers (web archives' answers, kept)",
+        # A news page's bytes change every night (ads, timestamps, nonces),
+        # so drift compares the digest of its main text instead. Checks
+        # recorded before have none: an HTML page among them is compared with
+        # nothing (never called drifted by its bytes), and the replay below
+        # folds every URL again under that rule.
+        # memento_answers: what each web archive answered about a URL at a
+        # moment (issue 17 item 2), so ``archiver fix`` does not ask again
+        # each run. ``wanted`` is that moment as stored times are, or '' for
+        # "the latest"; ``answer`` the captures found, as JSON.
+        (
+            "ALTER TABLE checks ADD COLUMN text_digest TEXT",
+            "ALTER TABLE url_states ADD COLUMN content TEXT",
+            """CREATE TABLE memento_answers (
+                archive TEXT NOT NULL,
+                url TEXT NOT NULL,
+                wanted TEXT NOT NULL,
+                asked TEXT NOT NULL,
+                holds INTEGER NOT NULL,
+                answer TEXT NOT NULL,
+                PRIMARY KEY (archive, url, wanted)
+            )""",
+            "CREATE INDEX memento_answers_by_url ON memento_answers (url)",
+        ),
+        backfill=replay,
     ),
 )
 

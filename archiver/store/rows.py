@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from typing import Final
 
 from archiver.models import (
+    ArchiveAnswer,
     Capture,
     Citation,
     LinkKind,
     LinkStatus,
+    Memento,
     Outcome,
     RecordRef,
 )
@@ -62,7 +64,7 @@ def _str(value: object) -> str | None:
 CHECK_COLUMNS: Final = (
     "url, run_id, checked, outcome, reason, detail, http_status, final_url, "
     "attempts, content_type, length, truncated, payload_digest, warc_file, "
-    "warc_offset, revisit_uri, revisit_date"
+    "warc_offset, revisit_uri, revisit_date, text_digest"
 )
 
 
@@ -87,13 +89,14 @@ def check_row(check: Check) -> Row:
         record.offset if record else None,
         revisit.uri if revisit else None,
         revisit.date if revisit else None,
+        check.text_digest,
     )
 
 
 def row_check(row: Row) -> Check:
     (url, run_id, checked, outcome, reason, detail, http_status, final_url) = row[:8]
     (attempts, content_type, length, truncated, digest, warc, offset) = row[8:15]
-    (revisit_uri, revisit_date) = row[15:]
+    (revisit_uri, revisit_date, text_digest) = row[15:]
     record = None
     if warc is not None and offset is not None:
         revisit = None
@@ -119,13 +122,14 @@ def row_check(row: Row) -> Check:
         length=_int(length),
         truncated=bool(truncated),
         record=record,
+        text_digest=_str(text_digest),
     )
 
 
 STREAK_COLUMNS: Final = (
     "url, checked, night, outcome, conclusive, failures, failing_since, "
     "first_failure_night, last_failure_night, ended_failures, ended_first_night, "
-    "ended_last_night, last_alive, digest, drifted"
+    "ended_last_night, last_alive, digest, drifted, content"
 )
 
 
@@ -146,6 +150,7 @@ def streak_row(streak: Streak) -> Row:
         maybe_text(streak.last_alive),
         streak.digest,
         int(streak.drifted),
+        streak.content,
     )
 
 
@@ -166,14 +171,15 @@ def row_streak(row: Row) -> Streak:
         last_alive=maybe_time(row[12]),
         digest=_str(row[13]),
         drifted=bool(row[14]),
+        content=_str(row[15]),
     )
 
 
 INSERT_STREAK: Final = (
     "INSERT INTO url_states (url, checked, night, outcome, conclusive, failures, "
     "failing_since, first_failure_night, last_failure_night, ended_failures, "
-    "ended_first_night, ended_last_night, last_alive, digest, drifted) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "ended_first_night, ended_last_night, last_alive, digest, drifted, content) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -214,7 +220,7 @@ UPSERT_URL: Final = (
 )
 INSERT_CHECK: Final = (
     f"INSERT INTO checks ({CHECK_COLUMNS}) "  # noqa: S608 - constant
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (run_id, url) DO NOTHING"
 )
 SELECT_CHECKS: Final = f"SELECT {CHECK_COLUMNS} FROM checks "  # noqa: S608
@@ -244,6 +250,7 @@ def status_check(run_id: str, status: LinkStatus, at: datetime | None) -> Check:
         length=status.length,
         truncated=status.truncated,
         record=status.record,
+        text_digest=status.text_digest,
     )
 
 
@@ -316,3 +323,66 @@ def citation_rows(article: str, cited: Iterable[tuple[str, Citation]]) -> list[R
             )
         )
     return rows
+
+
+MEMENTO_COLUMNS: Final = "archive, url, wanted, asked, holds, answer"
+UPSERT_MEMENTO: Final = (
+    f"INSERT INTO memento_answers ({MEMENTO_COLUMNS}) "  # noqa: S608 - constant
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (archive, url, wanted) DO UPDATE SET "
+    "asked = excluded.asked, holds = excluded.holds, answer = excluded.answer"
+)
+
+
+def _memento_json(memento: Memento | None) -> dict[str, object] | None:
+    if memento is None:
+        return None
+    return {
+        "url": memento.url,
+        "captured": to_text(memento.captured),
+        "archive": memento.archive,
+        "status": memento.status,
+    }
+
+
+def _json_memento(value: object) -> Memento | None:
+    if not isinstance(value, dict):
+        return None
+    status = value.get("status")
+    return Memento(
+        url=str(value["url"]),
+        captured=from_text(str(value["captured"])),
+        archive=str(value["archive"]),
+        status=int(status) if isinstance(status, int) else None,
+    )
+
+
+def memento_row(answer: ArchiveAnswer) -> Row:
+    body = {
+        "nearest": _memento_json(answer.nearest),
+        "last_alive": _memento_json(answer.last_alive),
+        "listed": answer.listed,
+        "truncated": answer.truncated,
+    }
+    return (
+        answer.archive,
+        answer.url,
+        maybe_text(answer.wanted) or "",
+        to_text(answer.asked),
+        int(answer.holds),
+        json.dumps(body, sort_keys=True),
+    )
+
+
+def row_memento(row: Row) -> ArchiveAnswer:
+    archive, url, wanted, asked, _holds, answer = row
+    body = json.loads(str(answer))
+    return ArchiveAnswer(
+        archive=str(archive),
+        url=str(url),
+        wanted=from_text(str(wanted)) if wanted else None,
+        asked=from_text(str(asked)),
+        nearest=_json_memento(body.get("nearest")),
+        last_alive=_json_memento(body.get("last_alive")),
+        listed=int(body.get("listed", 0)),
+        truncated=bool(body.get("truncated", False)),
+    )

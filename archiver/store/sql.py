@@ -29,6 +29,7 @@ from typing import Final, Protocol, Self
 
 from archiver.errors import StoreError
 from archiver.models import (
+    ArchiveAnswer,
     Article,
     Citation,
     LinkStatus,
@@ -60,6 +61,7 @@ from archiver.store.rows import (
     INSERT_CHECK,
     INSERT_CITATION,
     INSERT_STREAK,
+    MEMENTO_COLUMNS,
     REMOVE_CITATION,
     RUN_COLUMNS,
     SELECT_CHECKS,
@@ -67,15 +69,18 @@ from archiver.store.rows import (
     SELECT_STREAKS,
     STREAK_COLUMNS,
     UPSERT_ARTICLE,
+    UPSERT_MEMENTO,
     UPSERT_URL,
     Row,
     check_row,
     citation_rows,
     from_text,
     maybe_text,
+    memento_row,
     row_article,
     row_check,
     row_citation,
+    row_memento,
     row_run,
     row_span,
     row_streak,
@@ -163,6 +168,7 @@ TABLES: Final = (
     Table("runs", RUN_COLUMNS),
     Table("checks", CHECK_COLUMNS),
     Table("url_states", STREAK_COLUMNS),
+    Table("memento_answers", MEMENTO_COLUMNS),
 )
 
 
@@ -573,6 +579,29 @@ class SQLStore(ABC):
         ]
         return due(candidates, now, alive_every, suspect_every, self.rule, limit)
 
+    # Web archives' answers, kept for ``archiver fix``
+
+    def memento_answers(self, urls: Iterable[str]) -> tuple[ArchiveAnswer, ...]:
+        with self._transaction(write=False) as conn:
+            rows = _where_url_in(
+                conn,
+                f"SELECT {MEMENTO_COLUMNS} FROM memento_answers WHERE ",  # noqa: S608
+                (),
+                set(urls),
+            )
+        found = sorted(
+            (row_memento(row) for row in rows),
+            key=lambda a: (a.url, a.archive, a.wanted is not None, a.wanted),
+        )
+        return tuple(found)
+
+    def record_memento_answers(self, answers: Iterable[ArchiveAnswer]) -> None:
+        rows = [memento_row(answer) for answer in answers]
+        if not rows:
+            return
+        with self._transaction(write=True) as conn:
+            conn.executemany(UPSERT_MEMENTO, rows)
+
     # Whole tables, for ``archiver store copy``
 
     def dump(self) -> dict[str, list[Row]]:
@@ -670,36 +699,58 @@ def _streak(conn: Connection, url: str) -> Streak | None:
     return row_streak(row) if row else None
 
 
-_REPLAY = (
+_REPLAY_HEAD = (
     "SELECT c.url, c.run_id, c.checked, c.outcome, c.reason, c.detail, "
     "c.http_status, c.final_url, c.attempts, c.content_type, c.length, "
     "c.truncated, c.payload_digest, c.warc_file, c.warc_offset, c.revisit_uri, "
-    "c.revisit_date, r.started "
-    "FROM checks c JOIN runs r ON r.id = c.run_id "
+    "c.revisit_date, "
 )
+_REPLAY_TAIL = "r.started FROM checks c JOIN runs r ON r.id = c.run_id "
+_REPLAY = _REPLAY_HEAD + "c.text_digest, " + _REPLAY_TAIL
+_REPLAY_BEFORE_TEXTS = _REPLAY_HEAD + "NULL, " + _REPLAY_TAIL
 _ORDER = "ORDER BY c.url, c.checked, r.started"
+# url_states as schema versions 2 to 4 had it: without ``content``.
+_INSERT_STREAK_V2 = (
+    "INSERT INTO url_states (url, checked, night, outcome, conclusive, failures, "
+    "failing_since, first_failure_night, last_failure_night, ended_failures, "
+    "ended_first_night, ended_last_night, last_alive, digest, drifted) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
-def replay(conn: Connection, url: str | None = None) -> None:
+def replay(conn: Connection, url: str | None = None, *, texts: bool = True) -> None:
     """Rebuild ``url_states`` from the stored checks: every URL's, or ``url``'s.
 
     Used to fill the table when it is created, and when a check arrives out of
     order (older than the latest one), where folding forward would be wrong.
+    ``texts=False`` is for a store still below schema version 5, whose tables
+    have no main-text digests yet (:func:`replay_before_texts`).
     """
+    select = _REPLAY if texts else _REPLAY_BEFORE_TEXTS
     if url is None:
         conn.execute("DELETE FROM url_states")
-        rows = conn.execute(_REPLAY + _ORDER).fetchall()
+        rows = conn.execute(select + _ORDER).fetchall()
     else:
         conn.execute("DELETE FROM url_states WHERE url = ?", (url,))
-        rows = conn.execute(_REPLAY + "WHERE c.url = ? " + _ORDER, (url,)).fetchall()
+        rows = conn.execute(select + "WHERE c.url = ? " + _ORDER, (url,)).fetchall()
     streaks: dict[str, Streak] = {}
     for row in rows:
         check = row_check(row[:-1])
         night = from_text(str(row[-1]))
         streaks[check.url] = advance(streaks.get(check.url), check, night)
-    found = [streak_row(s) for s in streaks.values()]
+    if texts:
+        found = [streak_row(s) for s in streaks.values()]
+        insert = INSERT_STREAK
+    else:
+        found = [streak_row(s)[:-1] for s in streaks.values()]
+        insert = _INSERT_STREAK_V2
     if found:
-        conn.executemany(INSERT_STREAK, found)
+        conn.executemany(insert, found)
+
+
+def replay_before_texts(conn: Connection) -> None:
+    """:func:`replay` for the migration that made ``url_states`` (version 2)."""
+    replay(conn, texts=False)
 
 
 def one_line(error: BaseException) -> str:

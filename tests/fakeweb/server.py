@@ -262,6 +262,8 @@ class FakeWeb:
         self._rate_once_served = False
         self._switches: dict[str, Reply] = {}
         self._files: dict[str, Reply] = {}
+        self._news: dict[str, tuple[str, ...]] = {}
+        self._served = 0  # news pages served: each one's ads and nonce differ
         self._threads = [
             threading.Thread(target=server.serve_forever, daemon=True)
             for server in self._servers()
@@ -351,6 +353,53 @@ class FakeWeb:
         with self._lock:
             self._files[path.lstrip("/")] = reply
         return "/files/" + path.lstrip("/")
+
+    def edit(self, slug: str, *paragraphs: str) -> str:
+        """Make ``paragraphs`` the article of ``/news/<slug>``; return that path.
+
+        Like a real news page, every answer is rebuilt: another ad, another
+        "updated" time, another script nonce and request id, another "most
+        read" box, so no two answers have the same bytes; only the article
+        is the test's, and changes when the test edits it.
+        """
+        with self._lock:
+            self._news[slug] = paragraphs
+        return f"/news/{slug}"
+
+    def _news_page(self, path: str, args: list[str]) -> Reply:
+        slug = args[0] if args else ""
+        with self._lock:
+            paragraphs = self._news.get(slug)
+            self._served += 1
+            served = self._served
+        if paragraphs is None:
+            return self._not_found(path, args)
+        pick = random.Random(served)
+        stories = [
+            "Storm hits coast",
+            "Cup final tonight",
+            "Prices rise again",
+            "New park opens",
+            "Election results",
+        ]
+        pick.shuffle(stories)
+        nonce = f"{pick.getrandbits(64):016x}"
+        article = "".join(f"<p>{html_escape(text)}</p>" for text in paragraphs)
+        page = (
+            "<!doctype html><html><head><title>Council budget - Example Daily"
+            f'</title><script nonce="{nonce}">window.served = {served};</script>'
+            '</head><body><header><nav><a href="/">Home</a> <a href="/news">'
+            f'News</a></nav><div class="ad">Advert {pick.randint(1, 10**6)}: '
+            f"{pick.choice(['cheap flights', 'new shoes', 'a better bank'])}"
+            f'</div><p class="updated">Updated {served % 59 + 1} minutes ago</p>'
+            f"</header><main><article><h1>Council budget</h1>{article}</article>"
+            '<aside class="most-read"><h2>Most read</h2><ul>'
+            + "".join(
+                f'<li><a href="/s/{i}">{s}</a></li>' for i, s in enumerate(stories[:3])
+            )
+            + f"</ul></aside></main><footer>Request {nonce}</footer></body></html>"
+        )
+        return Reply(200, [("Content-Type", "text/html; charset=utf-8")], page.encode())
 
     def _file(self, path: str, args: list[str]) -> Reply:
         with self._lock:
@@ -628,6 +677,7 @@ class FakeWeb:
         "wall": _wall,
         "switch": _switch,
         "files": _file,
+        "news": _news_page,
         "captcha": _captcha,
         "always-429": _always_429,
         "short": _short,

@@ -21,11 +21,13 @@ import trio.lowlevel
 
 from archiver.errors import ExitCode, StoreError
 from archiver.models import (
+    ArchiveAnswer,
     Article,
     Capture,
     Citation,
     LinkKind,
     LinkStatus,
+    Memento,
     NormalizedURL,
     Outcome,
     RecordRef,
@@ -34,7 +36,7 @@ from archiver.models import (
     Unfetched,
 )
 from archiver.store import migrations, sql as sql_store
-from archiver.store.base import Store, open_store
+from archiver.store.base import Store, copy_store, open_store
 from archiver.store.history import Check, DeadRule, RunStatus, Verdict, advance
 from archiver.store.location import PostgresURL, StoreLocation
 from archiver.store.postgres import DIALECT as POSTGRES_DIALECT, PostgresStore
@@ -66,6 +68,8 @@ def status(
     *,
     digest: str | None = "sha1:AAAA",
     offset: int = 0,
+    text: str | None = None,
+    content_type: str = "text/html",
 ) -> LinkStatus:
     reason, code = REASONS[outcome]
     record = None
@@ -85,10 +89,11 @@ def status(
         http_status=code,
         final_url=url if code else None,
         attempts=1,
-        content_type="text/html" if record else None,
+        content_type=content_type if record else None,
         length=1234 if record else None,
         record=record,
         checked=checked,
+        text_digest=text if record else None,
     )
 
 
@@ -517,7 +522,7 @@ def test_a_version_3_store_is_upgraded_in_place_keeping_its_citations_cited(loca
         assert spans(store) == [(URL, "a.md", night(0), night(3))]
         assert store.all_citations() == {}
     with raw(location) as conn:
-        assert migrations.current_version(conn) == 4
+        assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
 
 
 # Checks
@@ -721,16 +726,18 @@ def test_a_suspect_url_that_answers_again_is_simply_alive(store):
 
 
 def test_changed_content_is_drift_against_the_previous_alive_capture(store):
-    check_at(store, night(0), URL, Outcome.ALIVE, digest="sha1:A")
-    check_at(store, night(1), URL, Outcome.ALIVE, digest="sha1:A")
+    page = {"text": "sha256:T1"}
+    check_at(store, night(0), URL, Outcome.ALIVE, digest="sha1:A", **page)
+    # New bytes (another ad), the same main text: not drift.
+    check_at(store, night(1), URL, Outcome.ALIVE, digest="sha1:A2", **page)
     assert verdict(store) is Verdict.ALIVE
     check_at(store, night(2), URL, Outcome.DEAD)
     check_at(store, night(3), URL, Outcome.ALIVE, digest=None)  # no digest known
     assert verdict(store) is Verdict.ALIVE
-    check_at(store, night(4), URL, Outcome.ALIVE, digest="sha1:B")
+    check_at(store, night(4), URL, Outcome.ALIVE, digest="sha1:B", text="sha256:T2")
     assert verdict(store) is Verdict.DRIFT
     assert store.last_digest(URL) == "sha1:B"
-    check_at(store, night(5), URL, Outcome.ALIVE, digest="sha1:B")
+    check_at(store, night(5), URL, Outcome.ALIVE, digest="sha1:B", text="sha256:T2")
     assert verdict(store) is Verdict.ALIVE
     # A revisit record for unchanged content refers to its first capture.
     first_a = store.first_capture(URL, "sha1:A")
@@ -738,6 +745,74 @@ def test_changed_content_is_drift_against_the_previous_alive_capture(store):
     assert first_a.checked == night(0) + timedelta(minutes=5)
     assert first_b.checked == night(4) + timedelta(minutes=5)
     assert store.first_capture(URL, "sha1:C") is None
+
+
+def test_a_file_other_than_a_page_drifts_by_its_bytes(store):
+    image = "https://example.org/chart.png"
+    png = {"content_type": "image/png"}
+    check_at(store, night(0), image, Outcome.ALIVE, digest="sha1:P1", **png)
+    check_at(store, night(1), image, Outcome.ALIVE, digest="sha1:P1", **png)
+    assert verdict(store, image) is Verdict.ALIVE
+    check_at(store, night(2), image, Outcome.ALIVE, digest="sha1:P2", **png)
+    assert verdict(store, image) is Verdict.DRIFT
+
+
+def test_a_check_keeps_its_main_text_digest(store):
+    check_at(store, night(0), URL, Outcome.ALIVE, text="sha256:T1")
+    (check,) = store.history(URL)
+    assert check.text_digest == "sha256:T1"
+
+
+def test_a_version_4_store_never_calls_a_page_drifted_by_its_bytes(location):
+    """Old checks of a page have bytes only: upgraded, they are compared with nothing.
+
+    Version 4 folded them by payload digest, so the page was "drift" every
+    night its ads changed; the upgrade folds the history again, and from the
+    first check with a main-text digest on, the page is compared by its text.
+    """
+    image = "https://example.org/chart.png"
+    with raw(location) as conn:
+        migrations.migrate(conn, dialect_of(location), "old", T0, target=4)
+        for n, (page, png) in enumerate([("sha1:A", "sha1:P1"), ("sha1:B", "sha1:P2")]):
+            run_id = f"old-{n}"
+            conn.execute(
+                "INSERT INTO runs (id, started, finished, options, counts, "
+                "conclusive, status) VALUES (?, ?, ?, '{}', '{}', 1, 'completed')",
+                (run_id, to_text(night(n)), to_text(night(n))),
+            )
+            for url, digest, kind in ((URL, page, "text/html; charset=utf-8"),
+                                      (image, png, "image/png")):  # fmt: skip
+                conn.execute(
+                    "INSERT INTO urls (url, first_seen, fetchable) VALUES (?, ?, 1) "
+                    "ON CONFLICT (url) DO NOTHING",
+                    (url, to_text(night(0))),
+                )
+                conn.execute(
+                    "INSERT INTO checks (run_id, url, checked, outcome, reason, "
+                    "detail, attempts, truncated, content_type, payload_digest, "
+                    "warc_file, warc_offset) VALUES (?, ?, ?, 'alive', 'ok', "
+                    "'answered 200', 1, 0, ?, ?, 'old.warc.gz', 0)",
+                    (run_id, url, to_text(night(n) + timedelta(minutes=1)), kind,
+                     digest),
+                )  # fmt: skip
+        sql_store.replay_before_texts(conn)
+        # What version 4 folded from these bytes: both drifted.
+        conn.execute("UPDATE url_states SET drifted = 1")
+    with open_store(location) as store:
+        assert verdict(store, URL) is Verdict.ALIVE  # not drift, by bytes
+        assert verdict(store, image) is Verdict.DRIFT  # a file: its bytes
+        (*_, latest) = store.history(URL)
+        assert latest.text_digest is None
+        # The first check with a text digest is where comparing starts ...
+        check_at(store, night(2), URL, Outcome.ALIVE, digest="sha1:C", text="sha256:T")
+        assert verdict(store, URL) is Verdict.ALIVE
+        check_at(store, night(3), URL, Outcome.ALIVE, digest="sha1:D", text="sha256:T")
+        assert verdict(store, URL) is Verdict.ALIVE
+        # ... and a change of the text is drift.
+        check_at(store, night(4), URL, Outcome.ALIVE, digest="sha1:D", text="sha256:U")
+        assert verdict(store, URL) is Verdict.DRIFT
+    with raw(location) as conn:
+        assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
 
 
 def test_a_revisit_round_trips_and_is_not_taken_for_the_body(store):
@@ -996,3 +1071,42 @@ async def test_leaving_the_writer_by_an_error_writes_nothing_still_queued(spy):
             raise KeyError("the run failed")
     assert writer.written == 0
     assert await writer.call(spy.checked_in_run, "n0") == set()
+
+
+# Web archives' answers (archiver fix)
+
+ARCHIVE = "http://archive.example/web/"
+
+
+def answer(url: str, asked: datetime, **kw) -> ArchiveAnswer:
+    return ArchiveAnswer(archive=ARCHIVE, url=url, wanted=T0, asked=asked, **kw)
+
+
+def test_archive_answers_are_kept_and_replaced_by_newer_ones(store, location, tmp_path):
+    capture = Memento(
+        url=f"{ARCHIVE}20150520000000/{URL}",
+        captured=datetime(2015, 5, 20, tzinfo=UTC),
+        archive=ARCHIVE,
+        status=200,
+    )
+    held = answer(URL, night(1), nearest=capture, last_alive=capture, listed=3)
+    nothing = answer("https://example.org/lost", night(1))
+    latest = replace(nothing, wanted=None)  # an article with no publication time
+    store.record_memento_answers([held, nothing, latest])
+    # By URL, then archive; "the latest" before a moment.
+    assert store.memento_answers([URL, "https://example.org/lost"]) == (
+        latest,
+        nothing,
+        held,
+    )
+    assert (held.holds, nothing.holds) == (True, False)
+    assert store.memento_answers(["https://example.org/other"]) == ()
+    asked_again = replace(nothing, asked=night(40), listed=1, truncated=True)
+    store.record_memento_answers([asked_again])
+    assert store.memento_answers(["https://example.org/lost"]) == (latest, asked_again)
+    # They are part of the history: a copy of the store has them.
+    store.close()
+    target = tmp_path / "copy" / "archiver.sqlite3"
+    copy_store(location, target)
+    with open_store(target, read_only=True) as copied:
+        assert copied.memento_answers([URL]) == (held,)
