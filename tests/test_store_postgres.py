@@ -136,7 +136,7 @@ def test_a_missing_database_and_a_bad_url_are_one_line_each(postgres):
     assert "not a PostgreSQL URL" in refused(f"postgresql://me:{SECRET}@[::1")
 
 
-@pytest.mark.parametrize("command", ["report", "nightly", "store migrate"])
+@pytest.mark.parametrize("command", ["report", "fix", "nightly", "store migrate"])
 def test_the_cli_says_one_line_and_exits_as_for_any_store_error(command, tmp_path):
     url = f"postgresql://postgres:{SECRET}@127.0.0.1:{free_port()}/archive"
     (tmp_path / "a.txt").write_text(
@@ -399,6 +399,23 @@ def test_thirty_nights_of_history_report_the_same_from_postgresql(postgres, tmp_
     assert document["store"] == "STORE"
     assert len(document["trend"]) == 30
     assert document["headline"]["dead"] > 10  # a report with something in it
+
+
+def test_the_fix_list_is_the_same_from_postgresql(postgres, tmp_path):
+    """archiver fix reads a PostgreSQL store as it reads a file."""
+    source = reportsample.build(tmp_path / "archiver.sqlite3", nights=14)
+    target = postgres.new_store()
+    copy_store(source, target)
+    lists = []
+    for store in (str(source), target.url):
+        done = run_cli(
+            "fix", "--store", store, "--format", "json", "--no-memento", "--out", "-",
+            at=REPORT_AT,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lists.append(json.loads(done.stdout))
+    assert lists[1] == lists[0]
+    assert lists[0]["fixes"], "a fix list with something in it"
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import click
 
 from archiver.articles import seeds
-from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT
+from archiver.cli.options import CONTEXT_SETTINGS, existing_store, history_store_option
 from archiver.cli.types import Text, Whole, days, seconds
 from archiver.clock import now as clock_now
 from archiver.errors import InputError, StoreError, UsageError
@@ -39,7 +39,8 @@ from archiver.files import replace_text
 from archiver.models import ArchiveAnswer, MementoFinding, Placement
 from archiver.report import DEFAULT_COLLECTION, fix as fixlist, source
 from archiver.report.fixout import render_csv, render_json
-from archiver.store.base import STORE_NAME, open_store
+from archiver.store.base import open_store
+from archiver.store.location import StoreLocation
 from archiver.urls import normalise
 
 DEFAULT_TIMEGATE: Final = "https://web.archive.org/web/"  # the Internet Archive's
@@ -51,7 +52,7 @@ MAX_PRIORITY_ROWS: Final = 10_000_000
 class FixSettings:
     """Everything ``archiver fix`` was asked, checked: built once from click."""
 
-    store: Path
+    store: StoreLocation
     form: str  # csv or json
     out: Path | None  # None: standard output
     patched: Path | None  # folder for patched copies of the articles
@@ -71,13 +72,7 @@ class FixSettings:
 
 
 @click.command("fix", context_settings=CONTEXT_SETTINGS)
-@click.option(
-    "--store",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_OUT / STORE_NAME,
-    show_default=True,
-    help="History store written by archiver nightly.",
-)
+@history_store_option
 @click.option(
     "--format",
     "form",
@@ -187,7 +182,7 @@ class FixSettings:
     help="... spanning at least this many days.  [default: as the latest nightly run]",
 )
 def fix_cmd(
-    store: Path,
+    store: StoreLocation,
     form: str,
     out: Path,
     patched: Path | None,
@@ -218,8 +213,7 @@ def fix_cmd(
         archiver fix --replay-base https://archive.example.org/archive
         --patched fixed/ --out fixes.csv
     """
-    if not store.is_file():
-        raise UsageError(f"--store {store}: no such file (archiver nightly makes it)")
+    existing_store(store)
     gates = tuple(check_timegate(gate) for gate in timegates)
     settings = FixSettings(
         store=store,
@@ -248,6 +242,8 @@ def run(settings: FixSettings) -> None:
     try:
         opened = open_store(settings.store, read_only=True)
     except StoreError as exc:
+        if not isinstance(settings.store, Path):
+            raise  # a server that is down or refuses: a store error, as for report
         # Not a store, or one an older archiver wrote: the file given is wrong.
         raise UsageError(f"--store {exc}") from exc
     now = clock_now()
@@ -380,7 +376,7 @@ def _ask_archives(
     return {questions[q]: finding for q, finding in found.findings.items()}, new
 
 
-def _keep(store: Path, answers: Sequence[ArchiveAnswer]) -> None:
+def _keep(store: StoreLocation, answers: Sequence[ArchiveAnswer]) -> None:
     """Write the archives' new answers into the store, or say why they are not.
 
     Only here does ``archiver fix`` write: the list is already made, so a

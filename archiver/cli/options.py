@@ -24,10 +24,11 @@ import click
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.cli.browsing import browser_options
-from archiver.cli.types import DAY, Text, Whole, seconds
+from archiver.cli.types import DAY, StoreParam, Text, Whole, seconds
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
-from archiver.store.location import SCHEMES, masked
+from archiver.store.base import STORE_NAME
+from archiver.store.location import SCHEMES, StoreLocation, masked
 
 if TYPE_CHECKING:
     from archiver.browser.settings import BrowserSettings
@@ -63,6 +64,29 @@ class FetchChoices:
     user_agent: str | None
     allow_private: bool
     private_allowed: tuple[str, ...]
+
+
+def history_store_option(func: F) -> F:
+    """``--store`` of the commands that read the history nightly wrote."""
+    return click.option(
+        "--store",
+        type=StoreParam(),
+        default=DEFAULT_OUT / STORE_NAME,
+        show_default=True,
+        help="History store written by archiver nightly: a SQLite file or a "
+        "postgresql:// URL.",
+    )(func)
+
+
+def existing_store(store: StoreLocation) -> StoreLocation:
+    """``store``, refused in one line when it is a file that is not there.
+
+    Reading commands never make a store: an empty one would answer every
+    question with nothing, which reads as "no link is dead".
+    """
+    if isinstance(store, Path) and not store.is_file():
+        raise UsageError(f"--store {store}: no such file (archiver nightly makes it)")
+    return store
 
 
 def fetch_options(func: F) -> F:

@@ -8,23 +8,21 @@ from pathlib import Path
 import click
 
 from archiver import report
-from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT, parse_time
-from archiver.cli.types import StoreParam, Whole, days
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    existing_store,
+    history_store_option,
+    parse_time,
+)
+from archiver.cli.types import Whole, days
 from archiver.errors import UsageError
 from archiver.files import replace_text
-from archiver.store.base import STORE_NAME, open_store
+from archiver.store.base import open_store
 from archiver.store.location import StoreLocation
 
 
 @click.command("report", context_settings=CONTEXT_SETTINGS)
-@click.option(
-    "--store",
-    type=StoreParam(),
-    default=DEFAULT_OUT / STORE_NAME,
-    show_default=True,
-    help="History store written by archiver nightly: a SQLite file or a "
-    "postgresql:// URL.",
-)
+@history_store_option
 @click.option(
     "--format",
     "form",
@@ -111,8 +109,7 @@ def report_cmd(
 
         archiver report --format csv --since 2026-01-01 > dead.csv
     """
-    if isinstance(store, Path) and not store.is_file():
-        raise UsageError(f"--store {store}: no such file (archiver nightly makes it)")
+    existing_store(store)
     options = report.ReportOptions(
         filters=report.Filters(since=since, domains=domains, articles=articles),
         dead_after_failures=dead_after_failures,
