@@ -90,6 +90,10 @@ def check_row(check: Check) -> Row:
     )
 
 
+# Outcome(text) costs an enum lookup per call; a report reads 100,000s of checks.
+_OUTCOMES: Final = {str(outcome): outcome for outcome in Outcome}
+
+
 def row_check(row: Row) -> Check:
     (url, run_id, checked, outcome, reason, detail, http_status, final_url) = row[:8]
     (attempts, content_type, length, truncated, digest, warc, offset) = row[8:15]
@@ -109,7 +113,7 @@ def row_check(row: Row) -> Check:
         url=str(url),
         run_id=str(run_id),
         checked=from_text(str(checked)),
-        outcome=Outcome(str(outcome)),
+        outcome=_OUTCOMES.get(str(outcome)) or Outcome(str(outcome)),
         reason=str(reason),
         detail=str(detail),
         http_status=_int(http_status),
