@@ -357,6 +357,8 @@ KEYSTROKE = """
     .sort((a, b) => b[1].rows.length - a[1].rows.length)[0];
   if (!biggest) return JSON.stringify({rows: 0, times: []});
   const [input, table] = biggest;
+  input.scrollIntoView();  // a reader types with the table in view
+  document.body.getBoundingClientRect();
   const times = [];
   for (const value of ["p", "pa", "pag", "page", "page/", "page/1", "page/", ""]) {
     const start = performance.now();

@@ -59,7 +59,7 @@ from archiver.version import __version__
 
 T = TypeVar("T")
 
-LIST_ROWS: Final = 500
+LIST_ROWS: Final = 200
 """The most rows a list shows; the CSV and JSON reports have every row.
 
 At 100,000 links the page listed 17,000 dead citations and 20,000 articles:
