@@ -176,7 +176,7 @@ def _cited(
     """Links in scope, each with its citations by articles in scope."""
     found = {}
     for url, every in citations.items():
-        if not _domain_wanted(host_of(url), domains):
+        if domains and not _domain_wanted(host_of(url), domains):
             continue
         kept = tuple(c for c in every if c.article in articles)
         if kept:
@@ -201,7 +201,9 @@ def _spells(
     found: dict[str, list[Spell]] = {}
     for span in spans:
         source = articles.get(span.article)
-        if source is None or not _domain_wanted(host_of(span.url), domains):
+        if source is None or (
+            domains and not _domain_wanted(host_of(span.url), domains)
+        ):
             continue
         end, dropped = span.removed, True
         gone = source.withdrawn
