@@ -8,9 +8,10 @@ Reports only read the store, so one can be made while a nightly run writes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Final
 
-from archiver.report import csv_, html, json_, links_csv, markdown, source
+from archiver.report import csv_, html, json_, links_csv, markdown, marks, source
 from archiver.report.figures import build
 from archiver.report.model import DEFAULT_COLLECTION, Filters, Report, ReportOptions
 from archiver.store.base import Store
@@ -36,7 +37,7 @@ FORMATS: Final[dict[str, Callable[[Report], str]]] = {
 
 def make(store: Store, options: ReportOptions) -> Report:
     """The report on everything in ``store`` that ``options.filters`` keep."""
-    return build(source.read(store), options)
+    return build(source.read(store, checks=False), options, partial(marks.lives, store))
 
 
 def render(report: Report, form: str) -> str:

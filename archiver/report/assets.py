@@ -41,6 +41,8 @@ nav { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; margin: 0.6rem 0; }
 .card span { color: var(--muted); font-size: 0.85rem; }
 .card.bad b { color: var(--dead); }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
+#domain-section, #dead-section, #unsettled-section, #articles-section,
+#drift-section { content-visibility: auto; contain-intrinsic-size: auto 40rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
 th, td { text-align: left; vertical-align: top; padding: 0.35rem 0.5rem;
   border-bottom: 1px solid var(--line); white-space: nowrap; }
@@ -110,14 +112,23 @@ SCRIPT: Final = """
     });
   }
 
+  // Each row's text is read from the page once, not at every keystroke, and
+  // only rows whose state changes are touched, so the page is laid out anew
+  // for what changed alone.
+  const texts = new WeakMap();
   function filter(table, query) {
     const words = query.toLowerCase().split(/\\s+/).filter(Boolean);
     const rows = Array.from(table.tBodies[0].rows);
     let shown = 0;
     for (const row of rows) {
-      const text = row.textContent.toLowerCase();
-      row.hidden = !words.every((word) => text.includes(word));
-      if (!row.hidden) shown += 1;
+      let text = texts.get(row);
+      if (text === undefined) {
+        text = row.textContent.toLowerCase();
+        texts.set(row, text);
+      }
+      const hide = !words.every((word) => text.includes(word));
+      if (row.hidden !== hide) row.hidden = hide;
+      if (!hide) shown += 1;
     }
     const count = document.querySelector(`[data-count="${table.id}"]`);
     if (count) count.textContent = `${shown} of ${rows.length}`;

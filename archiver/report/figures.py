@@ -8,7 +8,7 @@ README ("archiver report") defines each figure; keep the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import PurePath
@@ -47,9 +47,19 @@ from archiver.store.history import (
 
 UNKNOWN_YEAR = "unknown"
 
+# The URLs of the report's scope, folded: :func:`archiver.report.marks.lives`.
+LifeSource = Callable[[Collection[str], RunIndex, DeadRule], dict[str, LinkLife]]
 
-def build(data: StoreData, options: ReportOptions) -> Report:
-    """Every figure of the report, for the links and runs the filters keep."""
+
+def build(
+    data: StoreData, options: ReportOptions, lives_of: LifeSource | None = None
+) -> Report:
+    """Every figure of the report, for the links and runs the filters keep.
+
+    ``lives_of`` folds the links in scope (reading their checks from the
+    store); without it they are folded from ``data.checks``, the whole
+    history in memory, which is how the tests check the two agree.
+    """
     filters = options.filters
     recorded = recorded_rule(data.runs)
     rule = DeadRule(
@@ -64,15 +74,10 @@ def build(data: StoreData, options: ReportOptions) -> Report:
     withdrawn = len(wanted) - len(articles)
     cited = _cited(data.citations, articles, filters.domains)
     spells = _spells(data.spans, {a.path: a for a in wanted}, runs, filters.domains)
-    checks: dict[str, list[Check]] = {}
-    for check in data.checks:
-        if check.url in cited or check.url in spells:
-            checks.setdefault(check.url, []).append(check)
-    ever = {
-        url: life
-        for url, history in checks.items()
-        if (life := fold(history, index, rule)) is not None
-    }
+    if lives_of is not None:
+        ever = lives_of(cited.keys() | spells.keys(), index, rule)
+    else:
+        ever = _fold_all(data.checks, cited.keys() | spells.keys(), index, rule)
     lives = {url: life for url, life in ever.items() if url in cited}
     by_article: dict[str, list[tuple[str, Citation]]] = {}
     for url, citations in cited.items():
@@ -106,6 +111,20 @@ def build(data: StoreData, options: ReportOptions) -> Report:
         links=links,
         drift=listing.drift(lives, cited, index, options),
     )
+
+
+def _fold_all(
+    every: Iterable[Check], urls: Collection[str], index: RunIndex, rule: DeadRule
+) -> dict[str, LinkLife]:
+    checks: dict[str, list[Check]] = {}
+    for check in every:
+        if check.url in urls:
+            checks.setdefault(check.url, []).append(check)
+    return {
+        url: life
+        for url, history in checks.items()
+        if (life := fold(history, index, rule)) is not None
+    }
 
 
 def recorded_rule(runs: Iterable[Run]) -> DeadRule:
@@ -157,7 +176,7 @@ def _cited(
     """Links in scope, each with its citations by articles in scope."""
     found = {}
     for url, every in citations.items():
-        if not _domain_wanted(host_of(url), domains):
+        if domains and not _domain_wanted(host_of(url), domains):
             continue
         kept = tuple(c for c in every if c.article in articles)
         if kept:
@@ -182,7 +201,9 @@ def _spells(
     found: dict[str, list[Spell]] = {}
     for span in spans:
         source = articles.get(span.article)
-        if source is None or not _domain_wanted(host_of(span.url), domains):
+        if source is None or (
+            domains and not _domain_wanted(host_of(span.url), domains)
+        ):
             continue
         end, dropped = span.removed, True
         gone = source.withdrawn

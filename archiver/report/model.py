@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 from archiver.report.stats import Proportion
 from archiver.store.history import DeadRule
@@ -36,6 +37,11 @@ class Group(StrEnum):
     INCONCLUSIVE = "inconclusive"  # latest check an error (timeout, 5xx ...)
 
 
+# Iterating an Enum is slow, and counts are made once per article and row.
+_GROUPS: Final = tuple(Group)
+_GROUP_NAMES: Final = tuple((group, str(group)) for group in Group)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Counts:
     """How many distinct links are in each group."""
@@ -48,10 +54,10 @@ class Counts:
 
     @classmethod
     def of(cls, groups: Iterable[Group]) -> Counts:
-        tally = dict.fromkeys(Group, 0)
+        tally = dict.fromkeys(_GROUPS, 0)
         for group in groups:
             tally[group] += 1
-        return cls(**{str(group): n for group, n in tally.items()})
+        return cls(**{name: tally[group] for group, name in _GROUP_NAMES})
 
     @property
     def checked(self) -> int:

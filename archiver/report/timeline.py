@@ -9,7 +9,8 @@ captures hold which version of the page. Pure: no I/O.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,9 +57,28 @@ class LinkLife:
     baseline: Check | None
     current_since: Check | None
     versions: int  # distinct contents captured on that basis
-    after_run: Mapping[int, Group]  # run position -> group just after that run
+    # The runs that checked it, by position, and where its group changed:
+    # (position, group just after that run) for the first and every change.
+    # Two small arrays, not a dict per check: a year of nights over 100,000
+    # links is millions of checks.
+    checked_in: array[int]
+    changes: tuple[tuple[int, Group], ...]
     confirmed_dead_in: tuple[int, ...]  # run positions that confirmed it dead
     revived_in: tuple[int, ...]
+
+    @property
+    def after_run(self) -> dict[int, Group]:
+        """Run position -> the link's group just after that run, for each check."""
+        found: dict[int, Group] = {}
+        changes = iter(self.changes)
+        upcoming = next(changes, None)
+        group = Group.INCONCLUSIVE
+        for position in self.checked_in:
+            while upcoming is not None and upcoming[0] <= position:
+                group = upcoming[1]
+                upcoming = next(changes, None)
+            found[position] = group
+        return found
 
     @property
     def drifted(self) -> bool:
@@ -149,10 +169,21 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         baseline=baseline,
         current_since=current_since,
         versions=len(keys),
-        after_run=after,
+        checked_in=array("I", sorted(after)),
+        changes=_changes(after),
         confirmed_dead_in=tuple(died),
         revived_in=tuple(revived),
     )
+
+
+def _changes(after: Mapping[int, Group]) -> tuple[tuple[int, Group], ...]:
+    """Where, in run order, a link's group differs from the run before's."""
+    found: list[tuple[int, Group]] = []
+    for position in sorted(after):
+        group = after[position]
+        if not found or found[-1][1] is not group:
+            found.append((position, group))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +266,13 @@ def each_night(
         cited = merge(spells.get(url, ()))
         if not cited:
             continue
-        checked = sorted(life.after_run)
-
-        for n in checked:
-            if _cited_at(cited, n):
+        checked = life.checked_in
+        for spell in cited:  # merged spells do not overlap
+            low = bisect_left(checked, spell.start)
+            high = (
+                len(checked) if spell.end is None else bisect_left(checked, spell.end)
+            )
+            for n in checked[low:high]:
                 checks[n] += 1
         died_in = (n for n in life.confirmed_dead_in if _cited_at(cited, n))
         for n in died_in:
@@ -246,12 +280,14 @@ def each_night(
         for n in life.revived_in:
             if _cited_at(cited, n):
                 back[n] += 1
+        # The group only changes at a change or where a spell starts or ends.
+        changed = [n for n, _ in life.changes]
         edges = {n for s in cited for n in (s.start, s.end) if n is not None}
         previous: Group | None = None
-        for n in sorted({*checked, *edges}):
+        for n in sorted({*changed, *edges}):
             if n >= runs:
                 break
-            group = _group_at(life, checked, n) if _cited_at(cited, n) else None
+            group = _group_at(life, changed, n) if _cited_at(cited, n) else None
             if group is not previous:
                 if group is not None:
                     deltas[n][group] += 1
@@ -261,7 +297,7 @@ def each_night(
         for spell in cited:
             if spell.end is None or spell.end >= runs:
                 continue
-            last = _group_at(life, checked, spell.end)
+            last = _group_at(life, changed, spell.end)
             if last is None:
                 continue  # never checked while cited: nothing to say about it
             unresolved = last in (Group.DEAD, Group.SUSPECT)
@@ -284,10 +320,10 @@ def each_night(
     )
 
 
-def _group_at(life: LinkLife, checked: Sequence[int], n: int) -> Group | None:
-    """The link's group just after run ``n``: its last check by then says."""
-    at = bisect_right(checked, n) - 1
-    return life.after_run[checked[at]] if at >= 0 else None
+def _group_at(life: LinkLife, changed: Sequence[int], n: int) -> Group | None:
+    """The link's group just after run ``n``: its last change by then says."""
+    at = bisect_right(changed, n) - 1
+    return life.changes[at][1] if at >= 0 else None
 
 
 def _cited_at(spells: Sequence[Spell], n: int) -> bool:

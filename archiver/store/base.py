@@ -19,7 +19,7 @@ disk I/O under a lock); it goes through :class:`archiver.store.writer.StoreWrite
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -41,6 +41,7 @@ from archiver.store.history import (
     Check,
     CitationSpan,
     DeadRule,
+    Mark,
     Run,
     RunStatus,
     StoredArticle,
@@ -59,6 +60,7 @@ __all__ = [
     "CitationSpan",
     "CopyResult",
     "DeadRule",
+    "Mark",
     "PostgresURL",
     "Run",
     "RunStatus",
@@ -225,6 +227,20 @@ class Store(Protocol):
         What a report folds, night by night, into a trend; the whole history
         is read at once, so a very large store needs the memory for it.
         """
+        ...
+
+    def marks(self, urls: Collection[str]) -> Iterator[tuple[str, list[Mark]]]:
+        """Each of these URLs' checks, lean, ordered by time: (url, marks), by URL.
+
+        A URL never checked is left out. What a report folds: read in batches
+        of URLs, so memory holds one batch of checks, never the whole history.
+        """
+        ...
+
+    def checks_at(
+        self, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Check]:
+        """The checks with these (url, run id) keys, whole; keys not found left out."""
         ...
 
     def last_good(self, url: str) -> ArchivedCopy | None:

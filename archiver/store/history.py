@@ -101,6 +101,19 @@ class Check:
     text_digest: str | None = None
 
 
+Mark = tuple[str, str, str, str, str | None, int, str | None, str | None]
+"""One check, lean: (url, run id, checked as stored text, outcome, digest, record,
+text digest, content type).
+
+What a report folds for each of millions of checks (``Store.marks``), where
+a :class:`Check` per row would cost the time and memory of the whole
+history; the few checks a report shows are then read whole by their keys
+(``Store.checks_at``). The digest is the record's, None without a record;
+``record`` is 1 when the check wrote one, else 0. Stored times compare as
+text in the order of the times they are.
+"""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArchivedCopy:
     """A check that left a response in a WARC file: where a copy of the page is."""
@@ -217,13 +230,20 @@ def content_key(check: Check) -> str | None:
     neither is a check without a record. Other content is compared by its
     payload digest. Keys of two bases never compare (see :func:`drifted`).
     """
-    if check.text_digest:
-        return f"{Basis.MAIN_TEXT}:{check.text_digest}"
-    media = (check.content_type or "").split(";", 1)[0].strip().lower()
+    payload = check.record.payload_digest if check.record else None
+    return key_of(check.text_digest, check.content_type, payload)
+
+
+def key_of(
+    text_digest: str | None, content_type: str | None, payload_digest: str | None
+) -> str | None:
+    """:func:`content_key` from the three columns it reads (a report's lean fold)."""
+    if text_digest:
+        return f"{Basis.MAIN_TEXT}:{text_digest}"
+    media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in HTML_TYPES:
         return None
-    digest = check.record.payload_digest if check.record else None
-    return f"{Basis.PAYLOAD}:{digest}" if digest else None
+    return f"{Basis.PAYLOAD}:{payload_digest}" if payload_digest else None
 
 
 def basis_of(key: str) -> Basis:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from sys import intern
 from typing import Final
 
 from archiver.models import (
@@ -93,6 +94,10 @@ def check_row(check: Check) -> Row:
     )
 
 
+# Outcome(text) costs an enum lookup per call; a report reads 100,000s of checks.
+_OUTCOMES: Final = {str(outcome): outcome for outcome in Outcome}
+
+
 def row_check(row: Row) -> Check:
     (url, run_id, checked, outcome, reason, detail, http_status, final_url) = row[:8]
     (attempts, content_type, length, truncated, digest, warc, offset) = row[8:15]
@@ -103,22 +108,24 @@ def row_check(row: Row) -> Check:
         if revisit_uri is not None and revisit_date is not None:
             revisit = Capture(uri=str(revisit_uri), date=str(revisit_date))
         record = RecordRef(
-            warc_file=str(warc),
+            warc_file=intern(str(warc)),
             offset=int(str(offset)),
             payload_digest=_str(digest),
             revisit_of=revisit,
         )
+    # Texts that few values repeat over many checks (runs, reasons, file
+    # names) are interned: a report holds 100,000s of checks at once.
     return Check(
         url=str(url),
-        run_id=str(run_id),
+        run_id=intern(str(run_id)),
         checked=from_text(str(checked)),
-        outcome=Outcome(str(outcome)),
-        reason=str(reason),
-        detail=str(detail),
+        outcome=_OUTCOMES.get(str(outcome)) or Outcome(str(outcome)),
+        reason=intern(str(reason)),
+        detail=intern(str(detail)),
         http_status=_int(http_status),
         final_url=_str(final_url),
         attempts=int(str(attempts)),
-        content_type=_str(content_type),
+        content_type=None if content_type is None else intern(str(content_type)),
         length=_int(length),
         truncated=bool(truncated),
         record=record,

@@ -20,12 +20,14 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
 from types import TracebackType
-from typing import Final, Protocol, Self
+from typing import Final, Protocol, Self, cast
 
 from archiver.errors import StoreError
 from archiver.models import (
@@ -43,6 +45,7 @@ from archiver.store.history import (
     Check,
     CitationSpan,
     DeadRule,
+    Mark,
     Run,
     RunStatus,
     StoredArticle,
@@ -501,6 +504,42 @@ class SQLStore(ABC):
             rows = conn.execute(SELECT_CHECKS + "ORDER BY url, checked").fetchall()
         return tuple(row_check(row) for row in rows)
 
+    def marks(self, urls: Collection[str]) -> Iterator[tuple[str, list[Mark]]]:
+        ordered = sorted(urls)
+        for start in range(0, len(ordered), _IN_LIST):
+            chunk = ordered[start : start + _IN_LIST]
+            holes = ", ".join("?" for _ in chunk)
+            with self._transaction(write=False) as conn:
+                rows = conn.execute(
+                    f"{_SELECT_MARKS}url IN ({holes}) ORDER BY url, checked", chunk
+                ).fetchall()
+            # The database's rows as they come, each already a Mark: a year of
+            # nights is millions of them, too many to build anything per row.
+            for url, marks in groupby(cast("list[Mark]", rows), key=itemgetter(0)):
+                yield url, list(marks)
+
+    def checks_at(
+        self, keys: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Check]:
+        ordered = sorted(set(keys))
+        found: dict[tuple[str, str], Check] = {}
+        with self._transaction(write=False) as conn:
+            for start in range(0, len(ordered), _IN_LIST):
+                chunk = ordered[start : start + _IN_LIST]
+                # Joined to a VALUES list, so each key is one primary-key lookup
+                # (a row-value IN scans the table in SQLite); both databases
+                # name a VALUES list's columns column1, column2.
+                pairs = ", ".join("(?, ?)" for _ in chunk)
+                rows = conn.execute(
+                    f"SELECT {_CHECK_COLUMNS_OF_C} FROM (VALUES {pairs}) AS k "  # noqa: S608
+                    "JOIN checks c ON c.run_id = k.column2 AND c.url = k.column1",
+                    [part for key in chunk for part in key],
+                ).fetchall()
+                for row in rows:
+                    check = row_check(row)
+                    found[check.url, check.run_id] = check
+        return found
+
     def last_good(self, url: str) -> ArchivedCopy | None:
         return self._capture(
             "WHERE url = ? AND outcome = 'alive' AND warc_file IS NOT NULL "
@@ -649,6 +688,18 @@ class SQLStore(ABC):
 
 
 _IN_LIST: Final = 500  # URLs per IN (...): far below either database's limit
+# Read from the index checks_folded alone (migration 6), never the table.
+_SELECT_MARKS: Final = (
+    "SELECT url, run_id, checked, outcome, CASE WHEN warc_file IS NOT NULL AND "
+    "warc_offset IS NOT NULL THEN payload_digest END, CASE WHEN warc_file IS NOT "
+    "NULL AND warc_offset IS NOT NULL THEN 1 ELSE 0 END, text_digest, content_type "
+    "FROM checks WHERE "
+)
+
+
+_CHECK_COLUMNS_OF_C: Final = ", ".join(
+    f"c.{name.strip()}" for name in CHECK_COLUMNS.split(",")
+)
 
 
 def _where_url_in(

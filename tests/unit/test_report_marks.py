@@ -1,0 +1,90 @@
+"""The report's lean fold gives every figure the fold of the whole history gives.
+
+``archiver.report.make`` folds each link from :meth:`Store.marks` batch by
+batch (:mod:`archiver.report.marks`); ``figures.build`` without a fold reads
+the whole history with ``all_checks`` and folds :class:`Check` values
+(:func:`archiver.report.timeline.fold`), the definition. On a store of many
+nights with every kind of history in it (deaths confirmed and not, revivals,
+bot walls, flaky servers, drift and drift back, records with no digest,
+citations removed and added back, an article withdrawn, a check recorded
+after a later run's, two checks at the same time), both must give the same
+report, field by field, in every format, on SQLite and on PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+
+from archiver.report import FORMATS, ReportOptions, make, marks, render, source
+from archiver.report.figures import build
+from archiver.report.model import Filters
+from archiver.report.timeline import fold
+from archiver.store.base import Store, StoreLocation, open_store
+from archiver.store.history import Check, DeadRule
+from tests.manynights import NIGHTS, night, write_history
+
+
+@pytest.fixture
+def history(new_location: Callable[[], StoreLocation]) -> Iterator[Store]:
+    with open_store(new_location()) as store:
+        write_history(store)
+        yield store
+
+
+def both(store: Store, options: ReportOptions) -> tuple[object, object]:
+    whole = build(source.read(store), options)
+    lean = make(store, options)
+    return whole, lean
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(since=night(20)),
+        Filters(domains=("site3.example",)),
+        Filters(articles=("posts/4.md",)),
+    ],
+    ids=["all", "since", "domain", "article"],
+)
+def test_the_lean_fold_gives_the_same_report_as_the_whole_history(history, filters):
+    options = ReportOptions(filters=filters, generated=night(NIGHTS))
+    whole, lean = both(history, options)
+    assert lean == whole
+    for form in FORMATS:
+        assert render(lean, form) == render(whole, form)  # type: ignore[arg-type]
+
+
+def test_the_history_has_every_kind_of_link_the_fold_must_agree_on(history):
+    whole = build(source.read(history), ReportOptions(generated=night(NIGHTS)))
+    counts = whole.headline.counts
+    assert min(counts.alive, counts.dead, counts.blocked) > 0
+    assert whole.headline.drifted > 0
+    compared = {d.compared for d in whole.drift}
+    assert compared == {"main-text", "payload"}  # news pages by text, others by bytes
+    news = [u for u in (d.url for d in whole.drift) if u.endswith(("/8", "/9"))]
+    assert news, "a news page whose text was edited is drift"
+    assert any(point.fixed for point in whole.trend)
+    assert any(point.revived for point in whole.trend)
+    assert whole.headline.withdrawn_articles == 1
+
+
+def test_every_link_folds_alike_under_another_rule(history):
+    runs = history.runs()
+    index = {run.id: (n, run.started) for n, run in enumerate(runs)}
+    rule = DeadRule(failures=2, span=timedelta(days=1))
+    checks: dict[str, list[Check]] = {}
+    for check in history.all_checks():
+        checks.setdefault(check.url, []).append(check)
+    lean = marks.lives(history, set(checks), index, rule)
+    assert set(lean) == set(checks)
+    for url, every in checks.items():
+        assert lean[url] == fold(every, index, rule), url
+
+
+def test_marks_of_urls_never_checked_are_left_out(history):
+    assert list(history.marks(["https://never.example/"])) == []
+    assert history.checks_at([("https://never.example/", "r001")]) == {}
