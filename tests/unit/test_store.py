@@ -517,7 +517,7 @@ def test_a_version_3_store_is_upgraded_in_place_keeping_its_citations_cited(loca
         assert spans(store) == [(URL, "a.md", night(0), night(3))]
         assert store.all_citations() == {}
     with raw(location) as conn:
-        assert migrations.current_version(conn) == 4
+        assert migrations.current_version(conn) == migrations.SCHEMA_VERSION
 
 
 # Checks

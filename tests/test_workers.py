@@ -1,0 +1,365 @@
+"""Many workers sharing one night on a PostgreSQL store: nightly --workers, worker.
+
+Real processes against a real PostgreSQL and a fake web of many hosts
+(tests/multihost.py), which counts the requests each host has in flight.
+What a user relies on: every due URL is checked exactly once in the
+committed history, whichever worker did it and whichever died; no host
+ever gets more than --per-host requests at once from the whole cluster;
+every WARC reads whole; the night's index lists every capture.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from archiver.store.base import open_store
+from archiver.store.cluster import Cluster
+from archiver.store.location import PostgresURL
+from archiver.store.postgres import PostgresStore
+from tests import stores
+from tests.clirun import archiver_at, links_to, run_cli, write_article
+from tests.integrity import (
+    committed_captures_are_on_disk,
+    index_lists_every_capture,
+    walk_whole,
+)
+from tests.multihost import Web, many_hosts
+
+
+@pytest.fixture
+def shared(postgres: stores.SessionDatabase) -> PostgresURL:
+    return postgres.new_store()
+
+
+def seeds(folder: Path, web: Web, per_host: int) -> tuple[Path, list[str]]:
+    urls = web.urls(per_host)
+    folder.mkdir(parents=True, exist_ok=True)
+    article_url = f"http://127.0.0.1:{web.ports[0]}/page/article"
+    write_article(
+        folder / "a.txt", article_url, links_to({str(i): u for i, u in enumerate(urls)})
+    )
+    return folder, [*urls, article_url]
+
+
+def nightly_args(
+    inputs: Path, out: Path, store: PostgresURL, workers: int, *extra: str
+) -> list[str]:
+    return [
+        "nightly",
+        str(inputs),
+        "--out",
+        str(out),
+        "--store",
+        store.url,
+        "--workers",
+        str(workers),
+        "--allow-private",
+        "--log-format",
+        "json",
+        "--no-requisites",
+        "--browser",
+        "never",
+        *extra,
+    ]
+
+
+def night_checks(store: PostgresURL) -> dict[str, list[str]]:
+    """Each URL's checks in the night, as the worker folders they were written in."""
+    with stores.raw(store) as conn:
+        rows = conn.execute("SELECT url, warc_file FROM checks").fetchall()
+    found: dict[str, list[str]] = {}
+    for url, warc_file in rows:
+        found.setdefault(str(url), []).append(str(warc_file).split("/")[0])
+    return found
+
+
+def responses(folder: Path) -> list[str]:
+    """The URIs of every response and revisit record in every WARC of the night."""
+    return [uri for kind, uri in walk_whole(folder) if kind in ("response", "revisit")]
+
+
+@pytest.mark.slow
+def test_three_workers_share_a_night_each_url_once_per_host_held(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    with many_hosts(8, latency=0.05) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=4)
+        out = tmp_path / "out"
+        done = run_cli(
+            *nightly_args(
+                inputs, out, shared, 3, "--per-host", "2", "--concurrency", "4"
+            ),
+            timeout=120,
+        )
+        peaks = dict(web.ledger.peaks)
+        page_hits = web.ledger.page_hits()
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)  # none lost
+    assert all(len(folders) == 1 for folders in checks.values())  # none twice
+    assert page_hits == len(urls)  # and each fetched once
+    assert len({folders[0] for folders in checks.values()}) >= 2  # work was shared
+    assert max(peaks.values()) <= 2, peaks
+    [night] = [p for p in out.iterdir() if p.is_dir()]
+    assert sorted(responses(night)) == sorted(urls)  # every WARC whole, no record twice
+    assert committed_captures_are_on_disk(out, shared) == len(urls)
+    index_lists_every_capture(out, shared)
+    packed = run_cli("package", str(out), "--out", str(tmp_path / "night.wacz"))
+    assert packed.returncode == 0, packed.stderr
+    with zipfile.ZipFile(tmp_path / "night.wacz") as wacz:
+        archived = {Path(n).name for n in wacz.namelist() if n.endswith(".warc.gz")}
+    assert archived == {path.name for path in night.glob("**/*.warc.gz")}
+    assert len({path.parent for path in night.glob("*/*.warc.gz")}) >= 2
+    status = run_cli("status", "--store", shared.url)
+    assert status.returncode == 0, status.stderr
+    head, *lines = status.stdout.splitlines()
+    assert head.startswith(f"night {night.name} (completed): {len(urls)} planned")
+    assert f"{len(urls)} done" in head
+    assert sum(line.startswith("worker ") for line in lines) == 3
+    assert sum(line.startswith("host ") for line in lines) == 8
+    assert all("finished" in line for line in lines if line.startswith("host "))
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(word) for word in path.read_text().split()]
+
+
+def done_by(store: PostgresURL) -> dict[str, int]:
+    with stores.raw(store) as conn:
+        rows = conn.execute(
+            "SELECT worker, count(*) FROM frontier_urls WHERE done IS NOT NULL "
+            "GROUP BY worker"
+        ).fetchall()
+    return {str(worker): int(str(n)) for worker, n in rows}
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_night_loses_its_hosts_to_another(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    with many_hosts(4, latency=0.25) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=6)
+        out = tmp_path / "out"
+        args = nightly_args(
+            inputs, out, shared, 2, "--per-host", "1", "--concurrency", "2"
+        )
+        parent = subprocess.Popen(
+            [*archiver_at(None), *args, "--lease", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            victim = _kill_a_worker_once_it_committed(parent.pid, shared)
+            stdout, stderr = parent.communicate(timeout=120)
+        finally:
+            if parent.poll() is None:
+                parent.kill()
+                parent.wait()
+        peaks = dict(web.ledger.peaks)
+    assert parent.returncode == 0, stderr
+    assert "ended with signal SIGKILL" in stderr
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)  # the dead worker's rest was fetched
+    assert all(len(folders) == 1 for folders in checks.values())
+    assert victim in {folders[0] for folders in checks.values()}  # it had done some
+    assert max(peaks.values()) <= 1, peaks
+    [night] = [p for p in out.iterdir() if p.is_dir()]
+    assert not list(night.glob("**/*.open"))  # the torn file was repaired
+    # What the dead worker wrote but never committed was cut: no URL twice.
+    assert sorted(responses(night)) == sorted(urls)
+    assert committed_captures_are_on_disk(out, shared) == len(urls)
+    index_lists_every_capture(out, shared)
+    assert "URLs: 25 distinct, 25 alive" in stdout
+
+
+def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
+    """kill -9 the first worker seen with a committed check; return its name."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            workers = children(parent)
+            done = done_by(store)
+        except (OSError, psycopg.Error):
+            continue  # the tables are not made yet
+        if len(workers) < 2 or not done:
+            continue
+        with stores.raw(store) as conn:
+            rows = conn.execute(
+                "SELECT worker, folder FROM frontier_workers"
+            ).fetchall()
+        names = {str(name) for name, _ in rows}
+        victim = min(name for name in done if name in names)
+        for pid in workers:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"worker" in command and _is(pid, victim, store):
+                os.kill(pid, signal.SIGKILL)
+                return victim
+    pytest.fail("no worker committed anything in time")
+
+
+def _is(pid: int, name: str, store: PostgresURL) -> bool:
+    """Whether the worker process ``pid`` is the one called ``name``."""
+    with stores.raw(store) as conn:
+        rows = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE pid IS NOT NULL"
+        ).fetchall()
+    return any(f"worker {name}, pid {pid} " in str(row[0]) for row in rows)
+
+
+# Leases, without processes
+
+
+@pytest.fixture
+def planned(shared: PostgresURL) -> Iterator[PostgresStore]:
+    from archiver.store.cluster import Planned, plan
+
+    store = PostgresStore.open(shared)
+    store.begin_run("n1", _at(), {})
+    plan(
+        store,
+        "n1",
+        [
+            Planned(url=f"http://h{h}.test/{n}", host=f"h{h}.test")
+            for h in range(4)
+            for n in range(2)
+        ],
+    )
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _at() -> datetime:
+    return datetime(2026, 12, 1, 3, tzinfo=UTC)
+
+
+def test_two_workers_never_hold_one_host_and_a_lapsed_lease_passes_on(
+    planned: PostgresStore, shared: PostgresURL
+) -> None:
+    one = Cluster(planned, shared, "one", lease=0.6)
+    two = Cluster(planned, shared, "two", lease=30)
+    try:
+        assert one.night() == "n1"
+        first = {c.host for c in one.claim("n1", 3)}
+        second = {c.host for c in two.claim("n1", 3)}
+        assert len(first) == 3
+        assert second == {"h0.test", "h1.test", "h2.test", "h3.test"} - first
+        assert two.claim("n1", 3) == []  # everything is held
+        one.heartbeat("n1")  # a beat keeps them...
+        time.sleep(0.3)
+        assert two.claim("n1", 3) == []
+        time.sleep(0.9)  # ...until beats stop for a whole lease
+        taken = two.claim("n1", 5)
+        assert {c.host for c in taken} == first
+        assert all(len(c.urls) == 2 for c in taken)  # nothing was committed
+        assert one.others_busy("n1") == 4  # all held by two now
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_committed_check_settles_its_url_for_the_next_holder(
+    planned: PostgresStore, shared: PostgresURL
+) -> None:
+    from archiver.models import LinkKind, LinkStatus, Outcome
+
+    one = Cluster(planned, shared, "one", lease=0.3)
+    two = Cluster(planned, shared, "two", lease=30)
+    try:
+        [claim] = one.claim("n1", 1)
+        url = claim.urls[0].url
+        status = LinkStatus(
+            url=url,
+            kind=LinkKind.LINK,
+            citations=(),
+            outcome=Outcome.ALIVE,
+            reason="ok",
+            detail="answered 200",
+            checked=_at(),
+        )
+        assert one.commit("n1", [status]) == 1
+        time.sleep(0.5)
+        [again] = [c for c in two.claim("n1", 4) if c.host == claim.host]
+        assert [item.url for item in again.urls] == [claim.urls[1].url]
+        assert one.commit("n1", [status]) == 0  # a second check is never kept
+    finally:
+        one.close()
+        two.close()
+    with open_store(shared, read_only=True) as store:
+        assert len(store.history(url)) == 1
+
+
+# Options that cannot work
+
+
+def test_workers_need_a_postgresql_store(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    for args, option in [
+        (
+            [
+                "nightly",
+                str(tmp_path / "seeds"),
+                "--out",
+                str(tmp_path),
+                "--workers",
+                "2",
+            ],
+            "--workers",
+        ),
+        (["worker", "--store", str(tmp_path / "s.sqlite3")], "--store"),
+        (["worker"], "--store"),
+        (["status", "--store", str(tmp_path / "s.sqlite3")], "--store"),
+        (["status"], "--store"),
+        (
+            ["worker", "--store", "postgresql://x@127.0.0.1/x", "--lease", "0"],
+            "--lease",
+        ),
+        (["nightly", "--workers", "-1"], "--workers"),
+    ]:
+        done = run_cli(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        line = done.stderr.splitlines()[-1]  # click's own errors add a usage line
+        assert option in line, (args, line)
+    assert not (tmp_path / "s.sqlite3").exists()
+
+
+def test_a_worker_name_must_be_a_folder_name(shared: PostgresURL) -> None:
+    done = run_cli("worker", "--store", shared.url, "--name", "../elsewhere")
+    assert done.returncode == 2
+    [line] = done.stderr.splitlines()
+    assert "--name" in line
+    assert "Traceback" not in done.stderr
+
+
+def test_a_worker_with_no_night_to_join_says_so(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    done = run_cli("worker", "--store", shared.url, "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "no night in progress" in done.stdout
+    shown = run_cli("status", "--store", shared.url)
+    assert shown.returncode == 0
+    assert "no shared night yet" in shown.stdout
+
+
+def test_status_of_a_store_that_cannot_be_reached_is_one_line() -> None:
+    done = run_cli("status", "--store", "postgresql://postgres@127.0.0.1:1/none")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("archiver: error: ")
