@@ -16,11 +16,12 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from archiver.store.base import open_store
 from archiver.store.cluster import Cluster
@@ -363,3 +364,42 @@ def test_status_of_a_store_that_cannot_be_reached_is_one_line() -> None:
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith("archiver: error: ")
+
+
+@pytest.mark.slow
+def test_an_unchanged_page_is_a_revisit_of_another_machines_capture(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    first = datetime(2026, 11, 2, 3, tzinfo=UTC)
+    with many_hosts(3, latency=0.01) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=2)
+        for n, (when, out) in enumerate(
+            [
+                (first, tmp_path / "here"),
+                (first + timedelta(days=8), tmp_path / "there"),
+            ]
+        ):
+            done = run_cli(*nightly_args(inputs, out, shared, 2), at=when)
+            assert done.returncode == 0, (n, done.stderr)
+    # The second night ran on a root without the first night's files, as a
+    # machine that never saw them: what it knows is in the store.
+    dates = {}
+    for path in (tmp_path / "here").glob("*/*/*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    dates[uri] = record.rec_headers.get_header("WARC-Date")
+    revisits = {}
+    for path in (tmp_path / "there").glob("*/*/*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                assert record.rec_type != "response"
+                if record.rec_type == "revisit":
+                    uri = record.rec_headers.get_header("WARC-Target-URI")
+                    revisits[uri] = (
+                        record.rec_headers.get_header("WARC-Refers-To-Target-URI"),
+                        record.rec_headers.get_header("WARC-Refers-To-Date"),
+                    )
+    assert sorted(revisits) == sorted(urls)
+    assert revisits == {url: (url, dates[url]) for url in urls}

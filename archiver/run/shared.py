@@ -39,6 +39,7 @@ from archiver.store.cluster import (
     known_captures,
     plan,
     run_checks,
+    settling,
     unfinished_hosts,
 )
 from archiver.store.history import Check
@@ -131,11 +132,19 @@ def _run_workers(night: Night, store: PostgresStore, reporter: Reporter) -> None
     try:
         running = [spawn(replace(base, name=name)) for name in names]
         dead = _wait(running, reporter)
+        # Workers on other machines may still be committing their last hosts.
+        while settling(store, night.run_id):
+            time.sleep(min(1.0, night.lease / 4))
         restarts = 0
-        while unfinished_hosts(store, night.run_id) and restarts < (
-            RESTARTS_PER_WORKER * night.workers
+        # Past the deadline what is left stays for the next night; otherwise
+        # a dead worker's hosts must not wait for tomorrow.
+        while (
+            dead
+            and night.settings.deadline is None
+            and unfinished_hosts(store, night.run_id)
+            and restarts < RESTARTS_PER_WORKER * night.workers
         ):
-            name = dead.pop(0) if dead else names[0]
+            name = dead.pop(0)
             restarts += 1
             reporter.note(f"worker {name}: started again for the hosts left")
             running = [spawn(replace(base, name=name))]

@@ -358,6 +358,17 @@ def committed_offsets(store: PostgresStore, run_id: str) -> dict[str, int]:
     return {str(name): int(str(offset)) for name, offset in rows}
 
 
+def settling(store: PostgresStore, run_id: str) -> int:
+    """Hosts a live worker has fetched all of and is still committing."""
+    with store.reading() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM frontier_hosts WHERE run_id = ? "  # noqa: S608
+            f"AND finished IS NULL AND drained = 1 AND expires > {_NOW_MS}",
+            (run_id,),
+        ).fetchone()
+    return int(str(row[0])) if row else 0
+
+
 def unfinished_hosts(store: PostgresStore, run_id: str) -> int:
     """Hosts of the night no worker has finished: someone must still come."""
     with store.reading() as conn:
