@@ -308,36 +308,34 @@ def test_a_committed_check_settles_its_url_for_the_next_holder(
 # Options that cannot work
 
 
-def test_workers_need_a_postgresql_store(tmp_path: Path) -> None:
-    (tmp_path / "seeds").mkdir()
-    for args, option in [
-        (
-            [
-                "nightly",
-                str(tmp_path / "seeds"),
-                "--out",
-                str(tmp_path),
-                "--workers",
-                "2",
-            ],
-            "--workers",
-        ),
-        (["worker", "--store", str(tmp_path / "s.sqlite3")], "--store"),
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["nightly", "SEEDS", "--out", "OUT", "--workers", "2"], "--workers"),
+        (["worker", "--store", "OUT/archiver.sqlite3"], "--store"),
         (["worker"], "--store"),
-        (["status", "--store", str(tmp_path / "s.sqlite3")], "--store"),
+        (["status", "--store", "OUT/archiver.sqlite3"], "--store"),
         (["status"], "--store"),
         (
             ["worker", "--store", "postgresql://x@127.0.0.1/x", "--lease", "0"],
             "--lease",
         ),
         (["nightly", "--workers", "-1"], "--workers"),
-    ]:
-        done = run_cli(*args)
-        assert done.returncode == 2, (args, done.stderr)
-        assert "Traceback" not in done.stderr
-        line = done.stderr.splitlines()[-1]  # click's own errors add a usage line
-        assert option in line, (args, line)
-    assert not (tmp_path / "s.sqlite3").exists()
+    ],
+)
+def test_workers_need_a_postgresql_store(
+    args: list[str], option: str, tmp_path: Path
+) -> None:
+    (tmp_path / "seeds").mkdir()
+    where = {"SEEDS": str(tmp_path / "seeds"), "OUT": str(tmp_path / "out")}
+    done = run_cli(
+        *(where.get(a, a.replace("OUT", str(tmp_path / "out"))) for a in args)
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    line = done.stderr.splitlines()[-1]  # click's own errors add a usage line
+    assert option in line
+    assert not (tmp_path / "out" / "archiver.sqlite3").exists()  # nothing was made
 
 
 def test_a_worker_name_must_be_a_folder_name(shared: PostgresURL) -> None:
