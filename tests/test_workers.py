@@ -32,6 +32,7 @@ from tests.clirun import archiver_at, links_to, run_cli, write_article
 from tests.integrity import (
     committed_captures_are_on_disk,
     index_lists_every_capture,
+    journals_are_true,
     walk_whole,
 )
 from tests.multihost import Web, many_hosts
@@ -401,3 +402,47 @@ def test_an_unchanged_page_is_a_revisit_of_another_machines_capture(
                     )
     assert sorted(revisits) == sorted(urls)
     assert revisits == {url: (url, dates[url]) for url in urls}
+
+
+@pytest.mark.slow
+def test_a_shared_night_killed_whole_is_recovered_by_the_next(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    with many_hosts(3, latency=0.2) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=4)
+        out = tmp_path / "out"
+        args = nightly_args(
+            inputs, out, shared, 2, "--per-host", "1", "--concurrency", "1"
+        )
+        night = subprocess.Popen(
+            [*archiver_at(None), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and sum(_done(shared).values()) < 3:
+                time.sleep(0.05)
+            os.killpg(night.pid, signal.SIGKILL)  # the night and its workers
+        finally:
+            night.wait()
+        assert 3 <= sum(_done(shared).values()) < len(urls)
+        again = run_cli(*args, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "recovered crashed run" in again.stdout
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)  # the rest was due, and done
+    assert all(len(folders) == 1 for folders in checks.values())
+    assert not list(out.glob("**/*.open"))
+    assert sorted(responses(out)) == sorted(urls)  # nothing uncommitted was kept
+    assert committed_captures_are_on_disk(out, shared) == len(urls)
+    index_lists_every_capture(out, shared)
+    journals_are_true(out)
+
+
+def _done(store: PostgresURL) -> dict[str, int]:
+    try:
+        return done_by(store)
+    except psycopg.Error:
+        return {}  # the tables are not made yet

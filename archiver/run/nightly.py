@@ -197,11 +197,13 @@ def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
                 cut += cut_after_unit(path, committed.get(path.name))
                 if record_count(path) <= 1:
                     path.unlink()  # only its warcinfo is left
-            _keep_committed_journal(folder, store.checked_in_run(run.id))
+            checked = store.checked_in_run(run.id)
+            _keep_committed_journal(folder, checked)
             # A shared night's workers each wrote a folder inside it.
             for worker in sorted(p for p in folder.iterdir() if _worker_folder(p)):
                 looked, lost = repair_worker_folder(worker, committed)
                 files, cut = files + looked, cut + lost
+                _keep_committed_journal(worker, checked)
                 index.write_cdxj(
                     sorted(worker.glob("*.warc.gz")), worker / index.INDEX_NAME
                 )
