@@ -446,3 +446,49 @@ def _done(store: PostgresURL) -> dict[str, int]:
         return done_by(store)
     except psycopg.Error:
         return {}  # the tables are not made yet
+
+
+@pytest.mark.slow
+def test_a_worker_started_elsewhere_joins_the_night_in_progress(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    with many_hosts(4, latency=0.2) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=5)
+        args = nightly_args(
+            inputs, tmp_path / "here", shared, 1, "--per-host", "1",
+            "--concurrency", "1",
+        )  # fmt: skip
+        night = subprocess.Popen(
+            [*archiver_at(None), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _done(shared):
+                time.sleep(0.05)
+            joined = run_cli(
+                "worker", "--store", shared.url, "--out", str(tmp_path / "there"),
+                "--name", "elsewhere", "--allow-private", "--per-host", "1",
+                "--concurrency", "2", "--no-requisites", "--log-format", "json",
+            )  # fmt: skip
+            stdout, stderr = night.communicate(timeout=120)
+        finally:
+            if night.poll() is None:
+                night.kill()
+                night.wait()
+        peaks = dict(web.ledger.peaks)
+    assert joined.returncode == 0, joined.stderr
+    assert night.returncode == 0, stderr
+    assert joined.stdout.startswith("night: ")
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)
+    assert all(len(folders) == 1 for folders in checks.values())
+    assert "elsewhere" in {folders[0] for folders in checks.values()}
+    assert max(peaks.values()) <= 1, peaks
+    [there] = (tmp_path / "there").iterdir()
+    assert sorted(responses(there)) == sorted(
+        url for url, folders in checks.items() if folders == ["elsewhere"]
+    )
+    assert f"URLs: {len(urls)} distinct, {len(urls)} alive" in stdout

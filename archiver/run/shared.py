@@ -80,7 +80,7 @@ def night(
     own = preserve(
         replace(night.settings, out=folder),
         replace(tonight, plan=replace(tonight.plan, targets=())),
-        reporter,
+        _Untold(reporter),
         archive_articles=archive,
         articles_archived=articles_archived,
     )
@@ -98,6 +98,7 @@ def night(
                 Planned(url=url, host=authority(url), digest=digest, capture=capture)
             )
         hosts = plan(store, night.run_id, planned)
+        reporter.planned(len(planned) + len(own.statuses))
         reporter.note(
             f"planned {len(planned)} URLs on {hosts} hosts "
             f"for {night.workers} worker(s)"
@@ -116,6 +117,29 @@ def night(
         index=folder / index.INDEX_NAME,
     )
     return summary, len(checks)
+
+
+class _Untold:
+    """The reporter, but for the count of URLs: the planner's own run has none.
+
+    The night's count is told once the frontier is planned; each worker's
+    checks are in its own log.
+    """
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+
+    def article_error(self, message: str) -> None:
+        self._reporter.article_error(message)
+
+    def note(self, message: str) -> None:
+        self._reporter.note(message)
+
+    def planned(self, total: int) -> None:
+        pass
+
+    def done(self, status: LinkStatus) -> None:
+        self._reporter.done(status)
 
 
 def _run_workers(night: Night, store: PostgresStore, reporter: Reporter) -> None:
