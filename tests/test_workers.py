@@ -188,38 +188,30 @@ def test_a_worker_killed_mid_night_loses_its_hosts_to_another(
 
 
 def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
-    """kill -9 the first worker seen with a committed check; return its name."""
+    """kill -9 the first worker seen with a committed check; return its name.
+
+    A worker's pid is in its folder's run lock, which it holds all night.
+    """
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.05)
         try:
-            workers = children(parent)
+            workers = set(children(parent))
             done = done_by(store)
+            with stores.raw(store) as conn:
+                rows = conn.execute(
+                    "SELECT worker, folder FROM frontier_workers"
+                ).fetchall()
         except (OSError, psycopg.Error):
             continue  # the tables are not made yet
-        if len(workers) < 2 or not done:
-            continue
-        with stores.raw(store) as conn:
-            rows = conn.execute(
-                "SELECT worker, folder FROM frontier_workers"
-            ).fetchall()
-        names = {str(name) for name, _ in rows}
-        victim = min(name for name in done if name in names)
-        for pid in workers:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"worker" in command and _is(pid, victim, store):
-                os.kill(pid, signal.SIGKILL)
+        folders = {str(name): Path(str(folder)) for name, folder in rows}
+        for victim in sorted(name for name in done if name in folders):
+            lock = folders[victim] / ".archiver.run.lock"
+            owner = lock.read_text().strip() if lock.exists() else ""
+            if owner.isdigit() and int(owner) in workers:
+                os.kill(int(owner), signal.SIGKILL)
                 return victim
     pytest.fail("no worker committed anything in time")
-
-
-def _is(pid: int, name: str, store: PostgresURL) -> bool:
-    """Whether the worker process ``pid`` is the one called ``name``."""
-    with stores.raw(store) as conn:
-        rows = conn.execute(
-            "SELECT application_name FROM pg_stat_activity WHERE pid IS NOT NULL"
-        ).fetchall()
-    return any(f"worker {name}, pid {pid} " in str(row[0]) for row in rows)
 
 
 # Leases, without processes
