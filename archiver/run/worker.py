@@ -18,6 +18,7 @@ after a crash, so no record is written twice.
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import pickle
 import socket
@@ -41,7 +42,7 @@ from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
 from archiver.run.sharing import DEFAULT_LEASE, repair_worker_folder
-from archiver.store.cluster import Cluster, committed_offsets
+from archiver.store.cluster import Claimed, Cluster, committed_offsets
 from archiver.store.location import PostgresURL
 from archiver.store.postgres import PostgresStore
 from archiver.store.writer import StoreWriter
@@ -50,6 +51,7 @@ from archiver.warc import index
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
+LOOK_EVERY: Final = 0.02  # seconds between looks at the frontier for a host done
 LOG_NAME: Final = "worker.log"  # in the worker's folder, when nightly starts it
 
 
@@ -159,36 +161,46 @@ class _Feeder:
         self, frontier: Frontier, *, remember: Callable[[str, Capture], None]
     ) -> None:
         held: set[str] = set()
+        asked = -math.inf  # when the store was last asked for hosts
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._heartbeat)
             while True:
-                for host in sorted(h for h in held if not frontier.busy(h)):
+                drained = sorted(h for h in held if not frontier.busy(h))
+                for host in drained:
                     held.discard(host)
                     await self._call(self._cluster.drained, self._night, host)
-                claimed = await self._call(
-                    self._cluster.claim, self._night, self._room - len(held)
-                )
-                for claim in claimed:
-                    held.add(claim.host)
-                    urls = [item.url for item in claim.urls]
-                    cited = await self._call(self._store.citations, urls)
-                    for item in claim.urls:
-                        if item.digest is not None and item.capture is not None:
-                            remember(item.digest, item.capture)
-                        frontier.add(
-                            Target(
-                                url=NormalizedURL(item.url),
-                                citations=cited.get(item.url, ()),
-                            )
-                        )
-                if claimed:
-                    continue
-                if not held and not await self._call(
-                    self._cluster.others_busy, self._night
-                ):
-                    break  # every host is fetched, or being fetched by someone
-                await trio.sleep(self._poll)
+                # A host done here frees room at once; what others hold comes
+                # free only when a lease lapses, so that is asked for slowly.
+                room = self._room - len(held)
+                if room > 0 and (drained or trio.current_time() - asked > self._poll):
+                    asked = trio.current_time()
+                    claimed = await self._call(self._cluster.claim, self._night, room)
+                    for claim in claimed:
+                        held.add(claim.host)
+                        await self._add(frontier, claim, remember)
+                    if claimed:
+                        continue
+                    if not held and not await self._call(
+                        self._cluster.others_busy, self._night
+                    ):
+                        break  # every host is fetched, or being fetched by someone
+                await trio.sleep(LOOK_EVERY)
             nursery.cancel_scope.cancel()
+
+    async def _add(
+        self,
+        frontier: Frontier,
+        claim: Claimed,
+        remember: Callable[[str, Capture], None],
+    ) -> None:
+        """Queue a claimed host's URLs, with their citations and earlier captures."""
+        cited = await self._call(self._store.citations, [i.url for i in claim.urls])
+        for item in claim.urls:
+            if item.digest is not None and item.capture is not None:
+                remember(item.digest, item.capture)
+            frontier.add(
+                Target(url=NormalizedURL(item.url), citations=cited.get(item.url, ()))
+            )
 
     async def _heartbeat(self) -> None:
         while True:
