@@ -47,18 +47,19 @@ class HostLedger:
 class Web:
     ports: list[int]
     ledger: HostLedger
+    address: str = "127.0.0.1"
 
     def urls(self, per_host: int) -> list[str]:
         return [
-            f"http://127.0.0.1:{port}/page/{n}"
+            f"http://{self.address}:{port}/page/{n}"
             for port in self.ports
             for n in range(per_host)
         ]
 
 
 @contextmanager
-def many_hosts(hosts: int, latency: float) -> Iterator[Web]:
-    """Start ``hosts`` servers on 127.0.0.1; stop them when the block ends."""
+def many_hosts(hosts: int, latency: float, address: str = "127.0.0.1") -> Iterator[Web]:
+    """Start ``hosts`` servers on ``address``; stop them when the block ends."""
     ledger = HostLedger()
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,18 +84,21 @@ def many_hosts(hosts: int, latency: float) -> Iterator[Web]:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # a worker killed while it waited for this answer
             finally:
                 ledger.leave(port)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), Handler) for _ in range(hosts)]
+    servers = [ThreadingHTTPServer((address, 0), Handler) for _ in range(hosts)]
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield Web(ports=[int(s.server_address[1]) for s in servers], ledger=ledger)
+        ports = [int(s.server_address[1]) for s in servers]
+        yield Web(ports=ports, ledger=ledger, address=address)
     finally:
         for server in servers:
             server.shutdown()

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -36,6 +37,7 @@ from tests.integrity import (
     walk_whole,
 )
 from tests.multihost import Web, many_hosts
+from tests.netns import Namespaces, forwarded, namespaces
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def shared(postgres: stores.SessionDatabase) -> PostgresURL:
 def seeds(folder: Path, web: Web, per_host: int) -> tuple[Path, list[str]]:
     urls = web.urls(per_host)
     folder.mkdir(parents=True, exist_ok=True)
-    article_url = f"http://127.0.0.1:{web.ports[0]}/page/article"
+    article_url = f"http://{web.address}:{web.ports[0]}/page/article"
     write_article(
         folder / "a.txt", article_url, links_to({str(i): u for i, u in enumerate(urls)})
     )
@@ -484,3 +486,96 @@ def test_a_worker_started_elsewhere_joins_the_night_in_progress(
         url for url, folders in checks.items() if folders == ["elsewhere"]
     )
     assert f"URLs: {len(urls)} distinct, {len(urls)} alive" in stdout
+
+
+@pytest.mark.slow
+def test_three_machines_one_killed_in_network_namespaces(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """Each worker on a network of its own, the web and the database elsewhere."""
+    with (
+        namespaces(3) as machines,
+        forwarded(machines.host, ("127.0.0.1", _port(shared))) as port,
+        many_hosts(6, latency=0.3, address=machines.host) as web,
+    ):
+        store = PostgresURL(
+            shared.url.replace(_netloc(shared), f"{machines.host}:{port}")
+        )
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=6)
+        fetch = ["--allow-private", "--per-host", "1", "--concurrency", "2"]
+        fetch += ["--no-requisites", "--log-format", "json", "--lease", "2"]
+        outs = [tmp_path / f"machine-{n}" for n in range(3)]
+        night = subprocess.Popen(
+            machines.command(
+                0, *archiver_at(None), "nightly", str(inputs), "--out", str(outs[0]),
+                "--store", store.url, "--workers", "1", "--browser", "never", *fetch,
+            ),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        planned = time.monotonic() + 60
+        while time.monotonic() < planned and not _planned(shared):
+            time.sleep(0.02)
+        workers = [_join(machines, n, store, outs[n], fetch) for n in (1, 2)]
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _done(shared).get("machine-2"):
+                time.sleep(0.02)
+            workers[1].kill()  # kill -9, mid-night
+            stdout, stderr = night.communicate(timeout=120)
+            workers[0].communicate(timeout=60)
+            workers[1].communicate(timeout=60)
+            # Started again, with no night left to join, it repairs its folder.
+            again = run_cli(
+                "worker", "--store", shared.url, "--out", str(outs[2]),
+                "--name", "machine-2",
+            )  # fmt: skip
+        finally:
+            for process in (night, *workers):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        peaks = dict(web.ledger.peaks)
+    assert night.returncode == 0, stderr
+    assert workers[0].returncode == 0
+    assert workers[1].returncode == -signal.SIGKILL
+    assert again.returncode == 0, again.stderr
+    assert "no night in progress" in again.stdout
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)  # none lost, none twice
+    assert all(len(folders) == 1 for folders in checks.values())
+    assert {"machine-1", "machine-2"} <= {folders[0] for folders in checks.values()}
+    assert max(peaks.values()) <= 1, peaks  # counted at the server, all machines
+    assert not [p for out in outs for p in out.glob("**/*.open")]
+    written = [uri for out in outs for uri in responses(out)]  # every WARC whole
+    assert sorted(written) == sorted(urls)  # what machine-2 never committed: cut
+    assert f"URLs: {len(urls)} distinct, {len(urls)} alive" in stdout
+
+
+def _join(
+    machines: Namespaces, n: int, store: PostgresURL, out: Path, fetch: list[str]
+) -> subprocess.Popen[str]:
+    """``archiver worker`` on machine ``n``."""
+    command = [*archiver_at(None), "worker", "--store", store.url, "--out", str(out)]
+    return subprocess.Popen(
+        machines.command(n, *command, "--name", f"machine-{n}", *fetch),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _planned(store: PostgresURL) -> bool:
+    try:
+        with stores.raw(store) as conn:
+            row = conn.execute("SELECT count(*) FROM frontier_hosts").fetchone()
+    except psycopg.Error:
+        return False  # the tables are not made yet
+    return bool(row and int(str(row[0])))
+
+
+def _netloc(store: PostgresURL) -> str:
+    return urlsplit(store.url).netloc.rsplit("@", 1)[-1]
+
+
+def _port(store: PostgresURL) -> int:
+    return urlsplit(store.url).port or 5432

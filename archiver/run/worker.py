@@ -106,19 +106,21 @@ def _work(
     store: PostgresStore,
     cluster: Cluster,
 ) -> WorkerResult:
+    cut = _repair_earlier(settings, store, reporter)
     night = settings.run_id or cluster.night()
     if night is None:
-        return WorkerResult(run_id=None)
+        return WorkerResult(run_id=None, bytes_cut=cut)
     folder = settings.preserve.out / night / settings.name
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ArchiveWriteError(f"{folder}: cannot create: {exc.strerror}") from exc
     with run_lock(folder):
-        _, cut = repair_worker_folder(folder, committed_offsets(store, night))
+        _, lost = repair_worker_folder(folder, committed_offsets(store, night))
         cluster.take_back(night)
-    if cut:
-        reporter.note(f"{folder}: cut {cut} bytes of records never committed")
+    if lost:
+        reporter.note(f"{folder}: cut {lost} bytes of records never committed")
+    cut += lost
     cluster.join(night, str(folder))
     history = StoreWriter(store, night, record=cluster.commit)
     summary = preserve(
@@ -133,6 +135,35 @@ def _work(
     with _waiting_lock(folder.parent / ".index.lock"):
         index.merge_run_indexes(folder.parent)
     return WorkerResult(run_id=night, folder=folder, summary=summary, bytes_cut=cut)
+
+
+def _repair_earlier(
+    settings: WorkerSettings, store: PostgresStore, reporter: Reporter
+) -> int:
+    """Put right this worker's folders that a kill left torn, in any night.
+
+    Each is cut back to what the store committed, whether or not there is a
+    night to join now, so a killed worker's files are whole once it has run
+    again. Returns the bytes cut.
+    """
+    cut = 0
+    for torn in sorted(settings.preserve.out.glob(f"*/{settings.name}/*.open")):
+        folder = torn.parent
+        if not torn.exists():
+            continue  # its folder was repaired already
+        with run_lock(folder):
+            _, lost = repair_worker_folder(
+                folder, committed_offsets(store, folder.parent.name)
+            )
+            index.write_cdxj(
+                sorted(folder.glob("*.warc.gz")), folder / index.INDEX_NAME
+            )
+        with _waiting_lock(folder.parent / ".index.lock"):
+            index.merge_run_indexes(folder.parent)
+        if lost:
+            reporter.note(f"{folder}: cut {lost} bytes of records never committed")
+        cut += lost
+    return cut
 
 
 class _Feeder:
