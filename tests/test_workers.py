@@ -10,7 +10,9 @@ every WARC reads whole; the night's index lists every capture.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -28,6 +30,7 @@ from archiver.store.base import open_store
 from archiver.store.cluster import Cluster
 from archiver.store.location import PostgresURL
 from archiver.store.postgres import PostgresStore
+from archiver.warc.index import INDEX_NAME
 from tests import stores
 from tests.clirun import archiver_at, links_to, run_cli, write_article
 from tests.integrity import (
@@ -38,6 +41,7 @@ from tests.integrity import (
 )
 from tests.multihost import Web, many_hosts
 from tests.netns import Namespaces, forwarded, namespaces
+from tests.replaytools import Wayback, pywb_venv
 
 
 @pytest.fixture
@@ -119,6 +123,7 @@ def test_three_workers_share_a_night_each_url_once_per_host_held(
     assert sorted(responses(night)) == sorted(urls)  # every WARC whole, no record twice
     assert committed_captures_are_on_disk(out, shared) == len(urls)
     index_lists_every_capture(out, shared)
+    _every_capture_replays(out, tmp_path / "replay", urls)
     packed = run_cli("package", str(out), "--out", str(tmp_path / "night.wacz"))
     assert packed.returncode == 0, packed.stderr
     with zipfile.ZipFile(tmp_path / "night.wacz") as wacz:
@@ -133,6 +138,25 @@ def test_three_workers_share_a_night_each_url_once_per_host_held(
     assert sum(line.startswith("worker ") for line in lines) == 3
     assert sum(line.startswith("host ") for line in lines) == 8
     assert all("finished" in line for line in lines if line.startswith("host "))
+
+
+def _every_capture_replays(out: Path, scratch: Path, urls: list[str]) -> None:
+    """pywb serves every URL from the root's one index over all workers' files."""
+    stamps = {}
+    for line in (out / INDEX_NAME).read_text().splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        if fields.get("mime") != "warc/revisit" and fields["url"] in urls:
+            stamps[fields["url"]] = line.split(" ", 2)[1]
+    assert sorted(stamps) == sorted(urls)
+    collection = scratch / "collections" / "all"
+    (collection / "indexes").mkdir(parents=True)
+    (collection / "archive").symlink_to(out)
+    shutil.copy(out / INDEX_NAME, collection / "indexes")
+    with Wayback(pywb_venv(), scratch) as wayback:
+        for url, stamp in stamps.items():
+            got = wayback.replay("all", stamp, url)
+            assert got.status == 200, (url, wayback.log())
+            assert f"page {urlsplit(url).path} of".encode() in got.body
 
 
 def children(pid: int) -> list[int]:
