@@ -280,12 +280,13 @@ def test_two_workers_never_hold_one_host_and_a_lapsed_lease_passes_on(
         assert len(first) == 3
         assert second == {"h0.test", "h1.test", "h2.test", "h3.test"} - first
         assert two.claim("n1", 3) == []  # everything is held
-        one.heartbeat("n1")  # a beat keeps them...
+        assert one.heartbeat("n1") == first  # a beat keeps them...
         time.sleep(0.3)
         assert two.claim("n1", 3) == []
         time.sleep(0.9)  # ...until beats stop for a whole lease
         taken = two.claim("n1", 5)
         assert {c.host for c in taken} == first
+        assert one.heartbeat("n1") == set()  # and the next beat says so
         assert all(len(c.urls) == 2 for c in taken)  # nothing was committed
         assert one.others_busy("n1") == 4  # all held by two now
     finally:

@@ -72,6 +72,11 @@ class Frontier:
                 nursery.start_soon(feed, self)
         self._nursery = self._send = None
 
+    def drop(self, host: str) -> None:
+        """Forget the work queued for ``host``; what is in hand still finishes."""
+        self._requisites[host].clear()
+        self._cited[host].clear()
+
     def busy(self, host: str) -> bool:
         """Whether ``host`` has work queued, or taken and not yet handed on."""
         return bool(self._requisites[host] or self._cited[host] or self._doing[host])

@@ -184,6 +184,7 @@ class _Feeder:
         self._cluster = cluster
         self._night = night
         self._limiter = trio.CapacityLimiter(1)
+        self._held: set[str] = set()  # hosts claimed and not yet drained here
 
     async def _call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
@@ -191,10 +192,10 @@ class _Feeder:
     async def __call__(
         self, frontier: Frontier, *, remember: Callable[[str, Capture], None]
     ) -> None:
-        held: set[str] = set()
+        held = self._held
         asked = -math.inf  # when the store was last asked for hosts
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._heartbeat)
+            nursery.start_soon(self._heartbeat, frontier)
             while True:
                 drained = sorted(h for h in held if not frontier.busy(h))
                 for host in drained:
@@ -233,10 +234,19 @@ class _Feeder:
                 Target(url=NormalizedURL(item.url), citations=cited.get(item.url, ()))
             )
 
-    async def _heartbeat(self) -> None:
+    async def _heartbeat(self, frontier: Frontier) -> None:
+        """Renew the leases; give up what another worker took meanwhile.
+
+        A host is taken from us only if our beats stopped for a whole lease
+        (the database out of reach): its queued URLs are dropped here, so
+        from now on only its new holder fetches it.
+        """
         while True:
             await trio.sleep(self._beat)
-            await trio.to_thread.run_sync(self._cluster.heartbeat, self._night)
+            ours = await trio.to_thread.run_sync(self._cluster.heartbeat, self._night)
+            for host in sorted(self._held - ours):
+                self._held.discard(host)
+                frontier.drop(host)
 
 
 @contextmanager

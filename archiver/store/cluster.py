@@ -66,7 +66,7 @@ _PENDING: Final = (
 
 _BEAT: Final = (
     f"UPDATE frontier_hosts SET expires = {_NOW_MS} + %s "  # noqa: S608
-    "WHERE run_id = %s AND worker = %s AND finished IS NULL"
+    "WHERE run_id = %s AND worker = %s AND finished IS NULL RETURNING host"
 )
 _SEEN: Final = (
     f"UPDATE frontier_workers SET seen = {_NOW_MS} "  # noqa: S608
@@ -244,10 +244,15 @@ class Cluster:
                 raise StoreError(f"{self._name}: {one_line(exc)}") from exc
         return claimed
 
-    def heartbeat(self, run_id: str) -> None:
-        """Extend every lease this worker holds by a whole lease from now."""
-        self._run(_BEAT, (self._lease_ms, run_id, self.worker))
+    def heartbeat(self, run_id: str) -> set[str]:
+        """Extend every lease this worker holds by a whole lease; return its hosts.
+
+        A host missing from the answer was taken by another worker while
+        this one's beats had stopped (its lease lapsed): it is no longer ours.
+        """
+        rows = self._run(_BEAT, (self._lease_ms, run_id, self.worker))
         self._run(_SEEN, (run_id, self.worker))
+        return {str(row[0]) for row in rows}
 
     def drained(self, run_id: str, host: str) -> None:
         """Nothing of ``host`` is left to fetch here; the lease stays till we leave."""
