@@ -18,7 +18,12 @@ from archiver.cli.options import (
     preserve_settings,
     run_options,
 )
-from archiver.cli.progress import JsonReporter, choose_reporter, summary_lines
+from archiver.cli.progress import (
+    JsonReporter,
+    choose_reporter,
+    exit_code,
+    summary_lines,
+)
 from archiver.cli.types import Finite, StoreParam, Text
 from archiver.errors import UsageError
 from archiver.store.location import StoreLocation
@@ -131,3 +136,4 @@ def worker_cmd(
     click.echo(f"night: {result.run_id} ({result.folder})")
     for line in summary_lines(result.summary, proxy=fetching.proxy):
         click.echo(line)
+    sys.exit(exit_code(result.summary, fail_on_dead=False))
