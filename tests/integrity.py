@@ -16,6 +16,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.store.base import open_store
+from archiver.store.location import StoreLocation
 
 
 def walk_whole(folder: Path, pattern: str = "**/*.warc.gz") -> list[tuple[str, str]]:
@@ -51,7 +52,7 @@ def record_at(path: Path, offset: int):
         return record
 
 
-def committed_captures_are_on_disk(root: Path, store_file: Path) -> int:
+def committed_captures_are_on_disk(root: Path, store_file: StoreLocation) -> int:
     """Every check the store says was archived reads back at its file and offset.
 
     Holds at any moment, also right after kill -9: a check is committed only
@@ -67,7 +68,7 @@ def committed_captures_are_on_disk(root: Path, store_file: Path) -> int:
     return len(checks)
 
 
-def index_lists_every_capture(root: Path, store_file: Path) -> None:
+def index_lists_every_capture(root: Path, store_file: StoreLocation) -> None:
     """The root index names every committed capture (file and offset)."""
     indexed = set()
     for line in (root / "index.cdxj").read_text().splitlines():

@@ -24,7 +24,9 @@ from archiver.cli.options import CONTEXT_SETTINGS
 from archiver.cli.package import package_cmd
 from archiver.cli.preserve import preserve_cmd
 from archiver.cli.report import report_cmd
+from archiver.cli.status import status_cmd
 from archiver.cli.store import store_cmd
+from archiver.cli.worker import worker_cmd
 from archiver.errors import ArchiverError, ExitCode, Interrupted
 
 
@@ -46,6 +48,8 @@ for _command in (
     report_cmd,
     fix_cmd,
     store_cmd,
+    worker_cmd,
+    status_cmd,
 ):
     cli.add_command(_command)
 

@@ -29,7 +29,7 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
-from archiver.cli.types import StoreParam, Whole, days
+from archiver.cli.types import Finite, StoreParam, Whole, days
 from archiver.errors import UsageError
 from archiver.models import Outcome
 from archiver.store.base import STORE_NAME
@@ -115,6 +115,23 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append the log lines to this file (then they are JSON).",
 )
+@click.option(
+    "--workers",
+    type=Whole(lowest=0, highest=256),
+    default=0,
+    show_default=True,
+    help="Share the night among this many worker processes (a postgresql:// "
+    "--store only); 0: this process fetches everything.",
+)
+@click.option(
+    "--lease",
+    type=Finite(lowest=0.5, highest=86400),
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="With --workers: how long a host stays a worker's once its "
+    "heartbeats stop (a dead worker's hosts pass on after this).",
+)
 @fetch_options
 @run_options
 def nightly_cmd(
@@ -128,6 +145,8 @@ def nightly_cmd(
     dead_after_days: float,
     log_format: str,
     log_file: Path | None,
+    workers: int,
+    lease: float,
     fetching: FetchChoices,
     running: RunChoices,
     browsing: BrowserSettings,
@@ -160,6 +179,8 @@ def nightly_cmd(
         suspect_every=timedelta(days=suspect_every),
         max_rechecks=max_rechecks,
         rules=wrapper_rules(running.unwrap_specs),
+        workers=workers,
+        lease=lease,
     )
     nothing = check_inputs(inputs)
     with contextlib.ExitStack() as stack:

@@ -14,6 +14,12 @@ The gate (:class:`archiver.crawl.politeness.HostGate`) still admits at most
 ``per_host`` requests at once; a worker that wakes to find the host's count
 full finishes its URL, then leaves.
 
+Work may also come from outside while the run goes on: a ``feed`` task
+(a worker of a shared night claiming hosts from the store) runs beside the
+host workers and adds what it is given; the run then ends when the feed has
+returned and the queues are empty. :meth:`Frontier.busy` tells it which
+hosts still have work queued or in hand.
+
 Requisites go before the host's cited URLs still waiting, as a browser
 loads a page's parts right after the page: the capture of a page and of
 what it needs then lie close together in time, which is what replay tools
@@ -35,6 +41,7 @@ from archiver.urls import authority
 
 Work = Target | Wanted
 Handle = Callable[[Work, "Frontier"], Awaitable[Finished | None]]
+Feed = Callable[["Frontier"], Awaitable[None]]
 
 
 class Frontier:
@@ -46,18 +53,33 @@ class Frontier:
         self._cited: dict[str, deque[Target]] = defaultdict(deque)
         self._requisites: dict[str, deque[Wanted]] = defaultdict(deque)
         self._active: dict[str, int] = defaultdict(int)  # workers not resting
+        self._doing: dict[str, int] = defaultdict(int)  # items taken, not yet sent
         self._nursery: trio.Nursery | None = None
         self._send: trio.MemorySendChannel[Finished] | None = None
 
     async def run(
-        self, work: Iterable[Work], send: trio.MemorySendChannel[Finished]
+        self,
+        work: Iterable[Work],
+        send: trio.MemorySendChannel[Finished],
+        feed: Feed | None = None,
     ) -> None:
-        """Do ``work`` and all it leads to, sending each fetch to ``send``."""
+        """Do ``work``, all it leads to and all ``feed`` adds, sending each fetch."""
         async with trio.open_nursery() as nursery:
             self._nursery, self._send = nursery, send
             for item in work:
                 self.add(item)
+            if feed is not None:
+                nursery.start_soon(feed, self)
         self._nursery = self._send = None
+
+    def drop(self, host: str) -> None:
+        """Forget the work queued for ``host``; what is in hand still finishes."""
+        self._requisites[host].clear()
+        self._cited[host].clear()
+
+    def busy(self, host: str) -> bool:
+        """Whether ``host`` has work queued, or taken and not yet handed on."""
+        return bool(self._requisites[host] or self._cited[host] or self._doing[host])
 
     def add(self, item: Work) -> None:
         """Queue ``item`` for its host; start a worker there if there is room."""
@@ -96,9 +118,13 @@ class Frontier:
                 # another had its turn. The surplus leaves; the rest carry on.
                 while (requisites or cited) and self._active[host] <= self._per_host:
                     item: Work = requisites.popleft() if requisites else cited.popleft()
-                    finished = await self._handle(item, self)
-                    if finished is not None:
-                        await send.send(finished)
+                    self._doing[host] += 1
+                    try:
+                        finished = await self._handle(item, self)
+                        if finished is not None:
+                            await send.send(finished)
+                    finally:
+                        self._doing[host] -= 1
             finally:
                 # No checkpoint since the queues were last seen empty, so work
                 # added from now on finds the count lowered and starts a worker.

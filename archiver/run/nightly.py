@@ -35,13 +35,14 @@ from warcio.archiveiterator import ArchiveIterator
 from archiver.articles import extract, plan, seeds
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule
 from archiver.clock import now as clock_now
-from archiver.errors import ArchiveWriteError
+from archiver.errors import ArchiveWriteError, UsageError
 from archiver.files import replace_text
 from archiver.models import Article, Capture, FoundLink, NormalizedURL, Outcome, Target
 from archiver.run import manifest
 from archiver.run.lock import run_lock, store_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
+from archiver.run.sharing import DEFAULT_LEASE, repair_worker_folder, require_shared
 from archiver.store.base import Store, open_store
 from archiver.store.history import ArchivedCopy, ArticleChange, DeadRule, RunStatus
 from archiver.store.location import StoreLocation
@@ -61,6 +62,16 @@ class NightlySettings:
     suspect_every: timedelta = timedelta(days=1)
     max_rechecks: int = 2000
     rules: tuple[WrapperRule, ...] = DEFAULT_RULES
+    # Worker processes to share the night among (a PostgreSQL store only);
+    # 0: this process fetches everything itself.
+    workers: int = 0
+    lease: float = DEFAULT_LEASE  # seconds a worker's host stays claimed
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise UsageError(f"--workers {self.workers}: not a number of workers")
+        if self.workers:
+            require_shared(self.store, "--workers")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,19 +126,43 @@ def _night(settings: NightlySettings, reporter: Reporter, root: Path) -> Nightly
         rechecks = rechecks[: settings.max_rechecks]
         targets = (*gathered.plan.targets, *rechecks)
         tonight = replace(gathered, plan=replace(gathered.plan, targets=targets))
-        writer = StoreWriter(store, run_id)
-        summary = preserve(
-            replace(settings.preserve, out=folder),
-            tonight,
-            reporter,
-            history=writer,
-            known={**_known_requisites(root), **_known_captures(store, root, targets)},
-            archive_articles=[str(change.article.path) for change in changes],
-            articles_archived=store.mark_archived,
-        )
+        archive = [str(change.article.path) for change in changes]
+        if settings.workers:
+            # Imported here: a night of one process never loads the driver.
+            from archiver.run import shared
+
+            summary, checks = shared.night(
+                shared.Night(
+                    settings=settings.preserve,
+                    store=require_shared(settings.store, "--workers"),
+                    run_id=run_id,
+                    workers=settings.workers,
+                    lease=settings.lease,
+                ),
+                tonight,
+                reporter,
+                archive=archive,
+                articles_archived=store.mark_archived,
+                captures=lambda urls: _captures_by_url(store, root, urls),
+            )
+        else:
+            writer = StoreWriter(store, run_id)
+            summary = preserve(
+                replace(settings.preserve, out=folder),
+                tonight,
+                reporter,
+                history=writer,
+                known={
+                    **_known_requisites(root),
+                    **_known_captures(store, root, targets),
+                },
+                archive_articles=archive,
+                articles_archived=store.mark_archived,
+            )
+            checks = writer.written
         index.merge_run_indexes(root)
         counts = {str(o): summary.count(o) for o in Outcome}
-        counts["checks"] = writer.written
+        counts["checks"] = checks
         store.finish_run(run_id, clock_now(), counts, conclusive=not summary.offline)
     return NightlyResult(
         run_id=run_id,
@@ -162,12 +197,27 @@ def _recover(store: Store, root: Path, now: datetime) -> Iterable[Recovered]:
                 cut += cut_after_unit(path, committed.get(path.name))
                 if record_count(path) <= 1:
                     path.unlink()  # only its warcinfo is left
-            _keep_committed_journal(folder, store.checked_in_run(run.id))
+            checked = store.checked_in_run(run.id)
+            _keep_committed_journal(folder, checked)
+            # A shared night's workers each wrote a folder inside it.
+            for worker in sorted(p for p in folder.iterdir() if _worker_folder(p)):
+                looked, lost = repair_worker_folder(worker, committed)
+                files, cut = files + looked, cut + lost
+                _keep_committed_journal(worker, checked)
+                index.write_cdxj(
+                    sorted(worker.glob("*.warc.gz")), worker / index.INDEX_NAME
+                )
             index.write_cdxj(
                 sorted(folder.glob("*.warc.gz")), folder / index.INDEX_NAME
             )
+            index.merge_run_indexes(folder)
         store.finish_run(run.id, now, {}, conclusive=False, status=RunStatus.CRASHED)
         yield Recovered(run_id=run.id, files=files, bytes_cut=cut)
+
+
+def _worker_folder(path: Path) -> bool:
+    """A folder a worker of a shared night wrote (not a spool, not a file)."""
+    return path.is_dir() and not path.name.startswith(".")
 
 
 def _drop_spools(root: Path, reporter: Reporter) -> None:
@@ -178,7 +228,7 @@ def _drop_spools(root: Path, reporter: Reporter) -> None:
     after its record is written, and its spool file deleted), so nothing in
     them is owed to the history. One kill leaves tens of megabytes.
     """
-    for spool in sorted(root.glob("*/.spool-*")):
+    for spool in sorted([*root.glob("*/.spool-*"), *root.glob("*/*/.spool-*")]):
         shutil.rmtree(spool, ignore_errors=True)
         reporter.note(f"removed {spool}: bodies a killed run had not archived")
 
@@ -341,6 +391,24 @@ def _known_captures(
         if capture is not None:
             known[digest] = capture
     return known
+
+
+def _captures_by_url(
+    store: Store, root: Path, urls: Iterable[str]
+) -> dict[str, tuple[str, Capture]]:
+    """Each URL's last payload digest and where it was first archived.
+
+    What a worker of a shared night writes a revisit for; read from the
+    run folders under ``root`` (the workers started on this machine).
+    """
+    found: dict[str, tuple[str, Capture]] = {}
+    for url in urls:
+        digest = store.last_digest(url)
+        copy = store.first_capture(url, digest) if digest is not None else None
+        capture = _capture(root, copy) if copy is not None else None
+        if digest is not None and capture is not None:
+            found[url] = (digest, capture)
+    return found
 
 
 def _known_requisites(root: Path) -> dict[str, Capture]:

@@ -86,7 +86,9 @@ def package(
         logs = work / "logs"
         logs.mkdir()
         for run in runs:
-            prefix = "" if run == folder else f"{run.name}-"
+            prefix = (
+                "" if run == folder else "-".join(run.relative_to(folder).parts) + "-"
+            )
             for name in (MANIFEST_NAME, DEAD_LINKS_NAME):
                 if (run / name).is_file():
                     shutil.copy2(run / name, logs / (prefix + name))
@@ -154,8 +156,13 @@ def _runs(folder: Path) -> list[Path]:
     a package never leaves captures out silently.
     """
     own = [folder] if any(folder.glob("*.warc.gz")) else []
+    # A shared night's workers each write a folder inside its run folder
+    # (archiver.run.worker); a run folder itself may hold none (a night
+    # with no article to copy), so both levels are looked through.
     return own + sorted(
-        p for p in folder.iterdir() if p.is_dir() and any(p.glob("*.warc.gz"))
+        p
+        for p in (*folder.glob("*/"), *folder.glob("*/*/"))
+        if p.is_dir() and not p.name.startswith(".") and any(p.glob("*.warc.gz"))
     )
 
 

@@ -15,11 +15,18 @@ import signal
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Final, Protocol, TextIO
 
 import trio
 
@@ -46,7 +53,7 @@ from archiver.models import (
     Target,
 )
 from archiver.run import browsing, classify, manifest
-from archiver.run.frontier import Frontier, Work
+from archiver.run.frontier import Feed, Frontier, Work
 from archiver.run.lock import run_lock
 from archiver.run.offline import DEFAULT_CANARIES, any_canary_answers
 from archiver.run.recorder import Finished, History, Item, Recorder, Reporter, Tally
@@ -125,6 +132,14 @@ def default_user_agent() -> str:
     return f"Mozilla/5.0 (compatible; archiver/{version}; link preservation)"
 
 
+class SharedFeed(Protocol):
+    """Adds work to a running frontier; ``remember`` takes earlier captures."""
+
+    def __call__(
+        self, frontier: Frontier, *, remember: Callable[[str, Capture], None]
+    ) -> Awaitable[None]: ...
+
+
 COMMAND_LINE = "<command line>"  # the "article" citing URLs given as arguments
 
 
@@ -176,6 +191,7 @@ def preserve(
     known: Mapping[str, Capture] | None = None,
     archive_articles: Iterable[str] | None = None,
     articles_archived: Callable[[Sequence[str]], None] | None = None,
+    feed: SharedFeed | None = None,
 ) -> RunSummary:
     """Fetch and archive everything ``gathered`` planned, then write the manifest.
 
@@ -189,6 +205,10 @@ def preserve(
     files named in ``archive_articles`` (default: all read) are archived
     themselves, with the links they cite; ``articles_archived`` is then told
     which of them are on disk (synced), before any link is fetched.
+
+    ``feed``, when given, adds work while the run goes on (a worker of a
+    shared night, :mod:`archiver.run.worker`); it is handed the frontier and
+    the sink's ``remember``, for the earlier captures of what it adds.
     """
     settings.out.mkdir(parents=True, exist_ok=True)
     with run_lock(settings.out):
@@ -204,6 +224,7 @@ def preserve(
             known=known,
             archive_articles=archive_articles,
             articles_archived=articles_archived,
+            feed=feed,
         )
 
 
@@ -216,6 +237,7 @@ def _preserve_locked(
     known: Mapping[str, Capture] | None,
     archive_articles: Iterable[str] | None,
     articles_archived: Callable[[Sequence[str]], None] | None,
+    feed: SharedFeed | None,
 ) -> RunSummary:
     started = time.monotonic()
     statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
@@ -259,8 +281,18 @@ def _preserve_locked(
         except OSError as exc:
             raise ArchiveWriteError(f"{partial}: cannot write: {exc.strerror}") from exc
         recorder = Recorder(sink, tally, reporter, history, is_online, journal, book)
+        fed: Feed | None = None
+        if feed is not None:
+            fed = functools.partial(feed, remember=sink.remember)
         trio.run(
-            _archive, settings, gathered.plan.targets, spool, recorder, book, stopped
+            _archive,
+            settings,
+            gathered.plan.targets,
+            spool,
+            recorder,
+            book,
+            stopped,
+            fed,
         )
     except BaseException:
         # The run's own error says what went wrong; a journal that cannot be
@@ -439,6 +471,7 @@ async def _archive(
     recorder: Recorder,
     book: Book,
     stopped: _Stop,
+    feed: Feed | None = None,
 ) -> None:
     """Fetch everything, record it, and stop gracefully on SIGINT or SIGTERM.
 
@@ -464,7 +497,9 @@ async def _archive(
 
         watching.start_soon(watch)
         with everything:
-            await _crawl(settings, targets, spool, recorder, book, fetching, recording)
+            await _crawl(
+                settings, targets, spool, recorder, book, fetching, recording, feed
+            )
         watching.cancel_scope.cancel()
 
 
@@ -476,6 +511,7 @@ async def _crawl(
     book: Book,
     fetching: trio.CancelScope,
     recording: trio.CancelScope,
+    feed: Feed | None = None,
 ) -> None:
     politeness = settings.politeness
     gate = HostGate.of(politeness)
@@ -535,7 +571,7 @@ async def _crawl(
                     await Frontier(
                         politeness.per_host,
                         functools.partial(handle, browser=browser),
-                    ).run(targets, send)
+                    ).run(targets, send, feed)
 
 
 async def _fetch(

@@ -206,6 +206,65 @@ MIGRATIONS: tuple[Migration, ...] = (
             "DROP INDEX checks_by_url",
         ),
     ),
+    Migration(
+        7,
+        "frontier: a night's URLs shared out by host among workers, with leases",
+        # Only a PostgreSQL store is shared by workers (archiver.store.cluster);
+        # a SQLite one has the tables, empty. A host is held by one worker at
+        # a time until ``expires`` (milliseconds since the epoch, by the
+        # database's clock, so workers' clocks never disagree about a lease);
+        # ``drained`` says its holder has nothing of it left to fetch, and
+        # ``finished`` that its holder committed everything and left.
+        # ``captures`` says where a payload was first archived (its record's
+        # URI and WARC-Date), so a worker on another machine, without the
+        # first worker's files, writes a revisit for it.
+        (
+            """CREATE TABLE frontier_hosts (
+                run_id TEXT NOT NULL REFERENCES runs (id),
+                host TEXT NOT NULL,
+                urls INTEGER NOT NULL,
+                worker TEXT,
+                claims INTEGER NOT NULL,
+                expires BIGINT,
+                drained INTEGER NOT NULL,
+                finished TEXT,
+                PRIMARY KEY (run_id, host)
+            )""",
+            """CREATE TABLE frontier_urls (
+                run_id TEXT NOT NULL REFERENCES runs (id),
+                url TEXT NOT NULL,
+                host TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                digest TEXT,
+                ref_uri TEXT,
+                ref_date TEXT,
+                ref_id TEXT,
+                worker TEXT,
+                done TEXT,
+                PRIMARY KEY (run_id, url)
+            )""",
+            "CREATE INDEX frontier_urls_by_host ON frontier_urls (run_id, host, seq)",
+            """CREATE TABLE frontier_workers (
+                run_id TEXT NOT NULL REFERENCES runs (id),
+                worker TEXT NOT NULL,
+                folder TEXT NOT NULL,
+                started TEXT NOT NULL,
+                seen BIGINT NOT NULL,
+                finished TEXT,
+                PRIMARY KEY (run_id, worker)
+            )""",
+            """CREATE TABLE captures (
+                url TEXT NOT NULL,
+                digest TEXT NOT NULL,
+                uri TEXT NOT NULL,
+                date TEXT NOT NULL,
+                record_id TEXT,
+                run_id TEXT NOT NULL,
+                warc_file TEXT NOT NULL,
+                PRIMARY KEY (url, digest)
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -42,6 +42,7 @@ from psycopg.pq import TransactionStatus
 
 from archiver.clock import now as clock_now
 from archiver.errors import RunLocked, StoreError
+from archiver.models import LinkStatus
 from archiver.store import migrations
 from archiver.store.history import DEFAULT_RULE, DeadRule
 from archiver.store.location import PostgresURL
@@ -239,6 +240,24 @@ class PostgresStore(SQLStore):
     def close(self) -> None:
         with self._lock:
             self._conn.raw.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[PostgresConnection]:
+        """A writing transaction, for :mod:`archiver.store.cluster`'s own tables."""
+        with self._transaction(write=True) as conn:
+            yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[PostgresConnection]:
+        """A reading transaction (one snapshot), for :mod:`archiver.store.cluster`."""
+        with self._transaction(write=False) as conn:
+            yield conn
+
+    def add_checks(
+        self, conn: PostgresConnection, run_id: str, statuses: Sequence[LinkStatus]
+    ) -> int:
+        """:meth:`record_checks` inside a transaction of :meth:`writing`."""
+        return self._add_checks(conn, run_id, statuses, None)
 
     @contextmanager
     def _transaction(self, write: bool) -> Iterator[PostgresConnection]:

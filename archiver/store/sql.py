@@ -429,60 +429,75 @@ class SQLStore(ABC):
         statuses: Sequence[LinkStatus],
         at: datetime | None = None,
     ) -> int:
+        with self._transaction(write=True) as conn:
+            return self._add_checks(conn, run_id, statuses, at)
+
+    def _add_checks(
+        self,
+        conn: Connection,
+        run_id: str,
+        statuses: Sequence[LinkStatus],
+        at: datetime | None,
+    ) -> int:
+        """:meth:`record_checks` inside a writing transaction the caller holds.
+
+        So a caller with more to write in the same transaction (a worker
+        marking its frontier rows done, :mod:`archiver.store.cluster`) commits
+        both or neither.
+        """
         checks = [status_check(run_id, status, at) for status in statuses]
         # A batch costs a handful of statements, not a few per check: on a
         # database server each statement is a round trip.
-        with self._transaction(write=True) as conn:
-            row = conn.execute(
-                "SELECT started FROM runs WHERE id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"{self._name}: no run {run_id}: call begin_run first")
-            night = from_text(str(row[0]))
-            conn.executemany(
-                UPSERT_URL,
-                [
-                    (c.url, to_text(c.checked), int(c.outcome not in _UNFETCHABLE))
-                    for c in checks
-                ],
+        row = conn.execute(
+            "SELECT started FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"{self._name}: no run {run_id}: call begin_run first")
+        night = from_text(str(row[0]))
+        conn.executemany(
+            UPSERT_URL,
+            [
+                (c.url, to_text(c.checked), int(c.outcome not in _UNFETCHABLE))
+                for c in checks
+            ],
+        )
+        # A URL this run already has a check for keeps it (the first one).
+        done = {
+            str(found[0])
+            for found in _where_url_in(
+                conn,
+                "SELECT url FROM checks WHERE run_id = ? AND ",
+                (run_id,),
+                {c.url for c in checks},
             )
-            # A URL this run already has a check for keeps it (the first one).
-            done = {
-                str(found[0])
-                for found in _where_url_in(
-                    conn,
-                    "SELECT url FROM checks WHERE run_id = ? AND ",
-                    (run_id,),
-                    {c.url for c in checks},
-                )
-            }
-            new: list[Check] = []
-            for check in checks:
-                if check.url not in done:
-                    done.add(check.url)
-                    new.append(check)
-            conn.executemany(INSERT_CHECK, [check_row(c) for c in new])
-            streaks: dict[str, Streak | None] = dict.fromkeys(c.url for c in new)
-            for found in _where_url_in(conn, SELECT_STREAKS + "WHERE ", (), streaks):
-                streaks[str(found[0])] = row_streak(found)
-            stale: set[str] = set()
-            for check in new:
-                previous = streaks[check.url]
-                if previous is not None and check.checked < previous.checked:
-                    stale.add(check.url)
-                else:
-                    streaks[check.url] = advance(previous, check, night)
-            folded = [
-                streak
-                for url, streak in streaks.items()
-                if streak is not None and url not in stale
-            ]
-            conn.executemany(
-                "DELETE FROM url_states WHERE url = ?", [(s.url,) for s in folded]
-            )
-            conn.executemany(INSERT_STREAK, [streak_row(s) for s in folded])
-            for url in stale:
-                replay(conn, url)
+        }
+        new: list[Check] = []
+        for check in checks:
+            if check.url not in done:
+                done.add(check.url)
+                new.append(check)
+        conn.executemany(INSERT_CHECK, [check_row(c) for c in new])
+        streaks: dict[str, Streak | None] = dict.fromkeys(c.url for c in new)
+        for found in _where_url_in(conn, SELECT_STREAKS + "WHERE ", (), streaks):
+            streaks[str(found[0])] = row_streak(found)
+        stale: set[str] = set()
+        for check in new:
+            previous = streaks[check.url]
+            if previous is not None and check.checked < previous.checked:
+                stale.add(check.url)
+            else:
+                streaks[check.url] = advance(previous, check, night)
+        folded = [
+            streak
+            for url, streak in streaks.items()
+            if streak is not None and url not in stale
+        ]
+        conn.executemany(
+            "DELETE FROM url_states WHERE url = ?", [(s.url,) for s in folded]
+        )
+        conn.executemany(INSERT_STREAK, [streak_row(s) for s in folded])
+        for url in stale:
+            replay(conn, url)
         return len(new)
 
     def checked_in_run(self, run_id: str) -> set[str]:

@@ -11,7 +11,7 @@ is never used by two threads at once.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar, TypeVarTuple
 
@@ -34,11 +34,21 @@ class StoreWriter:
     URLs again (see :meth:`Store.checked_in_run`).
     """
 
-    def __init__(self, store: Store, run_id: str, *, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        *,
+        batch_size: int = 500,
+        record: Callable[[str, Sequence[LinkStatus]], int] | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self._store = store
         self._run_id = run_id
+        # How a batch is written: the store's record_checks, or a worker's
+        # commit that settles its frontier rows in the same transaction.
+        self._record = record or store.record_checks
         self._batch_size = batch_size
         self._limiter = trio.CapacityLimiter(1)
         # Unbounded: a status is small and a run has a bounded number of URLs,
@@ -79,10 +89,7 @@ class StoreWriter:
                         batch.append(self._receive.receive_nowait())
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                store = self._store
-                self.written += await self.call(
-                    store.record_checks, self._run_id, batch
-                )
+                self.written += await self.call(self._record, self._run_id, batch)
 
     async def call(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Run any store method in a worker thread, in turn with the writes.

@@ -90,3 +90,33 @@ async def test_without_rests_the_cap_is_the_number_of_workers(autojump_clock):
         await Frontier(2, handle).run(targets("a.example", 7), send)
     assert sorted(done) == sorted(t.url for t in targets("a.example", 7))
     assert most == {"a.example": 2}
+
+
+async def test_a_feed_adds_work_while_it_runs_and_a_dropped_host_stops(
+    autojump_clock,
+):
+    """A shared night's worker: hosts arrive from the feed; a host lost is dropped."""
+    done: list[str] = []
+
+    async def handle(item: Work, frontier: Frontier) -> Finished | None:
+        await trio.sleep(ATTEMPT)
+        done.append(item.url)
+        return None
+
+    async def feed(frontier: Frontier) -> None:
+        assert not frontier.busy("a.example")
+        for target in targets("a.example", 6):
+            frontier.add(target)
+        assert frontier.busy("a.example")
+        await trio.sleep(ATTEMPT * 2.5)  # two done, the third in hand
+        frontier.drop("a.example")  # its lease passed to another worker
+        assert frontier.busy("a.example")  # the one in hand still finishes
+        for target in targets("b.example", 2):
+            frontier.add(target)
+
+    send, receive = trio.open_memory_channel[Finished](0)
+    async with send, receive:
+        await Frontier(1, handle).run((), send, feed)
+    assert done == [f"https://a.example/{n}" for n in range(3)] + [
+        f"https://b.example/{n}" for n in range(2)
+    ]
