@@ -141,6 +141,9 @@ def test_a_deleted_article_is_withdrawn_its_links_rest_and_it_returns(library, f
     listed = audit["articles"]
     assert isinstance(listed, list)
     assert all(not str(a["path"]).endswith("one.txt") for a in listed)
+    printed = audit["trend"]
+    assert isinstance(printed, list)
+    assert len(printed) == 2
 
     one.write_bytes(copy)  # back, unchanged
     third = night(root, 3)
@@ -149,7 +152,19 @@ def test_a_deleted_article_is_withdrawn_its_links_rest_and_it_returns(library, f
     assert hits(fakeweb, urls["own"]) > before["own"]  # checked again
     assert [row["link_url"] for row in dead_links(root, 3)] == [urls["own"]]
     assert withdrawn(root)["one.txt"] is None
-    assert report(root)["headline"]["withdrawn_articles"] == 0  # type: ignore[index]
+    later = report(root)
+    assert later["headline"]["withdrawn_articles"] == 0  # type: ignore[index]
+    # The nights it was away read as they were printed then (issue 17: a
+    # figure once printed stays the same), though the file is back.
+    trend = later["trend"]
+    assert isinstance(trend, list)
+    assert trend[:2] == printed
+    with open_store(root / "warcs" / "archiver.sqlite3") as store:
+        [away] = [a.away for a in store.articles() if a.path.endswith("one.txt")]
+    [(gone, back)] = away
+    assert gone == when
+    assert back is not None
+    assert back - gone > timedelta(hours=23)
 
 
 def test_an_emptied_folder_withdraws_nothing(library, fakeweb):

@@ -194,8 +194,9 @@ def _spells(
 
     From what the store recorded (each citation's added and removed times),
     not from what is cited today, so the trend's past nights stay as they
-    were printed. An article withdrawn since stops citing on the night its
-    file was found gone, without that being a fix.
+    were printed. An article stops citing on the night its file was found
+    gone, without that being a fix, and cites again from the night it came
+    back (each absence is kept, so a later report counts the same nights).
     """
     starts = [run.started for run in runs]
     found: dict[str, list[Spell]] = {}
@@ -205,17 +206,39 @@ def _spells(
             domains and not _domain_wanted(host_of(span.url), domains)
         ):
             continue
-        end, dropped = span.removed, True
-        gone = source.withdrawn
-        if gone is not None and (end is None or gone < end):
-            end, dropped = gone, False
-        spell = Spell(
-            start=night_of(span.added, starts),
-            end=None if end is None else night_of(end, starts),
-            dropped=dropped,
-        )
-        found.setdefault(span.url, []).append(spell)
+        for start, end, dropped in _present(span, source.away):
+            found.setdefault(span.url, []).append(
+                Spell(
+                    start=night_of(start, starts),
+                    end=None if end is None else night_of(end, starts),
+                    dropped=dropped,
+                )
+            )
     return found
+
+
+def _present(
+    span: CitationSpan, away: tuple[tuple[datetime, datetime | None], ...]
+) -> list[tuple[datetime, datetime | None, bool]]:
+    """The stretches of ``span`` its article was there: (from, until, dropped).
+
+    A stretch cut short by the article's absence is not dropped (not a fix);
+    only the one ending where the citation itself was removed is.
+    """
+    stretches: list[tuple[datetime, datetime | None, bool]] = []
+    start: datetime | None = span.added
+    end = span.removed
+    for gone, back in sorted(away):
+        if start is None or (end is not None and gone >= end):
+            break
+        if back is not None and back <= start:
+            continue  # an absence over before this citation began
+        if gone > start:
+            stretches.append((start, gone, False))
+        start = back if back is None or back > start else start
+    if start is not None and (end is None or start < end):
+        stretches.append((start, end, True))
+    return stretches
 
 
 def _window(runs: tuple[Run, ...], since: datetime | None) -> frozenset[int]:

@@ -136,6 +136,10 @@ class StoredArticle:
     last_seen: datetime
     # When its file was found gone from the inputs; None while it is there.
     withdrawn: datetime | None = None
+    # Every time it was away: (withdrawn, returned), returned None while away.
+    # A report counts its citations on no night in between, and the same in
+    # every later report, whether or not the file has come back since.
+    away: tuple[tuple[datetime, datetime | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

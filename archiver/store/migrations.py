@@ -265,6 +265,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        8,
+        "withdrawals: every time an article's file was away, kept after it returns",
+        # articles.withdrawn is cleared when the file comes back, and with it
+        # the nights it was away: a report made after the return counted its
+        # citations on those nights, so figures once printed changed (issue
+        # 17, history that does not change). Each absence is kept here; the
+        # one open now is taken over from articles.withdrawn.
+        (
+            """CREATE TABLE withdrawals (
+                article TEXT NOT NULL,
+                withdrawn TEXT NOT NULL,
+                returned TEXT,
+                PRIMARY KEY (article, withdrawn)
+            )""",
+            "INSERT INTO withdrawals (article, withdrawn, returned) "
+            "SELECT path, withdrawn, NULL FROM articles WHERE withdrawn IS NOT NULL",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

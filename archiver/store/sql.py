@@ -22,7 +22,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
@@ -79,6 +79,7 @@ from archiver.store.rows import (
     citation_rows,
     from_text,
     maybe_text,
+    maybe_time,
     memento_row,
     row_article,
     row_check,
@@ -172,6 +173,7 @@ TABLES: Final = (
     Table("checks", CHECK_COLUMNS),
     Table("url_states", STREAK_COLUMNS),
     Table("memento_answers", MEMENTO_COLUMNS),
+    Table("withdrawals", "article, withdrawn, returned"),
 )
 
 
@@ -321,6 +323,12 @@ class SQLStore(ABC):
                 row = conn.execute(
                     "SELECT linked_sha256 FROM articles WHERE path = ?", (key,)
                 ).fetchone()
+                # Back from an absence: the absence ends, and stays on record.
+                conn.execute(
+                    "UPDATE withdrawals SET returned = ? "
+                    "WHERE article = ? AND returned IS NULL",
+                    (when, key),
+                )
                 conn.execute(
                     UPSERT_ARTICLE,
                     (
@@ -379,11 +387,18 @@ class SQLStore(ABC):
             )
 
     def withdraw(self, articles: Iterable[str], at: datetime) -> None:
+        rows = [(to_text(at), str(article)) for article in articles]
         with self._transaction(write=True) as conn:
+            conn.executemany(
+                "INSERT INTO withdrawals (article, withdrawn, returned) "
+                "SELECT path, ?, NULL FROM articles "
+                "WHERE path = ? AND withdrawn IS NULL",
+                rows,
+            )
             conn.executemany(
                 "UPDATE articles SET withdrawn = ? "
                 "WHERE path = ? AND withdrawn IS NULL",
-                [(to_text(at), str(article)) for article in articles],
+                rows,
             )
 
     def citations(self, urls: Iterable[str]) -> dict[str, tuple[Citation, ...]]:
@@ -403,7 +418,19 @@ class SQLStore(ABC):
             rows = conn.execute(
                 f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY path"  # noqa: S608
             ).fetchall()
-        return tuple(row_article(row) for row in rows)
+            absences = conn.execute(
+                "SELECT article, withdrawn, returned FROM withdrawals "
+                "ORDER BY article, withdrawn"
+            ).fetchall()
+        away: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        for article, gone, back in absences:
+            away.setdefault(str(article), []).append(
+                (from_text(str(gone)), maybe_time(back))
+            )
+        return tuple(
+            replace(found, away=tuple(away.get(found.path, ())))
+            for found in map(row_article, rows)
+        )
 
     def citation_spans(self) -> tuple[CitationSpan, ...]:
         with self._transaction(write=False) as conn:

@@ -396,6 +396,16 @@ def test_a_withdrawn_article_stops_citing_until_it_is_recorded_again(store):
     assert store.citations([page, own]) == {page: (from_a, from_b), own: (from_a,)}
     assert {a.path: a.withdrawn for a in store.articles()}["a.md"] is None
 
+    # Each absence stays on record after the return, and a second one too.
+    store.withdraw(["a.md"], night(5))
+    store.record_articles([article("a.md", "1")], night(7))
+    aways = {a.path: a.away for a in store.articles()}
+    assert aways == {"a.md": ((night(1), night(3)), (night(5), night(7))), "b.md": ()}
+    store.withdraw(["a.md"], night(8))  # away now: no return yet
+    [now] = [a for a in store.articles() if a.path == "a.md"]
+    assert now.withdrawn == night(8)
+    assert now.away[-1] == (night(8), None)
+
 
 def test_articles_and_all_citations_are_read_back_in_one_go(store):
     undated = replace(article("b.md", "1"), published=None, url=None)
@@ -1110,3 +1120,23 @@ def test_archive_answers_are_kept_and_replaced_by_newer_ones(store, location, tm
     copy_store(location, target)
     with open_store(target, read_only=True) as copied:
         assert copied.memento_answers([URL]) == (held,)
+
+
+def test_an_article_away_when_the_store_is_upgraded_keeps_its_absence(location):
+    """Version 8 keeps every absence; the one open at the upgrade is taken over."""
+    with raw(location) as conn:
+        migrations.migrate(conn, dialect_of(location), "old", T0, target=7)
+        for path, gone in (("gone.md", night(2)), ("here.md", None)):
+            conn.execute(
+                "INSERT INTO articles (path, url, title, published, sha256, "
+                "first_seen, last_seen, withdrawn) VALUES (?, NULL, 't', NULL, "
+                "'s', ?, ?, ?)",
+                (path, to_text(T0), to_text(T0), gone and to_text(gone)),
+            )
+    with open_store(location) as store:
+        aways = {a.path: a.away for a in store.articles()}
+        assert aways == {"gone.md": ((night(2), None),), "here.md": ()}
+        store.record_articles([article("gone.md", "s")], night(4))  # back
+        [back] = [a for a in store.articles() if a.path == "gone.md"]
+        assert back.withdrawn is None
+        assert back.away == ((night(2), night(4)),)
