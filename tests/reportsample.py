@@ -33,6 +33,7 @@ from archiver.models import (
     Target,
 )
 from archiver.store.base import open_store
+from tests.clirun import run_cli
 
 FIRST_NIGHT = datetime(2026, 3, 2, 3, 17, tzinfo=UTC)
 NIGHTS = 14
@@ -224,3 +225,12 @@ def main(picture: Path) -> None:
 
 if __name__ == "__main__":
     main(Path(sys.argv[1] if len(sys.argv) > 1 else "docs/report.png"))
+
+
+def html_report(folder: Path) -> Path:
+    """The sample history's HTML report, made by the real CLI, in ``folder``."""
+    store = build(folder / "archiver.sqlite3")
+    out = folder / "report.html"
+    result = run_cli("report", "--store", str(store), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out

@@ -33,22 +33,14 @@ import pytest
 import trio
 
 from tests import requisitesite
-from tests.browsertools import devtools_tab
+from tests.browsertools import devtools_tab, needs_chromium
 from tests.clirun import read_manifest, run_cli, write_article
 from tests.fakeweb.server import FakeWeb
 from tests.replaytools import replaywebpage
 
-CHROMIUM = shutil.which("chromium")
 NPM = shutil.which("npm")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="needs Debian's chromium package (apt-get install chromium), which "
-        ".ci/run installs; ReplayWeb.page runs in a browser",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 # Every name but loopback goes nowhere, so nothing can be fetched from the
 # internet behind the test's back (nor is there any: the machine is offline).

@@ -16,7 +16,6 @@ Skipped, with the reason, without chromium or npm.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,10 @@ import pytest
 import trio
 
 from tests import reportsample
-from tests.browsertools import devtools_tab
-from tests.clirun import run_cli
+from tests.browsertools import devtools_tab, needs_chromium
 from tests.replaytools import axe_core
 
-CHROMIUM = shutil.which("chromium")
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        CHROMIUM is None,
-        reason="needs Debian's chromium package (apt-get install chromium), which "
-        ".ci/run installs; axe-core runs in a browser",
-    ),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RUN_AXE = """
@@ -57,12 +46,7 @@ VIEWS = {
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("axe")
-    store = reportsample.build(folder / "archiver.sqlite3")
-    out = folder / "report.html"
-    result = run_cli("report", "--store", str(store), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    return reportsample.html_report(tmp_path_factory.mktemp("axe"))
 
 
 async def violations(

@@ -25,7 +25,6 @@ from archiver.report import svg
 from archiver.report.assets import STYLE
 from archiver.report.model import Counts, RunPoint
 from tests import reportsample
-from tests.clirun import run_cli
 
 CHROMIUM = shutil.which("chromium")
 
@@ -127,12 +126,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser")
-    store = reportsample.build(folder / "archiver.sqlite3")
-    out = folder / "report.html"
-    result = run_cli("report", "--store", str(store), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+    return reportsample.html_report(tmp_path_factory.mktemp("browser"))
 
 
 def test_console_messages_reach_the_test(tmp_path):
