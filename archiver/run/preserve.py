@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -57,6 +57,7 @@ from archiver.run.requisites import (
     discover,
     searchable,
 )
+from archiver.run.statuses import StatusFile
 from archiver.urls import authority, normalise
 from archiver.version import distribution_version
 from archiver.warc import index
@@ -97,7 +98,7 @@ class RunSummary:
 
     articles: int
     skipped_articles: tuple[str, ...]
-    statuses: list[LinkStatus]
+    statuses: Sequence[LinkStatus]  # a StatusFile: read back from disk on demand
     bytes: int
     elapsed: float
     warc_files: tuple[Path, ...]
@@ -109,9 +110,13 @@ class RunSummary:
     requisites_file: Path | None = None
 
     def count(self, outcome: Outcome) -> int:
+        if isinstance(self.statuses, StatusFile):
+            return self.statuses.count(outcome)  # counted as kept: nothing read
         return sum(1 for s in self.statuses if s.outcome is outcome)
 
     def by_reason(self, outcome: Outcome) -> dict[str, int]:
+        if isinstance(self.statuses, StatusFile):
+            return self.statuses.by_reason(outcome)
         found: dict[str, int] = defaultdict(int)
         for status in self.statuses:
             if status.outcome is outcome:
@@ -217,8 +222,11 @@ def _preserve_locked(
     articles_archived: Callable[[Sequence[str]], None] | None,
 ) -> RunSummary:
     started = time.monotonic()
-    statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
-    for status in statuses:
+    # Kept on disk, not in memory: a status per URL is what grew with a run.
+    statuses = StatusFile(settings.out)
+    for item in gathered.plan.unfetched:
+        status = classify.unfetched(item)
+        statuses.append(status)
         reporter.done(status)
     reporter.planned(len(gathered.plan.targets) + len(statuses))
     sink = WarcSink(
@@ -227,7 +235,7 @@ def _preserve_locked(
         info=_warcinfo(settings),
         max_file_size=settings.warc.max_file_size,
     )
-    tally = Tally()
+    tally = Tally(statuses=statuses)
 
     async def is_online() -> bool:
         return await any_canary_answers(
@@ -262,6 +270,7 @@ def _preserve_locked(
             _archive, settings, gathered.plan.targets, spool, recorder, book, stopped
         )
     except BaseException:
+        statuses.close()
         # The run's own error says what went wrong; a journal that cannot be
         # flushed on a full disk must not replace it with a bare OSError.
         if journal is not None:
@@ -279,29 +288,26 @@ def _preserve_locked(
         sink.close()
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)
-    fetched = tally.statuses
+    fetched = len(statuses) - len(gathered.plan.unfetched)
     if settings.deadline is not None and stopped.signal is None:
-        done = {status.url for status in fetched}
+        done = set(statuses.urls)
         now = clock_now()
         for target in gathered.plan.targets:
             if target.url not in done:
                 late = classify.not_reached(target, settings.deadline, now)
-                fetched.append(late)
+                statuses.append(late)
                 reporter.done(late)
+        del done
     offline = tally.offline
-    statuses += fetched
     report: RequisiteReport | None = None
     requisites_path: Path | None = None
     if settings.requisites.enabled:
-        report = book.report({status.url: status for status in statuses})
-        statuses = [
-            replace(status, requisites=report.pages[status.url])
-            if status.url in report.pages
-            else status
-            for status in statuses
-        ]
+        report = book.report(statuses.pick(book.cited_requisites()))
+        statuses.amend(report.pages)
         requisites_path = manifest.write_requisites(settings.out, report.lines)
-    manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
+    manifest_path, dead_path = manifest.write(
+        settings.out, statuses.by_url(), gathered.articles, ordered=True
+    )
     partial.unlink(missing_ok=True)
     # Every WARC in the folder, not only this run's: revisit records may point
     # at captures of earlier runs, and pywb serves the whole folder (nightly
@@ -309,7 +315,8 @@ def _preserve_locked(
     index_path = index.merge_run_indexes(settings.out)
     if stopped.signal is not None:
         stop = Terminated if stopped.signal == signal.SIGTERM else Interrupted
-        finished = len(fetched)
+        finished = fetched
+        statuses.close()
         raise stop(
             f"interrupted by {signal.Signals(stopped.signal).name}: "
             f"{finished} of {len(gathered.plan.targets)} URLs done; "
