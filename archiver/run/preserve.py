@@ -544,6 +544,9 @@ async def _crawl(
                     await Frontier(
                         politeness.per_host,
                         functools.partial(handle, browser=browser),
+                        # Room to spare over the gate's limit: a URL whose
+                        # host asked to slow down waits with its turn held.
+                        handling=2 * politeness.concurrency,
                     ).run(targets, send)
 
 
