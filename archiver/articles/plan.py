@@ -32,19 +32,28 @@ class Plan:
 
 def build(found: Iterable[FoundLink]) -> Plan:
     """Normalise, deduplicate and group ``found``, keeping first-seen order."""
-    fetch: dict[NormalizedURL, dict[Citation, None]] = {}
+    # Most URLs are cited once: their one citation is kept as it is, and a
+    # dict of citations (some 200 bytes) is made only for a second one.
+    fetch: dict[NormalizedURL, Citation | dict[Citation, None]] = {}
     skip: dict[str, tuple[Rejection, dict[Citation, None]]] = {}
     for link in found:
         result = normalise(link.raw, link.base)
         if isinstance(result, Rejection):
             key = _unfetched_key(link, result)
             skip.setdefault(key, (result, {}))[1][link.citation] = None
-        else:
-            fetch.setdefault(result, {})[link.citation] = None
+            continue
+        held = fetch.setdefault(result, link.citation)
+        if isinstance(held, dict):
+            held[link.citation] = None
+        elif held != link.citation:
+            fetch[result] = {held: None, link.citation: None}
     return Plan(
         targets=tuple(
-            Target(url=url, citations=tuple(citations))
-            for url, citations in fetch.items()
+            Target(
+                url=url,
+                citations=tuple(cited) if isinstance(cited, dict) else (cited,),
+            )
+            for url, cited in fetch.items()
         ),
         unfetched=tuple(
             Unfetched(url=key, citations=tuple(citations), rejection=rejection)

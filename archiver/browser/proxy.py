@@ -21,12 +21,14 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import trio
 
-from archiver.browser.ca import RunCA
 from archiver.models import FailureKind, FetchFailure, Hop, RawHeaders
+
+if TYPE_CHECKING:  # cryptography loads only when a page is rendered
+    from archiver.browser.ca import RunCA
 
 MAX_HEAD: Final = 64 * 1024  # a request head longer than this is refused
 MAX_REQUEST_BODY: Final = 16 * 1024 * 1024

@@ -412,14 +412,19 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         return pool
 
     async def _close_idle(self, count: int) -> None:
-        """Close up to ``count`` pools, least recently asked first, all idle."""
+        """Close up to ``count`` pools, least recently asked first, all idle.
+
+        They leave the map before the first close waits on a socket, so a
+        request for another new origin meanwhile never picks one of them.
+        """
         idle = [
             origin
             for origin, pool in list(self._pools.items())[:-1]
             if all(connection.is_idle() for connection in pool.connections)
         ][:count]
-        for origin in idle:
-            await self._pools.pop(origin).aclose()
+        closing = [self._pools.pop(origin) for origin in idle]
+        for pool in closing:
+            await pool.aclose()
 
     async def aclose(self) -> None:
         """Close every pooled connection."""

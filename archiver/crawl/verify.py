@@ -145,9 +145,13 @@ class Verifier:
         if result.failure is not None or not result.hops:
             return result
         final = result.hops[-1]
-        wall = await self._off_loop(lambda: bot_wall(final))
-        if wall is not None:
-            return replace(result, suspicion=wall)
+        # Only a 403, 429 or 503 can be a wall: the others (nearly every
+        # response) need no trip to a worker thread, which cost more CPU
+        # than the rest of the check.
+        if final.status in _WALL_STATUSES:
+            wall = await self._off_loop(lambda: bot_wall(final))
+            if wall is not None:
+                return replace(result, suspicion=wall)
         if not self._probe_enabled or not 200 <= final.status < 300:
             return result
         start = urlsplit(result.target.url)

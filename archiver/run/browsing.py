@@ -23,13 +23,12 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import trio
 
 from archiver import bodies
 from archiver.browser import page
-from archiver.browser.ca import RunCA
 from archiver.browser.chromium import BrowserUnavailable, Chromium, find_executable
 from archiver.browser.proxy import Exchange, ProxyRequest, ProxyStats, RecordingProxy
 from archiver.browser.settings import BrowserMode, BrowserSettings
@@ -37,6 +36,9 @@ from archiver.crawl.fetch import Fetcher
 from archiver.crawl.scripted import is_html, needs_script
 from archiver.errors import UsageError
 from archiver.models import FetchFailure, FetchResult, Hop, LinkStatus
+
+if TYPE_CHECKING:  # cryptography loads only when a page is rendered
+    from archiver.browser.ca import RunCA
 
 MISSING_BROWSER: Final = (
     "browser capture is off: no chromium on PATH (install Debian's chromium "
@@ -132,7 +134,7 @@ class BrowserStage:
         self._fetcher = fetcher
         self._send = send
         self._scratch = scratch
-        self._ca = RunCA(scratch)
+        self._made_ca: RunCA | None = None  # made for the first page rendered
         self._queue_send, self._queue_receive = trio.open_memory_channel[
             tuple[FetchResult, str]
         ](math.inf)
@@ -155,8 +157,22 @@ class BrowserStage:
         """No more pages will come: the tabs finish what is queued, then end."""
         self._queue_send.close()
 
+    @property
+    def _ca(self) -> RunCA:
+        """The run's CA, made when first needed: most runs render no page.
+
+        Made on first use, so a run that renders nothing never loads
+        cryptography (some 8 MB of a crawl's memory).
+        """
+        if self._made_ca is None:
+            from archiver.browser.ca import RunCA
+
+            self._made_ca = RunCA(self._scratch)
+        return self._made_ca
+
     def close_ca(self) -> None:
-        self._ca.close()
+        if self._made_ca is not None:
+            self._made_ca.close()
 
     async def run(self, nursery: trio.Nursery) -> None:
         """Render the queue until it is closed and empty; then close the browser.

@@ -222,23 +222,36 @@ def dead_link_rows(
 
 
 def write(
-    folder: Path, statuses: Iterable[LinkStatus], articles: Mapping[str, Article]
+    folder: Path,
+    statuses: Iterable[LinkStatus],
+    articles: Mapping[str, Article],
+    *,
+    ordered: bool = False,
 ) -> tuple[Path, Path]:
-    """Write both files into ``folder``; return their paths."""
-    ordered = sorted(statuses, key=lambda s: s.url)
+    """Write both files into ``folder``; return their paths.
+
+    ``ordered`` says ``statuses`` come in URL order already (a run's
+    :class:`~archiver.run.statuses.StatusFile` reads them back so): they
+    are then passed over once, and only the dead ones are held.
+    """
+    if not ordered:
+        statuses = sorted(statuses, key=lambda s: s.url)
     manifest = folder / MANIFEST_NAME
     dead = folder / DEAD_LINKS_NAME
+    dead_ones: list[LinkStatus] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with replacing(manifest) as out:
-            for status in ordered:
+            for status in statuses:
                 out.write(line(status))
+                if status.outcome is Outcome.DEAD:
+                    dead_ones.append(status)
         with replacing(dead, newline="") as out:
             writer = csv.DictWriter(out, fieldnames=DEAD_LINK_FIELDS)
             writer.writeheader()
             writer.writerows(
                 {k: spreadsheet_safe(v) for k, v in row.items()}
-                for row in dead_link_rows(ordered, articles)
+                for row in dead_link_rows(dead_ones, articles)
             )
     except OSError as exc:
         raise ArchiveWriteError(f"{folder}: cannot write the manifest: {exc}") from exc

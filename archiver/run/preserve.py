@@ -65,6 +65,7 @@ from archiver.run.requisites import (
     discover,
     searchable,
 )
+from archiver.run.statuses import StatusFile
 from archiver.urls import authority, normalise
 from archiver.version import distribution_version
 from archiver.warc import index
@@ -105,7 +106,7 @@ class RunSummary:
 
     articles: int
     skipped_articles: tuple[str, ...]
-    statuses: list[LinkStatus]
+    statuses: Sequence[LinkStatus]  # a StatusFile: read back from disk on demand
     bytes: int
     elapsed: float
     warc_files: tuple[Path, ...]
@@ -117,9 +118,13 @@ class RunSummary:
     requisites_file: Path | None = None
 
     def count(self, outcome: Outcome) -> int:
+        if isinstance(self.statuses, StatusFile):
+            return self.statuses.count(outcome)  # counted as kept: nothing read
         return sum(1 for s in self.statuses if s.outcome is outcome)
 
     def by_reason(self, outcome: Outcome) -> dict[str, int]:
+        if isinstance(self.statuses, StatusFile):
+            return self.statuses.by_reason(outcome)
         found: dict[str, int] = defaultdict(int)
         for status in self.statuses:
             if status.outcome is outcome:
@@ -168,7 +173,6 @@ def gather(
         )
         for url in urls
     ]
-    found = list(extract.with_unwrapped(given, rules))
     skipped: list[str] = []
 
     def skip(message: str) -> None:
@@ -176,10 +180,16 @@ def gather(
         if reporter is not None:
             reporter.article_error(message)
 
-    for article in seeds.read_all(inputs, skip):
-        articles[str(article.path)] = article
-        found.extend(extract.links(article, rules))
-    return Gathered(articles=articles, plan=plan.build(found), skipped=tuple(skipped))
+    def found() -> Iterator[FoundLink]:
+        # One article's links at a time, straight into the plan: a list of
+        # every link found was a transient 20 MB per hundred thousand URLs.
+        yield from extract.with_unwrapped(given, rules)
+        for article in seeds.read_all(inputs, skip):
+            articles[str(article.path)] = article
+            yield from extract.links(article, rules)
+
+    built = plan.build(found())
+    return Gathered(articles=articles, plan=built, skipped=tuple(skipped))
 
 
 def preserve(
@@ -240,8 +250,11 @@ def _preserve_locked(
     feed: SharedFeed | None,
 ) -> RunSummary:
     started = time.monotonic()
-    statuses = [classify.unfetched(item) for item in gathered.plan.unfetched]
-    for status in statuses:
+    # Kept on disk, not in memory: a status per URL is what grew with a run.
+    statuses = StatusFile(settings.out)
+    for item in gathered.plan.unfetched:
+        status = classify.unfetched(item)
+        statuses.append(status)
         reporter.done(status)
     reporter.planned(len(gathered.plan.targets) + len(statuses))
     sink = WarcSink(
@@ -250,7 +263,7 @@ def _preserve_locked(
         info=_warcinfo(settings),
         max_file_size=settings.warc.max_file_size,
     )
-    tally = Tally()
+    tally = Tally(statuses=statuses)
 
     async def is_online() -> bool:
         return await any_canary_answers(
@@ -295,6 +308,7 @@ def _preserve_locked(
             fed,
         )
     except BaseException:
+        statuses.close()
         # The run's own error says what went wrong; a journal that cannot be
         # flushed on a full disk must not replace it with a bare OSError.
         if journal is not None:
@@ -312,29 +326,26 @@ def _preserve_locked(
         sink.close()
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)
-    fetched = tally.statuses
+    fetched = len(statuses) - len(gathered.plan.unfetched)
     if settings.deadline is not None and stopped.signal is None:
-        done = {status.url for status in fetched}
+        done = set(statuses.urls)
         now = clock_now()
         for target in gathered.plan.targets:
             if target.url not in done:
                 late = classify.not_reached(target, settings.deadline, now)
-                fetched.append(late)
+                statuses.append(late)
                 reporter.done(late)
+        del done
     offline = tally.offline
-    statuses += fetched
     report: RequisiteReport | None = None
     requisites_path: Path | None = None
     if settings.requisites.enabled:
-        report = book.report({status.url: status for status in statuses})
-        statuses = [
-            replace(status, requisites=report.pages[status.url])
-            if status.url in report.pages
-            else status
-            for status in statuses
-        ]
+        report = book.report(statuses.pick(book.cited_requisites()))
+        statuses.amend(report.pages)
         requisites_path = manifest.write_requisites(settings.out, report.lines)
-    manifest_path, dead_path = manifest.write(settings.out, statuses, gathered.articles)
+    manifest_path, dead_path = manifest.write(
+        settings.out, statuses.by_url(), gathered.articles, ordered=True
+    )
     partial.unlink(missing_ok=True)
     # Every WARC in the folder, not only this run's: revisit records may point
     # at captures of earlier runs, and pywb serves the whole folder (nightly
@@ -342,7 +353,8 @@ def _preserve_locked(
     index_path = index.merge_run_indexes(settings.out)
     if stopped.signal is not None:
         stop = Terminated if stopped.signal == signal.SIGTERM else Interrupted
-        finished = len(fetched)
+        finished = fetched
+        statuses.close()
         raise stop(
             f"interrupted by {signal.Signals(stopped.signal).name}: "
             f"{finished} of {len(gathered.plan.targets)} URLs done; "
@@ -571,6 +583,9 @@ async def _crawl(
                     await Frontier(
                         politeness.per_host,
                         functools.partial(handle, browser=browser),
+                        # Room to spare over the gate's limit: a URL whose
+                        # host asked to slow down waits with its turn held.
+                        handling=2 * politeness.concurrency,
                     ).run(targets, send, feed)
 
 

@@ -22,6 +22,7 @@ from archiver.models import FetchResult, LinkStatus, RecordRef
 from archiver.run import browsing, classify, manifest
 from archiver.run.offline import OutageWatch
 from archiver.run.requisites import Book, Wanted, from_status
+from archiver.run.statuses import StatusFile
 from archiver.warc.writer import WarcSink
 
 
@@ -55,10 +56,12 @@ class Tally:
     """What the recording task has done so far; owned by that one task.
 
     ``statuses`` holds what was passed on, so a status the offline verdict
-    still holds back is not in it until the verdict is known.
+    still holds back is not in it until the verdict is known. A run keeps
+    them on disk (:class:`archiver.run.statuses.StatusFile`); a list will do
+    for a short one.
     """
 
-    statuses: list[LinkStatus] = field(default_factory=list)
+    statuses: list[LinkStatus] | StatusFile = field(default_factory=list)
     bytes: int = 0
     outage: OutageWatch = field(default_factory=OutageWatch)
     offline: bool = False  # no host and no canary answered: nothing is known

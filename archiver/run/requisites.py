@@ -116,6 +116,9 @@ class _Node:
     check: RequisiteCheck | None = None
 
 
+_NOTHING_NEEDED: Final = RequisiteCounts(found=0, archived=0, failed=0, not_fetched=0)
+
+
 @dataclass(slots=True)
 class _Budget:
     count: int = 0
@@ -129,7 +132,9 @@ class Book:
         self._settings = settings
         self._cited = frozenset(cited)  # fetched as citations anyway
         self._nodes: dict[NormalizedURL, _Node] = {}
-        self._pages: dict[NormalizedURL, _Node] = {}
+        # A page searched that needs nothing (most of a run's) costs one
+        # entry here, None: no node, no budget.
+        self._pages: dict[NormalizedURL, _Node | None] = {}
         self._budgets: dict[NormalizedURL, _Budget] = {}
 
     def found(
@@ -146,7 +151,11 @@ class Book:
         its own requisites).
         """
         if wanted is None:
-            node = self._pages.setdefault(parent, _Node(parent, None))
+            if not requisites:
+                self._pages.setdefault(parent, None)
+                return []
+            node = self._pages.get(parent) or _Node(parent, None)
+            self._pages[parent] = node
             owner, depth = parent, 1
         else:
             node = self._nodes[parent]
@@ -185,11 +194,31 @@ class Book:
         self._nodes[wanted.url].check = check
         self._budgets[wanted.owner].bytes += spent
 
+    def cited_requisites(self) -> set[NormalizedURL]:
+        """The requisites that are cited URLs too: their status is their check.
+
+        The report needs these statuses only (see :meth:`report`), so a run
+        reads back those alone.
+        """
+        return {
+            child
+            for page in (*self._pages.values(), *self._nodes.values())
+            if page is not None
+            for child in page.children
+            if child in self._cited
+        }
+
     def report(self, statuses: Mapping[str, LinkStatus]) -> RequisiteReport:
-        """Per page the counts, per requisite its line; ``statuses`` by URL."""
+        """Per page the counts, per requisite its line.
+
+        ``statuses`` by URL, at least those of :meth:`cited_requisites`.
+        """
         users: dict[NormalizedURL, set[str]] = {}
         pages: dict[str, RequisiteCounts] = {}
         for url, page in self._pages.items():
+            if page is None:
+                pages[url] = _NOTHING_NEEDED
+                continue
             reached = self._reach(page)
             tally = dict.fromkeys(RequisiteOutcome, 0)
             for child in reached:

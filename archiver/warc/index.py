@@ -17,13 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
-from cdxj_indexer import CDXJIndexer  # type: ignore[import-untyped]
 from warcio.recordloader import ArchiveLoadFailed
 
 from archiver.errors import ArchiveWriteError
 from archiver.files import replacing
 
 INDEX_NAME: Final = "index.cdxj"
+_SORT_RUN: Final = 4 * 1024 * 1024
 
 # The record types a replay tool serves. Named here rather than taken from
 # cdxj-indexer's default list, which py-wacz changes when it is imported.
@@ -86,12 +86,19 @@ def write_cdxj(warc_files: Sequence[Path], out: Path) -> Path:
     half an index. Raises ``ArchiveWriteError`` if a WARC cannot be read or
     the index cannot be written.
     """
+    # Loaded here, not with the module: cdxj-indexer brings surt, tldextract,
+    # requests and pkg_resources (8 MB), which only the end of a run needs.
+    from cdxj_indexer import CDXJIndexer  # type: ignore[import-untyped]
+
     try:
         with replacing(out) as stream:
             indexer = CDXJIndexer(
                 stream,
                 [str(path) for path in warc_files],
                 sort=True,
+                # Sorted in runs of this many characters, merged from temporary
+                # files: its default (32 M) held a large run's whole index.
+                max_sort_buff_size=_SORT_RUN,
                 records=",".join(INDEXED_RECORDS),
                 dir_root=str(out.parent),
             )

@@ -34,6 +34,7 @@ from archiver.bodies import open_body
 from archiver.clock import Clock, now as clock_now
 from archiver.errors import ArchiveWriteError
 from archiver.models import Body, Capture, Hop, RawHeaders, RecordRef
+from archiver.warc.captures import Captures
 
 OPEN_SUFFIX: Final = ".open"
 DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
@@ -151,12 +152,12 @@ class WarcSink:
         self._host = _name_part(socket.gethostname() if host is None else host)
         self._unique = secrets.token_hex(4) if unique is None else unique
         self._current: _OpenFile | None = None
-        self._captures: dict[str, Capture] = {}
+        self._captures = Captures()  # on disk: one per response would add up
         self.closed_files: list[Path] = []
 
     def remember(self, digest: str, capture: Capture) -> None:
         """Say that a payload with ``digest`` is already archived (an earlier run)."""
-        self._captures.setdefault(digest, capture)
+        self._captures.put(digest, capture, replace=False)
 
     def write_hop(self, hop: Hop) -> RecordRef:
         """Write a response (or a revisit) and its request; return where it starts.
@@ -202,8 +203,8 @@ class WarcSink:
                     )
                     current.writer.write_record(response)
                 if digest is not None:  # the earliest capture yet of it
-                    self._captures[digest] = Capture(
-                        uri=hop.url, date=date, record_id=response_id
+                    self._captures.put(
+                        digest, Capture(uri=hop.url, date=date, record_id=response_id)
                     )
             if hop.trailers:
                 current.writer.write_record(

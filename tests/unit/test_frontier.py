@@ -26,8 +26,14 @@ def targets(host: str, count: int) -> list[Target]:
     ]
 
 
-async def crawl(work: list[Target], per_host: int) -> tuple[float, Counter[str]]:
-    """Every URL fails once, rests, then succeeds; the host's gate is a limiter."""
+async def crawl(
+    work: list[Target], per_host: int, handling: int | None = None
+) -> tuple[float, Counter[str]]:
+    """Every URL fails once, rests, then succeeds; the host's gate is a limiter.
+
+    ``peak`` counts requests in flight per host, and under ``"*"`` URLs
+    being handled (not resting) at once over all hosts.
+    """
     gates: dict[str, trio.CapacityLimiter] = {}
     in_flight: Counter[str] = Counter()
     peak: Counter[str] = Counter()
@@ -43,16 +49,24 @@ async def crawl(work: list[Target], per_host: int) -> tuple[float, Counter[str]]
 
     async def handle(item: Work, frontier: Frontier) -> Finished | None:
         host = item.url.split("/")[2]
+        handled("*", +1)
         await attempt(host, item.url)
+        handled("*", -1)
         async with frontier.resting(host):
             await trio.sleep(BACKOFF)
+        handled("*", +1)
         await attempt(host, item.url)
+        handled("*", -1)
         return None
+
+    def handled(key: str, change: int) -> None:
+        in_flight[key] += change
+        peak[key] = max(peak[key], in_flight[key])
 
     send, receive = trio.open_memory_channel[Finished](0)
     began = trio.current_time()
     async with send, receive:
-        await Frontier(per_host, handle).run(work, send)
+        await Frontier(per_host, handle, handling=handling).run(work, send)
     return trio.current_time() - began, peak
 
 
@@ -61,14 +75,26 @@ async def test_a_resting_worker_gives_its_hosts_turn_to_the_next_url(autojump_cl
     # Without giving the turn away: 4 rounds of attempt + backoff + attempt
     # (40.8 s). With it: every first attempt goes out at once, in pairs.
     assert took < BACKOFF + 8 * ATTEMPT + 0.5
-    assert peak == {"a.example": 2}
+    assert peak["a.example"] == 2
 
 
 async def test_hosts_still_share_nothing_and_every_url_is_done_once(autojump_clock):
     work = targets("a.example", 6) + targets("b.example", 3)
     took, peak = await crawl(work, per_host=3)
     assert took < BACKOFF + 6 * ATTEMPT + 0.5
-    assert peak == {"a.example": 3, "b.example": 3}
+    assert (peak["a.example"], peak["b.example"]) == (3, 3)
+
+
+async def test_urls_handled_at_once_are_capped_and_a_rest_gives_the_turn_back(
+    autojump_clock,
+):
+    # Twenty hosts, one URL each, three handled at a time: without giving a
+    # resting turn back, seven rounds of attempt + backoff + attempt; with
+    # it, every first attempt goes out within the first second.
+    work = [t for n in range(20) for t in targets(f"h{n}.example", 1)]
+    took, peak = await crawl(work, per_host=2, handling=3)
+    assert peak["*"] == 3
+    assert took < BACKOFF + 20 * ATTEMPT + 0.5
 
 
 async def test_without_rests_the_cap_is_the_number_of_workers(autojump_clock):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import uuid
 from typing import cast
 
 import httpx
 import pytest
+import trio
 
 from archiver.crawl.client import (
     ClientSettings,
@@ -253,4 +255,46 @@ async def test_each_origin_gets_its_own_pool_and_idle_ones_are_closed(fakeweb):
         assert token.encode() in body
         again = await client.get(first)
         assert again.status_code == 200
+    assert transport.origins == 0
+
+
+async def test_idle_origins_closed_by_two_requests_at_once_are_closed_once(fakeweb):
+    # Pools past keep_origins stay open while busy; once idle, the next new
+    # origins close them. Closing waits on sockets, so a second new origin
+    # looks for idle pools meanwhile: it must not close one the first is
+    # closing (that was a KeyError that ended the run).
+    names = [f"busy{n}.example" for n in range(8)]
+    token = uuid.uuid4().hex[:8]
+    transport = GuardedTransport(
+        context=ssl_context(None),
+        limits=httpx.Limits(),
+        backend=GuardedBackend(
+            fixed(dict.fromkeys(names, "127.0.0.1")), allow_private=True
+        ),
+        per_origin=1,
+        keep_origins=2,
+    )
+
+    def url(name: str) -> str:
+        return f"http://{name}:{fakeweb.port}/page/{token}"
+
+    async with httpx.AsyncClient(transport=transport) as client:
+        async with contextlib.AsyncExitStack() as held:  # all busy at once
+            answers = [
+                await held.enter_async_context(client.stream("GET", url(name)))
+                for name in names[:6]
+            ]
+            assert transport.origins == 6
+            for answer in answers:  # read: each connection goes back idle
+                await answer.aread()
+        statuses: list[int] = []
+
+        async def get(name: str) -> None:
+            statuses.append((await client.get(url(name))).status_code)
+
+        async with trio.open_nursery() as nursery:
+            for name in names[6:]:
+                nursery.start_soon(get, name)
+        assert statuses == [200, 200]
+        assert transport.origins <= 3
     assert transport.origins == 0
