@@ -59,6 +59,12 @@ class ArchiveWriteError(ArchiverError):
     exit_code = ExitCode.FAILURE
 
 
+class WorkersFailed(ArchiverError):
+    """A shared night's workers kept failing with hosts left: the night is not done."""
+
+    exit_code = ExitCode.FAILURE
+
+
 class NetworkUnavailable(ArchiverError):
     """Every host failed at the network level: the fault is ours, not the web's."""
 

@@ -10,6 +10,7 @@ every WARC reads whole; the night's index lists every capture.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -604,3 +605,126 @@ def _netloc(store: PostgresURL) -> str:
 
 def _port(store: PostgresURL) -> int:
     return urlsplit(store.url).port or 5432
+
+
+# What a new user met (review): a worker's name, a failing night, one toml
+
+
+def _joined(store: PostgresURL, deadline: float) -> list[str]:
+    """The workers of the night in progress, once one has joined."""
+    while time.monotonic() < deadline:
+        try:
+            with stores.raw(store) as conn:
+                rows = conn.execute("SELECT worker FROM frontier_workers").fetchall()
+        except psycopg.Error:
+            rows = []  # the tables are not made yet
+        if rows:
+            return [str(row[0]) for row in rows]
+        time.sleep(0.1)
+    pytest.fail("no worker joined the night in time")
+
+
+@pytest.mark.slow
+def test_a_second_worker_under_a_name_already_at_work_is_refused(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    with many_hosts(3, latency=0.5) as web:  # a night of some 12 s at least
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=8)
+        args = nightly_args(
+            inputs, tmp_path / "out", shared, 1, "--per-host", "1", "--concurrency", "1"
+        )
+        night = subprocess.Popen(
+            [*archiver_at(None), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            [name] = _joined(shared, time.monotonic() + 60)
+            twin = run_cli(
+                "worker", "--store", shared.url, "--out", str(tmp_path / "elsewhere"),
+                "--name", name, "--allow-private", "--per-host", "1",
+            )  # fmt: skip
+            _, stderr = night.communicate(timeout=120)
+        finally:
+            if night.poll() is None:
+                night.kill()
+                night.wait()
+        peaks = dict(web.ledger.peaks)
+    assert twin.returncode == 2, twin.stderr
+    [line] = twin.stderr.splitlines()
+    assert line.startswith(f"archiver: error: --name {name}: a worker of that name")
+    assert night.returncode == 0, stderr
+    checks = night_checks(shared)
+    assert sorted(checks) == sorted(urls)
+    assert all(len(folders) == 1 for folders in checks.values())  # none twice
+    assert max(peaks.values()) <= 1, peaks
+
+
+@pytest.mark.slow
+def test_a_night_whose_workers_keep_dying_is_not_called_complete(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """Every worker killed as soon as it starts: the night fails, in one line."""
+    with many_hosts(2, latency=0.2) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=3)
+        night = subprocess.Popen(
+            [*archiver_at(None), *nightly_args(inputs, tmp_path / "out", shared, 2)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            killed = 0
+            while night.poll() is None:
+                with contextlib.suppress(OSError):
+                    for pid in children(night.pid):
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGKILL)
+                            killed += 1
+                time.sleep(0.02)
+            _, stderr = night.communicate(timeout=60)
+        finally:
+            if night.poll() is None:
+                night.kill()
+                night.wait()
+    assert killed >= 2
+    assert night.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("archiver: error: night "), last
+    assert "left unfinished" in last
+    assert len(night_checks(shared)) < len(urls)  # it really was not done
+    with stores.raw(shared) as conn:
+        rows = conn.execute("SELECT status FROM runs").fetchall()
+    statuses = [str(row[0]) for row in rows]
+    assert "completed" not in statuses
+
+
+@pytest.mark.slow
+def test_the_nights_archiver_toml_serves_its_workers(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """Nightly's own keys in the file are not a worker's error (they were)."""
+    (tmp_path / "archiver.toml").write_text(
+        "[nightly]\n"
+        f'store = "{shared.url}"\n'
+        "alive-every = 0\nmax-rechecks = 5000\nallow-private = true\n"
+        "per-host = 1\nrequisites = false\n",
+        encoding="utf-8",
+    )
+    with many_hosts(3, latency=0.01) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=2)
+        done = subprocess.run(
+            [*archiver_at(None), "nightly", str(inputs), "--out", str(tmp_path / "out"),
+             "--workers", "2", "--browser", "never", "--log-format", "json"],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        )  # fmt: skip
+        alone = subprocess.run(
+            [*archiver_at(None), "worker", "--out", str(tmp_path / "late")],
+            capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(night_checks(shared)) == sorted(urls)
+    assert alone.returncode == 0, alone.stderr  # the file's store, no night to join
+    assert "no night in progress" in alone.stdout

@@ -14,7 +14,6 @@ from archiver.cli.options import (
     FetchChoices,
     RunChoices,
     fetch_options,
-    load_config,
     preserve_settings,
     run_options,
 )
@@ -32,13 +31,37 @@ if TYPE_CHECKING:
     from archiver.browser.settings import BrowserSettings
 
 
+def load_nightly_config(
+    ctx: click.Context, param: click.Parameter, value: Path | None
+) -> Path | None:
+    """archiver.toml is nightly's file: a worker takes the settings it shares.
+
+    The keys only nightly has (``alive-every``, ``max-rechecks``, ...) are
+    nightly's business, not errors, so one file serves the night and every
+    worker started beside it; a key neither command knows is still refused.
+    """
+    from archiver.cli import config
+    from archiver.cli.nightly import nightly_cmd
+
+    if ctx.params.get("from_parent"):
+        return None  # started by nightly: its settings come whole from it
+    path = value if value is not None else config.DEFAULT_CONFIG
+    own = config.settings_of(ctx.command.params)
+    allowed = {**config.settings_of(nightly_cmd.params), **own}
+    settings = config.load(path, allowed, required=value is not None)
+    names = {setting.name for setting in own.values()}
+    mine = {name: given for name, given in settings.items() if name in names}
+    ctx.default_map = {**(ctx.default_map or {}), **mine}
+    return path if settings else None
+
+
 @click.command("worker", context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     is_eager=True,
     expose_value=False,
-    callback=load_config,
+    callback=load_nightly_config,
     help="Settings file; every key is an option's long name.  "
     "[default: archiver.toml, if present]",
 )
@@ -75,7 +98,8 @@ if TYPE_CHECKING:
     show_default=True,
     help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
 )
-@click.option("--from-parent", is_flag=True, hidden=True)
+# Eager, so it is known before archiver.toml is read (which it skips).
+@click.option("--from-parent", is_flag=True, hidden=True, is_eager=True)
 @fetch_options
 @run_options
 def worker_cmd(
@@ -96,8 +120,10 @@ def worker_cmd(
     the night's frontier, so --per-host holds across every worker, and
     writes its WARC files into OUT/<run id>/<name>/. It leaves when no host
     is left. A worker that dies loses its hosts once --lease has passed;
-    another takes what it had not committed. Prints nothing to do when no
-    night is in progress.
+    another takes what it had not committed. Says so, and exits 0, when no
+    night is in progress. Give it the night's fetch options (--allow-private,
+    --per-host, --concurrency, ...) as nightly had them, or the same
+    archiver.toml: each worker fetches with its own.
 
     Example (on a second machine):
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
+from archiver.errors import WorkersFailed
 from archiver.models import Capture, LinkKind, LinkStatus
 from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
@@ -177,14 +178,24 @@ def _run_workers(night: Night, store: PostgresStore, reporter: Reporter) -> None
         for child in running:
             _stop(child)
     committed = committed_offsets(store, night.run_id)
+    left = unfinished_hosts(store, night.run_id) if dead else 0
     for name in sorted(set(dead)):
         worker_folder = night.settings.out / night.run_id / name
+        if not worker_folder.is_dir():
+            continue  # it died before it made its folder: nothing to repair
         with run_lock(worker_folder):
             _, cut = repair_worker_folder(worker_folder, committed)
         if cut:
             reporter.note(f"{worker_folder}: cut {cut} bytes never committed")
         index.write_cdxj(
             sorted(worker_folder.glob("*.warc.gz")), worker_folder / index.INDEX_NAME
+        )
+    if left and night.settings.deadline is None:
+        # Not a night that completed: the next one recovers it as crashed
+        # and fetches what is left (a deadline leaves it for tomorrow anyway).
+        raise WorkersFailed(
+            f"night {night.run_id}: {left} host(s) left unfinished, its workers "
+            f"kept failing (last: worker {dead[-1]}, whose error is in the log)"
         )
 
 

@@ -82,6 +82,9 @@ class WorkerResult:
     bytes_cut: int = 0  # uncommitted records cut from an earlier attempt
 
 
+NAME_WAIT: Final = 10.0  # seconds a worker waits for a dead namesake's name
+
+
 def default_name() -> str:
     """This machine's name: one worker per machine needs no ``--name``."""
     return socket.gethostname().split(".")[0] or "worker"
@@ -93,6 +96,11 @@ def run_worker(settings: WorkerSettings, reporter: Reporter) -> WorkerResult:
     try:
         cluster = Cluster(store, settings.store, settings.name, settings.lease)
         try:
+            if not cluster.hold_name(wait=min(settings.lease, NAME_WAIT)):
+                raise UsageError(
+                    f"--name {settings.name}: a worker of that name is running on "
+                    f"{settings.store}; give each worker a name of its own"
+                )
             return _work(settings, reporter, store, cluster)
         finally:
             cluster.close()

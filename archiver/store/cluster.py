@@ -23,6 +23,7 @@ know nothing of hosts, and a host lease is three short statements.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
@@ -192,6 +193,29 @@ class Cluster:
                     return cursor.fetchall() if cursor.description else []
             except psycopg.Error as exc:
                 raise StoreError(f"{self._name}: {one_line(exc)}") from exc
+
+    def hold_name(self, wait: float) -> bool:
+        """Hold this worker's name for as long as this session lives; False if taken.
+
+        Two live workers under one name would each take the other's hosts
+        back as a dead namesake's (:meth:`take_back`) and fetch them at
+        once. A session advisory lock on the name (within the store's
+        schema) goes with its session, so a killed worker's name is free as
+        soon as the server sees its connection close: a worker started
+        again in its place waits up to ``wait`` seconds for that.
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            rows = self._run(
+                "SELECT pg_try_advisory_lock(hashtext(coalesce(current_schema(), "
+                "'') || ' archiver worker ' || %s))",
+                (self.worker,),
+            )
+            if rows and rows[0][0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
 
     def night(self) -> str | None:
         """The night in progress that has a frontier, if there is one."""
