@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from archiver.store.location import PostgresURL
 from archiver.store.postgres import PostgresStore
 from archiver.warc.index import INDEX_NAME
 from tests import stores
-from tests.clirun import archiver_at, links_to, run_cli, write_article
+from tests.clirun import archiver_at, links_to, read_manifest, run_cli, write_article
 from tests.integrity import (
     committed_captures_are_on_disk,
     index_lists_every_capture,
@@ -131,6 +132,16 @@ def test_three_workers_share_a_night_each_url_once_per_host_held(
         archived = {Path(n).name for n in wacz.namelist() if n.endswith(".warc.gz")}
     assert archived == {path.name for path in night.glob("**/*.warc.gz")}
     assert len({path.parent for path in night.glob("*/*.warc.gz")}) >= 2
+    # The night's folder has the night's manifest, whichever worker did what,
+    # and the package of it all passes py-wacz's validator.
+    assert set(read_manifest(night)) >= set(urls)
+    wacz_main = "import sys; from wacz.main import main; sys.exit(main())"
+    validate = subprocess.run(
+        [sys.executable, "-c", wacz_main, "validate", "--file",
+         str(tmp_path / "night.wacz")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert validate.returncode == 0, validate.stdout + validate.stderr
     status = run_cli("status", "--store", shared.url)
     assert status.returncode == 0, status.stderr
     head, *lines = status.stdout.splitlines()

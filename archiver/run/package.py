@@ -90,7 +90,9 @@ def package(
                 "" if run == folder else "-".join(run.relative_to(folder).parts) + "-"
             )
             for name in (MANIFEST_NAME, DEAD_LINKS_NAME):
-                if (run / name).is_file():
+                # An empty log (a worker that had nothing to do) is left out:
+                # py-wacz's validator cannot read one, so the package would fail.
+                if (run / name).is_file() and (run / name).stat().st_size > 0:
                     shutil.copy2(run / name, logs / (prefix + name))
         args = [
             *wacz_command,

@@ -28,7 +28,8 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from archiver.errors import WorkersFailed
-from archiver.models import Capture, LinkKind, LinkStatus
+from archiver.models import Capture, LinkKind, LinkStatus, Target
+from archiver.run import manifest
 from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
 from archiver.run.recorder import Reporter
@@ -107,10 +108,20 @@ def night(
         _run_workers(night, store, reporter)
         checks = run_checks(store, night.run_id)
     index.merge_run_indexes(folder)
-    statuses = [*own.statuses, *(_status(check) for check in checks)]
+    cited = {str(target.url): target for target in targets}
+    statuses = [
+        *own.statuses,
+        *(_status(check, cited.get(check.url)) for check in checks),
+    ]
+    # The run folder's manifest and dead-links.csv are the night's, as a
+    # night of one process writes them: every URL, whichever worker did it
+    # (each worker's own, in its folder, lists its part).
+    manifest_path, dead_path = manifest.write(folder, statuses, tonight.articles)
     summary = replace(
         own,
         statuses=statuses,
+        manifest=manifest_path,
+        dead_links=dead_path,
         bytes=own.bytes + sum(check.length or 0 for check in checks),
         elapsed=time.monotonic() - started,
         warc_files=tuple(sorted(folder.glob("*.warc.gz")))
@@ -240,12 +251,12 @@ def _stop(child: Spawned) -> None:
         child.process.wait()
 
 
-def _status(check: Check) -> LinkStatus:
-    """A committed check as the summary counts it."""
+def _status(check: Check, target: Target | None) -> LinkStatus:
+    """A committed check as the summary and the manifest count it."""
     return LinkStatus(
         url=check.url,
-        kind=LinkKind.LINK,
-        citations=(),
+        kind=target.kind if target is not None else LinkKind.LINK,
+        citations=target.citations if target is not None else (),
         outcome=check.outcome,
         reason=check.reason,
         detail=check.detail,
