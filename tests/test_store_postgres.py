@@ -29,7 +29,7 @@ from archiver.store.location import PostgresURL, masked, store_location
 from archiver.store.postgres import nightly_lock
 from archiver.store.sql import TABLES
 from tests import reportsample, reportscenario as scn, stores
-from tests.clirun import run_cli
+from tests.clirun import archiver_at, run_cli
 from tests.fakeweb.server import FakeWeb
 
 SECRET = "s3cr3t-Pw"  # noqa: S105 - what must never be printed
@@ -172,6 +172,27 @@ def test_archiver_toml_can_name_a_postgresql_store(postgres, tmp_path):
             store.history("http://127.0.0.1:9/a")[0].outcome is Outcome.REFUSED_PRIVATE
         )
     assert not (tmp_path / "w" / "archiver.sqlite3").exists()
+    # The commands that read the history take the store from the same file,
+    # nightly's other keys and all (README: History on PostgreSQL).
+    config.write_text(
+        f'[nightly]\nstore = "{location.url}"\nalive-every = 0\nout = "w"\n'
+    )
+    for command in (
+        ["report", "--format", "json", "--out", "-"],
+        ["fix", "--no-memento", "--format", "json", "--out", "-"],
+        ["status"],
+        ["store", "migrate"],
+    ):
+        read = subprocess.run(
+            [*archiver_at(None), *command], cwd=tmp_path,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert read.returncode == 0, (command, read.stderr)
+        assert "no such file" not in read.stderr
+        if command == ["status"]:
+            assert "no shared night yet" in read.stdout  # it read the database
+        if command == ["store", "migrate"]:
+            assert read.stdout.startswith(f"{location}: already at schema version")
 
 
 def test_a_password_in_store_is_written_down_nowhere(postgres, tmp_path):

@@ -31,7 +31,13 @@ from urllib.parse import urlsplit
 import click
 
 from archiver.articles import seeds
-from archiver.cli.options import CONTEXT_SETTINGS, existing_store, history_store_option
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    config_option,
+    existing_store,
+    history_store_option,
+    nightly_config,
+)
 from archiver.cli.types import Text, Whole, days, seconds
 from archiver.clock import now as clock_now
 from archiver.errors import InputError, StoreError, UsageError
@@ -72,6 +78,7 @@ class FixSettings:
 
 
 @click.command("fix", context_settings=CONTEXT_SETTINGS)
+@config_option(nightly_config("store"))
 @history_store_option
 @click.option(
     "--format",

@@ -385,6 +385,57 @@ def _without_password(arg: str) -> str:
     return masked(arg) if arg.lower().startswith(SCHEMES) else arg
 
 
+def nightly_config(
+    *keep: str,
+) -> Callable[[click.Context, click.Parameter, Path | None], Path | None]:
+    """A ``--config`` callback for the commands beside nightly.
+
+    archiver.toml is nightly's file, and the worker, report, fix and status
+    commands read the same one: each takes the settings it shares with
+    nightly (only those named in ``keep``, when given: report's ``--out`` is
+    a report file, not nightly's root) and passes over nightly's others
+    (``alive-every``, ...). A key neither command knows is still an error.
+    A worker started by nightly (``--from-parent``) reads none: its
+    settings come whole from nightly.
+    """
+
+    def load(
+        ctx: click.Context, param: click.Parameter, value: Path | None
+    ) -> Path | None:
+        from archiver.cli.nightly import nightly_cmd
+
+        if ctx.params.get("from_parent"):
+            return None
+        path = value if value is not None else config.DEFAULT_CONFIG
+        own = config.settings_of(ctx.command.params)
+        if keep:
+            wanted = {name.replace("-", "_") for name in keep}
+            own = {key: found for key, found in own.items() if found.name in wanted}
+        allowed = {**config.settings_of(nightly_cmd.params), **own}
+        settings = config.load(path, allowed, required=value is not None)
+        names = {setting.name for setting in own.values()}
+        mine = {name: given for name, given in settings.items() if name in names}
+        ctx.default_map = {**(ctx.default_map or {}), **mine}
+        return path if mine else None
+
+    return load
+
+
+def config_option(
+    callback: Callable[[click.Context, click.Parameter, Path | None], Path | None],
+) -> Callable[[F], F]:
+    """``--config FILE``: archiver.toml, read through ``callback``."""
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False, path_type=Path),
+        is_eager=True,
+        expose_value=False,
+        callback=callback,
+        help="Settings file (nightly's: only the keys this command shares).  "
+        "[default: archiver.toml, if present]",
+    )
+
+
 def load_config(
     ctx: click.Context, param: click.Parameter, value: Path | None
 ) -> Path | None:

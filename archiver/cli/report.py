@@ -10,8 +10,10 @@ import click
 from archiver import report
 from archiver.cli.options import (
     CONTEXT_SETTINGS,
+    config_option,
     existing_store,
     history_store_option,
+    nightly_config,
     parse_time,
 )
 from archiver.cli.types import Whole, days
@@ -22,6 +24,7 @@ from archiver.store.location import StoreLocation
 
 
 @click.command("report", context_settings=CONTEXT_SETTINGS)
+@config_option(nightly_config("store"))
 @history_store_option
 @click.option(
     "--format",

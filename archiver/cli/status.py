@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import click
 
-from archiver.cli.options import CONTEXT_SETTINGS
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    config_option,
+    nightly_config,
+)
 from archiver.cli.types import StoreParam, Text
 from archiver.errors import UsageError
 from archiver.store.location import StoreLocation
 
 
 @click.command("status", context_settings=CONTEXT_SETTINGS)
+@config_option(nightly_config("store"))
 @click.option(
     "--store",
     type=StoreParam(),

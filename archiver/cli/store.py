@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import click
 
-from archiver.cli.options import CONTEXT_SETTINGS, DEFAULT_OUT
+from archiver.cli.options import (
+    CONTEXT_SETTINGS,
+    DEFAULT_OUT,
+    config_option,
+    nightly_config,
+)
 from archiver.cli.types import StoreParam
 from archiver.store.base import STORE_NAME, copy_store, migrate_store
 from archiver.store.location import StoreLocation
@@ -16,6 +21,7 @@ def store_cmd() -> None:
 
 
 @store_cmd.command("migrate", context_settings=CONTEXT_SETTINGS)
+@config_option(nightly_config("store"))
 @click.option(
     "--store",
     type=StoreParam(),

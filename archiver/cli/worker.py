@@ -14,6 +14,7 @@ from archiver.cli.options import (
     FetchChoices,
     RunChoices,
     fetch_options,
+    nightly_config,
     preserve_settings,
     run_options,
 )
@@ -31,37 +32,13 @@ if TYPE_CHECKING:
     from archiver.browser.settings import BrowserSettings
 
 
-def load_nightly_config(
-    ctx: click.Context, param: click.Parameter, value: Path | None
-) -> Path | None:
-    """archiver.toml is nightly's file: a worker takes the settings it shares.
-
-    The keys only nightly has (``alive-every``, ``max-rechecks``, ...) are
-    nightly's business, not errors, so one file serves the night and every
-    worker started beside it; a key neither command knows is still refused.
-    """
-    from archiver.cli import config
-    from archiver.cli.nightly import nightly_cmd
-
-    if ctx.params.get("from_parent"):
-        return None  # started by nightly: its settings come whole from it
-    path = value if value is not None else config.DEFAULT_CONFIG
-    own = config.settings_of(ctx.command.params)
-    allowed = {**config.settings_of(nightly_cmd.params), **own}
-    settings = config.load(path, allowed, required=value is not None)
-    names = {setting.name for setting in own.values()}
-    mine = {name: given for name, given in settings.items() if name in names}
-    ctx.default_map = {**(ctx.default_map or {}), **mine}
-    return path if settings else None
-
-
 @click.command("worker", context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     is_eager=True,
     expose_value=False,
-    callback=load_nightly_config,
+    callback=nightly_config(),
     help="Settings file; every key is an option's long name.  "
     "[default: archiver.toml, if present]",
 )
