@@ -171,6 +171,20 @@ def _every_capture_replays(out: Path, scratch: Path, urls: list[str]) -> None:
             assert f"page {urlsplit(url).path} of".encode() in got.body
 
 
+@contextlib.contextmanager
+def launched(command: list[str]) -> Iterator[subprocess.Popen[str]]:
+    """``command`` running, its output piped; killed on the way out if still there."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(word) for word in path.read_text().split()]
@@ -195,19 +209,9 @@ def test_a_worker_killed_mid_night_loses_its_hosts_to_another(
         args = nightly_args(
             inputs, out, shared, 2, "--per-host", "1", "--concurrency", "2"
         )
-        parent = subprocess.Popen(
-            [*archiver_at(None), *args, "--lease", "2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with launched([*archiver_at(None), *args, "--lease", "2"]) as parent:
             victim = _kill_a_worker_once_it_committed(parent.pid, shared)
             stdout, stderr = parent.communicate(timeout=120)
-        finally:
-            if parent.poll() is None:
-                parent.kill()
-                parent.wait()
         peaks = dict(web.ledger.peaks)
     assert parent.returncode == 0, stderr
     assert "ended with signal SIGKILL" in stderr
@@ -489,13 +493,7 @@ def test_a_worker_started_elsewhere_joins_the_night_in_progress(
             inputs, tmp_path / "here", shared, 1, "--per-host", "1",
             "--concurrency", "1",
         )  # fmt: skip
-        night = subprocess.Popen(
-            [*archiver_at(None), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with launched([*archiver_at(None), *args]) as night:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not _done(shared):
                 time.sleep(0.05)
@@ -505,10 +503,6 @@ def test_a_worker_started_elsewhere_joins_the_night_in_progress(
                 "--concurrency", "2", "--no-requisites", "--log-format", "json",
             )  # fmt: skip
             stdout, stderr = night.communicate(timeout=120)
-        finally:
-            if night.poll() is None:
-                night.kill()
-                night.wait()
         peaks = dict(web.ledger.peaks)
     assert joined.returncode == 0, joined.stderr
     assert night.returncode == 0, stderr
@@ -644,23 +638,13 @@ def test_a_second_worker_under_a_name_already_at_work_is_refused(
         args = nightly_args(
             inputs, tmp_path / "out", shared, 1, "--per-host", "1", "--concurrency", "1"
         )
-        night = subprocess.Popen(
-            [*archiver_at(None), *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        with launched([*archiver_at(None), *args]) as night:
             [name] = _joined(shared, time.monotonic() + 60)
             twin = run_cli(
                 "worker", "--store", shared.url, "--out", str(tmp_path / "elsewhere"),
                 "--name", name, "--allow-private", "--per-host", "1",
             )  # fmt: skip
             _, stderr = night.communicate(timeout=120)
-        finally:
-            if night.poll() is None:
-                night.kill()
-                night.wait()
         peaks = dict(web.ledger.peaks)
     assert twin.returncode == 2, twin.stderr
     [line] = twin.stderr.splitlines()
@@ -679,13 +663,8 @@ def test_a_night_whose_workers_keep_dying_is_not_called_complete(
     """Every worker killed as soon as it starts: the night fails, in one line."""
     with many_hosts(2, latency=0.2) as web:
         inputs, urls = seeds(tmp_path / "seeds", web, per_host=3)
-        night = subprocess.Popen(
-            [*archiver_at(None), *nightly_args(inputs, tmp_path / "out", shared, 2)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
+        args = nightly_args(inputs, tmp_path / "out", shared, 2)
+        with launched([*archiver_at(None), *args]) as night:
             killed = 0
             while night.poll() is None:
                 with contextlib.suppress(OSError):
@@ -695,10 +674,6 @@ def test_a_night_whose_workers_keep_dying_is_not_called_complete(
                             killed += 1
                 time.sleep(0.02)
             _, stderr = night.communicate(timeout=60)
-        finally:
-            if night.poll() is None:
-                night.kill()
-                night.wait()
     assert killed >= 2
     assert night.returncode == 1, stderr
     assert "Traceback" not in stderr
