@@ -18,7 +18,9 @@ from archiver.cli.options import (
     RunChoices,
     check_inputs,
     fetch_options,
+    lease_option,
     load_config,
+    log_format_option,
     preserve_settings,
     run_options,
     wrapper_rules,
@@ -29,7 +31,7 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
-from archiver.cli.types import Finite, StoreParam, Whole, days
+from archiver.cli.types import StoreParam, Whole, days
 from archiver.errors import UsageError
 from archiver.models import Outcome
 from archiver.store.base import STORE_NAME
@@ -103,13 +105,7 @@ if TYPE_CHECKING:
     metavar="DAYS",
     help="... spanning at least this many days; until then it is 'suspect'.",
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(["auto", "json", "plain"]),
-    default="auto",
-    show_default=True,
-    help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
-)
+@log_format_option
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -123,13 +119,8 @@ if TYPE_CHECKING:
     help="Share the night among this many worker processes (a postgresql:// "
     "--store only); 0: this process fetches everything.",
 )
-@click.option(
-    "--lease",
-    type=Finite(lowest=0.5, highest=86400),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="With --workers: how long a host stays a worker's once its "
+@lease_option(
+    "With --workers: how long a host stays a worker's once its "
     "heartbeats stop (a dead worker's hosts pass on after this).",
 )
 @fetch_options

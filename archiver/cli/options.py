@@ -24,7 +24,7 @@ import click
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.cli.browsing import browser_options
-from archiver.cli.types import DAY, StoreParam, Text, Whole, seconds
+from archiver.cli.types import DAY, Finite, StoreParam, Text, Whole, seconds
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 from archiver.store.base import STORE_NAME
@@ -383,6 +383,27 @@ def _without_password(arg: str) -> str:
     if equals and option.startswith("--") and value.lower().startswith(SCHEMES):
         return f"{option}={masked(value)}"
     return masked(arg) if arg.lower().startswith(SCHEMES) else arg
+
+
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "plain"]),
+    default="auto",
+    show_default=True,
+    help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
+)
+
+
+def lease_option(help_text: str) -> Callable[[F], F]:
+    """``--lease SECONDS``: how long a host stays a worker's without a heartbeat."""
+    return click.option(
+        "--lease",
+        type=Finite(lowest=0.5, highest=86400),
+        default=60.0,  # run.sharing.DEFAULT_LEASE (not imported: start-up)
+        show_default=True,
+        metavar="SECONDS",
+        help=help_text,
+    )
 
 
 def nightly_config(

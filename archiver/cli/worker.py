@@ -14,6 +14,8 @@ from archiver.cli.options import (
     FetchChoices,
     RunChoices,
     fetch_options,
+    lease_option,
+    log_format_option,
     nightly_config,
     preserve_settings,
     run_options,
@@ -24,7 +26,7 @@ from archiver.cli.progress import (
     exit_code,
     summary_lines,
 )
-from archiver.cli.types import Finite, StoreParam, Text
+from archiver.cli.types import StoreParam, Text
 from archiver.errors import UsageError
 from archiver.store.location import StoreLocation
 
@@ -60,21 +62,10 @@ if TYPE_CHECKING:
     help="This worker's name, unique among the workers of the store.  "
     "[default: this machine's name]",
 )
-@click.option(
-    "--lease",
-    type=Finite(lowest=0.5, highest=86400),
-    default=60.0,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long a host stays this worker's once its heartbeats stop.",
+@lease_option(
+    "How long a host stays this worker's once its heartbeats stop.",
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(["auto", "json", "plain"]),
-    default="auto",
-    show_default=True,
-    help="One line per event; auto: a progress bar on a terminal, JSON otherwise.",
-)
+@log_format_option
 # Eager, so it is known before archiver.toml is read (which it skips).
 @click.option("--from-parent", is_flag=True, hidden=True, is_eager=True)
 @fetch_options
