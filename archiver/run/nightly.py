@@ -104,7 +104,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
     or two roots over one store, either.
     """
     root = settings.preserve.out
-    root.mkdir(parents=True, exist_ok=True)
+    # run_lock makes the root, and removes it again if the night is refused.
     with run_lock(root), store_lock(settings.store):
         return _night(settings, reporter, root)
 

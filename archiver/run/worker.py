@@ -119,11 +119,7 @@ def _work(
     if night is None:
         return WorkerResult(run_id=None, bytes_cut=cut)
     folder = settings.preserve.out / night / settings.name
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ArchiveWriteError(f"{folder}: cannot create: {exc.strerror}") from exc
-    with run_lock(folder):
+    with run_lock(folder):  # makes the folder; a refused worker leaves none
         _, lost = repair_worker_folder(folder, committed_offsets(store, night))
         cluster.take_back(night)
     if lost:
