@@ -90,7 +90,13 @@ def test_passwords_never_show_however_the_url_is_written():
             "postgresql://db.example/archive?sslmode=require&password=***"
         ),
         "postgresql://me@db.example/archive": "postgresql://me@db.example/archive",
-        f"postgresql://me:{SECRET}@[::1": "postgresql://***",
+        # Not a URL at all: only the password is masked, the rest says what is wrong.
+        f"postgresql://me:{SECRET}@[::1": "postgresql://me:***@[::1",
+        f"postgresql://me:a/{SECRET}#@[::1/x": "postgresql://me:***@[::1/x",
+        f"postgresql://[::1/x?password={SECRET}&a=b": (
+            "postgresql://[::1/x?password=***&a=b"
+        ),
+        "postgresql://me@[::1/x": "postgresql://me@[::1/x",
     }
     for url, shown in cases.items():
         location = PostgresURL(url)

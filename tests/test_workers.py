@@ -135,6 +135,21 @@ def test_three_workers_share_a_night_each_url_once_per_host_held(
     # The night's folder has the night's manifest, whichever worker did what,
     # and the package of it all passes py-wacz's validator.
     assert set(read_manifest(night)) >= set(urls)
+    # Each worker's log says what it claimed, not an empty plan of its own.
+    claimed = 0
+    for log in night.glob("*/worker.log"):
+        events = [
+            json.loads(line)
+            for line in log.read_text().splitlines()
+            if line.startswith("{")
+        ]
+        assert not [e for e in events if e["event"] == "planned"], log
+        claims = [
+            e["message"] for e in events
+            if e["event"] == "note" and e["message"].startswith("claimed ")
+        ]  # fmt: skip
+        claimed += sum(int(message.split()[1]) for message in claims)
+    assert claimed == len(urls)
     wacz_main = "import sys; from wacz.main import main; sys.exit(main())"
     validate = subprocess.run(
         [sys.executable, "-c", wacz_main, "validate", "--file",
@@ -400,6 +415,45 @@ def test_status_of_a_store_that_cannot_be_reached_is_one_line() -> None:
     assert line.startswith("archiver: error: ")
 
 
+def test_status_of_an_unparsable_url_masks_only_its_password() -> None:
+    done = run_cli("status", "--store", "postgresql://me:pw-s3cr3t@[::1/x")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("archiver: error: postgresql://me:***@[::1/x: ")
+    assert "pw-s3cr3t" not in done.stderr + done.stdout
+
+
+def test_status_tells_a_killed_worker_from_a_live_one(
+    planned: PostgresStore, shared: PostgresURL, tmp_path: Path
+) -> None:
+    """A worker silent for longer than its lease is gone, not "seen 9s ago"."""
+    quiet = Cluster(planned, shared, "quiet", lease=0.5)
+    beating = Cluster(planned, shared, "beating", lease=30)
+    left = Cluster(planned, shared, "left", lease=0.5)
+    try:
+        for cluster in (quiet, beating, left):
+            cluster.join("n1", str(tmp_path / cluster.worker))
+        quiet.claim("n1", 1)
+        left.leave("n1")
+        time.sleep(1.0)  # quiet's beats stopped for two of its leases
+        done = run_cli("status", "--store", shared.url, "--run", "n1")
+    finally:
+        for cluster in (quiet, beating, left):
+            cluster.close()
+    assert done.returncode == 0, done.stderr
+    said = {
+        line.split(":")[0].removeprefix("worker "): line
+        for line in done.stdout.splitlines()
+        if line.startswith("worker ")
+    }
+    assert "gone: no heartbeat for " in said["quiet"]
+    assert "s, past its lease" in said["quiet"]
+    assert "1 hosts held" in said["quiet"]
+    assert "s ago" in said["beating"]
+    assert "gone" not in said["beating"]
+    assert "left" in said["left"]
+
+
 @pytest.mark.slow
 def test_an_unchanged_page_is_a_revisit_of_another_machines_capture(
     shared: PostgresURL, tmp_path: Path
@@ -512,10 +566,23 @@ def test_a_worker_started_elsewhere_joins_the_night_in_progress(
     assert all(len(folders) == 1 for folders in checks.values())
     assert "elsewhere" in {folders[0] for folders in checks.values()}
     assert max(peaks.values()) <= 1, peaks
-    [there] = (tmp_path / "there").iterdir()
+    [there] = (p for p in (tmp_path / "there").iterdir() if p.is_dir())
     assert sorted(responses(there)) == sorted(
         url for url, folders in checks.items() if folders == ["elsewhere"]
     )
+    # The other root has an index of its own, for replay there.
+    indexed = set()
+    for line in (tmp_path / "there" / INDEX_NAME).read_text().splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        indexed.add((fields["filename"], int(fields["offset"])))
+    with open_store(shared, read_only=True) as store:
+        theirs = {
+            (f"{c.run_id}/{c.record.warc_file}", c.record.offset)
+            for c in store.all_checks()
+            if c.record is not None and c.record.warc_file.startswith("elsewhere/")
+        }
+    assert theirs
+    assert theirs <= indexed
     assert f"URLs: {len(urls)} distinct, {len(urls)} alive" in stdout
 
 

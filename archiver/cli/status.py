@@ -59,7 +59,12 @@ def status_cmd(store: StoreLocation | None, run_id: str | None) -> None:
         f"{len(found.hosts)} hosts, {len(found.workers)} workers"
     )
     for worker in found.workers:
-        state = "left" if worker.finished else f"seen {worker.seen:.0f}s ago"
+        if worker.finished:
+            state = "left"
+        elif worker.gone:
+            state = f"gone: no heartbeat for {worker.seen:.0f}s, past its lease"
+        else:
+            state = f"seen {worker.seen:.0f}s ago"
         click.echo(
             f"worker {worker.worker}: {worker.done} done, {worker.hosts} hosts held, "
             f"{state} ({worker.folder})"

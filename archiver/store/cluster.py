@@ -225,11 +225,12 @@ class Cluster:
     def join(self, run_id: str, folder: str) -> None:
         """Say that this worker works on ``run_id``, writing into ``folder``."""
         self._run(
-            "INSERT INTO frontier_workers (run_id, worker, folder, started, seen) "  # noqa: S608 - our constants
-            f"VALUES (%s, %s, %s, %s, {_NOW_MS}) ON CONFLICT (run_id, worker) "
+            "INSERT INTO frontier_workers "  # noqa: S608 - our constants
+            "(run_id, worker, folder, started, seen, lease) "
+            f"VALUES (%s, %s, %s, %s, {_NOW_MS}, %s) ON CONFLICT (run_id, worker) "
             "DO UPDATE SET folder = EXCLUDED.folder, started = EXCLUDED.started, "
-            "seen = EXCLUDED.seen, finished = NULL",
-            (run_id, self.worker, folder, to_text(clock_now())),
+            "seen = EXCLUDED.seen, lease = EXCLUDED.lease, finished = NULL",
+            (run_id, self.worker, folder, to_text(clock_now()), self._lease_ms),
         )
 
     def take_back(self, run_id: str) -> None:
@@ -426,7 +427,13 @@ class WorkerProgress:
     hosts: int  # held now (claimed, not finished)
     done: int  # URLs it committed
     seen: float  # seconds since its last heartbeat
+    lease: float | None  # seconds of silence after which it is gone (None: unknown)
     finished: bool
+
+    @property
+    def gone(self) -> bool:
+        """Not left, and silent for longer than its lease: killed or cut off."""
+        return not self.finished and self.lease is not None and self.seen > self.lease
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,7 +457,7 @@ _HOSTS: Final = f"""
     FROM frontier_hosts h WHERE h.run_id = ? ORDER BY h.host"""  # noqa: S608
 
 _WORKERS: Final = f"""
-    SELECT w.worker, w.folder, w.finished, {_NOW_MS} - w.seen,
+    SELECT w.worker, w.folder, w.finished, {_NOW_MS} - w.seen, w.lease,
         (SELECT count(*) FROM frontier_urls u
          WHERE u.run_id = w.run_id AND u.worker = w.worker),
         (SELECT count(*) FROM frontier_hosts h WHERE h.run_id = w.run_id
@@ -507,10 +514,11 @@ def progress(store: PostgresStore, run_id: str | None = None) -> Progress | None
                 folder=str(folder),
                 finished=finished is not None,
                 seen=int(str(age)) / 1000,
+                lease=int(str(lease)) / 1000 if lease is not None else None,
                 done=int(str(done)),
                 hosts=int(str(held)),
             )
-            for name, folder, finished, age, done, held in conn.execute(
+            for name, folder, finished, age, lease, done, held in conn.execute(
                 _WORKERS, (run_id,)
             ).fetchall()
         ]
