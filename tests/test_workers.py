@@ -29,7 +29,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.store.base import open_store
-from archiver.store.cluster import Cluster
+from archiver.store.cluster import Cluster, Planned, plan
 from archiver.store.location import PostgresURL
 from archiver.store.postgres import PostgresStore
 from archiver.warc.index import INDEX_NAME
@@ -244,6 +244,24 @@ def test_a_worker_killed_mid_night_loses_its_hosts_to_another(
     assert "URLs: 25 distinct, 25 alive" in stdout
 
 
+@pytest.mark.slow
+def test_a_small_night_is_shared_by_every_worker(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """8 hosts, 4 workers, room for 16 hosts each: each takes its share, 2."""
+    with many_hosts(8, latency=0.4) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=5)
+        args = nightly_args(
+            inputs, tmp_path / "out", shared, 4, "--per-host", "1",
+            "--concurrency", "16",
+        )  # fmt: skip
+        done = run_cli(*args, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(night_checks(shared)) == sorted(urls)
+    # One worker would otherwise claim all 8 before the others had started.
+    assert len(done_by(shared)) >= 3, done_by(shared)
+
+
 def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
     """kill -9 the first worker seen with a committed check; return its name.
 
@@ -276,8 +294,6 @@ def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
 
 @pytest.fixture
 def planned(shared: PostgresURL) -> Iterator[PostgresStore]:
-    from archiver.store.cluster import Planned, plan
-
     store = PostgresStore.open(shared)
     store.begin_run("n1", _at(), {})
     plan(
@@ -320,6 +336,25 @@ def test_two_workers_never_hold_one_host_and_a_lapsed_lease_passes_on(
         assert one.heartbeat("n1") == set()  # and the next beat says so
         assert all(len(c.urls) == 2 for c in taken)  # nothing was committed
         assert one.others_busy("n1") == 4  # all held by two now
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_worker_s_share_is_the_night_s_hosts_over_its_workers(
+    planned: PostgresStore, shared: PostgresURL, tmp_path: Path
+) -> None:
+    one = Cluster(planned, shared, "one", lease=30)
+    two = Cluster(planned, shared, "two", lease=30)
+    try:
+        assert one.share("n1") == 4  # 4 hosts, no worker counted yet: all
+        one.join("n1", str(tmp_path / "one"))
+        two.join("n1", str(tmp_path / "two"))
+        assert one.share("n1") == 2
+        planned.begin_run("n2", _at(), {"workers": 3})
+        plan(planned, "n2", [Planned(url=f"http://h{h}.test/", host=f"h{h}.test")
+                             for h in range(4)])  # fmt: skip
+        assert one.share("n2") == 2  # 4 hosts for the 3 workers nightly starts
     finally:
         one.close()
         two.close()

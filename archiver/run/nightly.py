@@ -472,4 +472,7 @@ def _options(settings: NightlySettings) -> dict[str, object]:
         "requisites": settings.preserve.requisites.enabled,
         "max_requisites": settings.preserve.requisites.max_per_page,
         "max_requisite_bytes": settings.preserve.requisites.max_bytes_per_page,
+        # A shared night's workers read it: each holds at most its share of
+        # the hosts at once (archiver.store.cluster.Cluster.share).
+        "workers": settings.workers,
     }

@@ -237,6 +237,7 @@ class _Feeder:
     ) -> None:
         held = self._held
         asked = -math.inf  # when the store was last asked for hosts
+        room = min(self._room, await self._call(self._cluster.share, self._night))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._heartbeat, frontier)
             while True:
@@ -246,10 +247,10 @@ class _Feeder:
                     await self._call(self._cluster.drained, self._night, host)
                 # A host done here frees room at once; what others hold comes
                 # free only when a lease lapses, so that is asked for slowly.
-                room = self._room - len(held)
-                if room > 0 and (drained or trio.current_time() - asked > self._poll):
+                free = room - len(held)
+                if free > 0 and (drained or trio.current_time() - asked > self._poll):
                     asked = trio.current_time()
-                    claimed = await self._call(self._cluster.claim, self._night, room)
+                    claimed = await self._call(self._cluster.claim, self._night, free)
                     if claimed:
                         self._told.claimed(claimed)
                     for claim in claimed:

@@ -22,6 +22,8 @@ know nothing of hosts, and a host lease is three short statements.
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -268,6 +270,29 @@ class Cluster:
             except psycopg.Error as exc:
                 raise StoreError(f"{self._name}: {one_line(exc)}") from exc
         return claimed
+
+    def share(self, run_id: str) -> int:
+        """The night's hosts per worker on it, rounded up: the most to hold at once.
+
+        A worker holds up to ``--concurrency`` / ``--per-host`` hosts (16 by
+        default); on a night of few hosts the first worker would take them
+        all and the others find nothing. The workers counted are those the
+        night was started with (``nightly --workers``, in the run's options)
+        or those that joined it, whichever are more.
+        """
+        rows = self._run(
+            "SELECT (SELECT count(*) FROM frontier_hosts WHERE run_id = %s), "
+            "(SELECT count(*) FROM frontier_workers WHERE run_id = %s), "
+            "(SELECT options FROM runs WHERE id = %s)",
+            (run_id, run_id, run_id),
+        )
+        hosts, joined, options = rows[0] if rows else (0, 0, None)
+        try:
+            started = json.loads(str(options)).get("workers", 0)
+        except (ValueError, AttributeError):
+            started = 0
+        workers = max(1, int(joined), started if isinstance(started, int) else 0)
+        return max(1, math.ceil(int(hosts) / workers))
 
     def heartbeat(self, run_id: str) -> set[str]:
         """Extend every lease this worker holds by a whole lease; return its hosts.
