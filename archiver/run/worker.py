@@ -356,8 +356,14 @@ def spawn(settings: WorkerSettings) -> Spawned:
         )
     stdin: IO[bytes] | None = process.stdin
     if stdin is not None:
-        with stdin:
-            stdin.write(payload)
+        try:
+            with stdin:
+                stdin.write(payload)
+        except BrokenPipeError:
+            # It died before reading its orders (killed as it started). The
+            # night waits for it as for any worker, and says how it ended;
+            # let through, click would end this process silently with code 1.
+            pass
     return Spawned(name=settings.name, process=process, log=log)
 
 
