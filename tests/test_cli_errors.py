@@ -8,11 +8,13 @@ cases that need a fetching run use the CLI in a subprocess.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
-from archiver.cli.main import main
+from archiver.cli.main import cli, main
 from archiver.store.base import STORE_NAME
 from tests.clirun import links_to, run_cli, write_article
 from tests.fakeweb.server import FakeWeb, closed_port
@@ -68,8 +70,79 @@ def test_bad_option_values_are_usage_errors(capsys, workdir, args):
     extra = ["--dry-run"] if args[0] == "preserve" else []
     code, _, err = run_main(capsys, *args, *extra)
     assert code == 2
-    assert err.strip().splitlines()[-1].startswith("Error: Invalid value for")
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"archiver: error: Invalid value for '{args[1]}'")
     assert not (workdir / "warcs").exists()
+
+
+def _commands(
+    group: click.Group, path: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def _bad_value(option: click.Option) -> str | None:
+    """A value the option's type refuses, or None for an option that takes any text."""
+    kind = option.type
+    if isinstance(kind, click.Choice):
+        return "no-such-choice"
+    if isinstance(kind, click.IntRange | click.FloatRange) and kind.min is not None:
+        below = kind.min if kind.min_open else kind.min - 1
+        return str(below)
+    if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
+        return "not-a-number"
+    return None
+
+
+def _bad_options() -> Iterator[tuple[str, ...]]:
+    """Every command's every option with a typed value, given a value it refuses."""
+    for path, command in _commands(cli, ()):
+        yield (*path, "--no-such-option")
+        for option in command.params:
+            if isinstance(option, click.Option) and not option.is_flag:
+                value = _bad_value(option)
+                if value is not None:
+                    yield (*path, option.opts[0], value)
+
+
+@pytest.mark.parametrize("args", list(_bad_options()), ids=" ".join)
+def test_every_bad_option_is_one_line_naming_it(capsys, workdir, args):
+    """click's own range and choice errors are one line as ours are, not three."""
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    option = next(arg for arg in args if arg.startswith("--"))
+    assert line.startswith("archiver: error: ")
+    assert f"'{option}'" in line
+    assert out == ""
+    assert not (workdir / "warcs").exists()
+
+
+def test_the_shared_nights_options_are_one_line_from_the_script(tmp_path, monkeypatch):
+    """As the installed script runs it, in a process of its own."""
+    monkeypatch.chdir(tmp_path)
+    for args, said in (
+        (["nightly", "--workers", "-1"], "'--workers': -1 is not in the range"),
+        (["worker", "--lease", "0.1"], "'--lease': 0.1 is not in the range"),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"archiver: error: Invalid value for {said}")
+        assert line.endswith(f"(see 'archiver {args[0]} --help')")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bare_command_still_shows_its_help(capsys, workdir):
+    code, _, err = run_main(capsys, "store")
+    assert code == 2
+    assert err.startswith("Usage: archiver store")
+    assert "\\n" not in err  # the help itself, not escaped onto one line
 
 
 @pytest.mark.parametrize(
@@ -117,7 +190,8 @@ def test_settings_pass_the_options_checks(capsys, workdir, text, message):
     (workdir / "archiver.toml").write_text(text + "\n")
     code, _, err = run_main(capsys, "nightly")
     assert code == 2
-    assert message in err.strip().splitlines()[-1]
+    (line,) = err.strip().splitlines()
+    assert message in line
 
 
 def test_a_settings_file_that_is_not_utf8(capsys, workdir):

@@ -68,7 +68,8 @@ def test_bad_options_and_files_are_one_line(store, args, names):
 def test_bad_values_are_click_usage_errors(store, args):
     result = run_cli("fix", "--store", str(store), *args)
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: Invalid value")
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("archiver: error: Invalid value")
     assert "Traceback" not in result.stderr
 
 

@@ -11,6 +11,7 @@ import pytest
 import archiver
 from archiver.crawl.client import ClientSettings
 from archiver.crawl.fetch import FetchSettings
+from archiver.run.lock import LOCK_NAME, run_lock
 from tests.reporting import Notes
 from tests.warcfiles import records, write_open_file
 
@@ -72,3 +73,48 @@ def test_a_library_run_refuses_a_folder_another_run_holds(fakeweb, tmp_path):
         if holder.stdout is not None:
             holder.stdout.close()
     assert not list(out.glob("*.warc.gz"))
+
+
+class _Refused(Exception):
+    """What stops the run inside the lock, in the tests below."""
+
+
+def _refused_in(folder: Path, *, writing: str | None = None) -> None:
+    """A run that takes the folder's lock, maybe writes a file, then fails."""
+    with run_lock(folder):
+        assert (folder / LOCK_NAME).exists()
+        if writing is not None:
+            (folder / writing).write_bytes(b"")
+        raise _Refused
+
+
+def test_a_run_refused_inside_the_lock_removes_the_folders_it_made(tmp_path):
+    """A night the store refuses must not leave an empty root holding a lock."""
+    fresh = tmp_path / "new" / "root"
+    with pytest.raises(_Refused):
+        _refused_in(fresh)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(_Refused):
+        _refused_in(fresh, writing="written.warc.gz")
+    assert [p.name for p in fresh.iterdir()] == ["written.warc.gz"]  # kept
+    with run_lock(fresh):
+        pass
+    assert (fresh / LOCK_NAME).exists()  # a run that went well keeps its lock file
+
+
+def test_a_run_refused_by_the_lock_leaves_the_holder_s_lock_alone(tmp_path):
+    out = tmp_path / "out"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(archiver.RunLocked), run_lock(out):
+            pass  # pragma: no cover - refused
+        assert (out / LOCK_NAME).read_text().strip() == str(holder.pid)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()

@@ -441,6 +441,7 @@ def test_two_roots_sharing_one_store_never_run_at_once(fakeweb, tmp_path):
         second = run_cli(*args("two"))
         assert second.returncode == 4, second.stderr
         assert f"{store_file}: another archiver nightly run" in second.stderr
+        assert not (tmp_path / "two").exists()  # refused: it made no folder
     finally:
         assert first.wait(timeout=60) == 0
     with open_store(store_file) as store:

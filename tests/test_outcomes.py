@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,23 @@ def scenario_urls(web: FakeWeb, token: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def scenarios(fakeweb: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+def own_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeWeb]:
+    """A fake web for the scenario run alone.
+
+    What its server counts (probes per host, attempts per URL) must be that
+    run's: the session's ``fakeweb`` also serves other modules' tests, and
+    tests/test_verify.py probes the same soft-404 site, so counted there a
+    probe "per host" depended on which modules ran first in the process.
+    """
+    web = FakeWeb(tmp_path_factory.mktemp("outcomes-web"))
+    web.start()
+    yield web
+    web.stop()
+
+
+@pytest.fixture(scope="module")
+def scenarios(own_web: FakeWeb, tmp_path_factory: pytest.TempPathFactory) -> Scenarios:
+    fakeweb = own_web
     token = uuid.uuid4().hex[:8]
     base = tmp_path_factory.mktemp("outcomes")
     urls = scenario_urls(fakeweb, token)

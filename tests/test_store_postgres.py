@@ -90,7 +90,13 @@ def test_passwords_never_show_however_the_url_is_written():
             "postgresql://db.example/archive?sslmode=require&password=***"
         ),
         "postgresql://me@db.example/archive": "postgresql://me@db.example/archive",
-        f"postgresql://me:{SECRET}@[::1": "postgresql://***",
+        # Not a URL at all: only the password is masked, the rest says what is wrong.
+        f"postgresql://me:{SECRET}@[::1": "postgresql://me:***@[::1",
+        f"postgresql://me:a/{SECRET}#@[::1/x": "postgresql://me:***@[::1/x",
+        f"postgresql://[::1/x?password={SECRET}&a=b": (
+            "postgresql://[::1/x?password=***&a=b"
+        ),
+        "postgresql://me@[::1/x": "postgresql://me@[::1/x",
     }
     for url, shown in cases.items():
         location = PostgresURL(url)
@@ -151,6 +157,22 @@ def test_the_cli_says_one_line_and_exits_as_for_any_store_error(command, tmp_pat
     assert lines[0].startswith(f"archiver: error: {masked(url)}: cannot open the store")
     assert SECRET not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "w").exists()  # a refused night leaves no folder
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_night_refused_by_an_unreachable_store_leaves_nothing(workers, tmp_path):
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/archive"
+    (tmp_path / "a.txt").write_text(
+        "<!--1729735621000-->\n[A](https://example.org/a)\n------\n\n<p>a</p>\n"
+    )
+    out = tmp_path / "new" / "warcs"
+    done = run_cli(
+        "nightly", str(tmp_path / "a.txt"), "--out", str(out), "--store", url,
+        "--workers", workers,
+    )  # fmt: skip
+    assert done.returncode == ExitCode.FAILURE, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
 
 
 def test_archiver_toml_can_name_a_postgresql_store(postgres, tmp_path):
@@ -279,8 +301,12 @@ with nightly_lock(PostgresURL(sys.argv[1]), "holder"):
 """
 
 
-def test_a_killed_night_s_lock_goes_with_its_connection(postgres):
+def test_a_killed_night_s_lock_goes_with_its_connection(postgres, tmp_path):
     location = postgres.new_store()
+    articles = tmp_path / "a.txt"
+    articles.write_text(
+        "<!--1729735621000-->\n[A](https://example.org/a)\n------\n\n<p>a</p>\n"
+    )
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, location.url], stdout=subprocess.PIPE, text=True
     )
@@ -290,6 +316,13 @@ def test_a_killed_night_s_lock_goes_with_its_connection(postgres):
         locked_out = pytest.raises(RunLocked, match=f"pid {holder.pid} on ")
         with locked_out, nightly_lock(location, "second"):
             pass  # pragma: no cover - refused
+        refused = run_cli(
+            "nightly", str(articles), "--out", str(tmp_path / "fresh"),
+            "--store", location.url,
+        )  # fmt: skip
+        assert refused.returncode == ExitCode.LOCKED, refused.stderr
+        assert "another archiver nightly run" in refused.stderr
+        assert not (tmp_path / "fresh").exists()  # refused: it made nothing
         holder.kill()  # SIGKILL: no unlock, no goodbye to the server
         holder.wait(10)
         deadline = time.monotonic() + 10

@@ -29,7 +29,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from archiver.store.base import open_store
-from archiver.store.cluster import Cluster
+from archiver.store.cluster import Cluster, Planned, plan
 from archiver.store.location import PostgresURL
 from archiver.store.postgres import PostgresStore
 from archiver.warc.index import INDEX_NAME
@@ -135,6 +135,21 @@ def test_three_workers_share_a_night_each_url_once_per_host_held(
     # The night's folder has the night's manifest, whichever worker did what,
     # and the package of it all passes py-wacz's validator.
     assert set(read_manifest(night)) >= set(urls)
+    # Each worker's log says what it claimed, not an empty plan of its own.
+    claimed = 0
+    for log in night.glob("*/worker.log"):
+        events = [
+            json.loads(line)
+            for line in log.read_text().splitlines()
+            if line.startswith("{")
+        ]
+        assert not [e for e in events if e["event"] == "planned"], log
+        claims = [
+            e["message"] for e in events
+            if e["event"] == "note" and e["message"].startswith("claimed ")
+        ]  # fmt: skip
+        claimed += sum(int(message.split()[1]) for message in claims)
+    assert claimed == len(urls)
     wacz_main = "import sys; from wacz.main import main; sys.exit(main())"
     validate = subprocess.run(
         [sys.executable, "-c", wacz_main, "validate", "--file",
@@ -229,6 +244,24 @@ def test_a_worker_killed_mid_night_loses_its_hosts_to_another(
     assert "URLs: 25 distinct, 25 alive" in stdout
 
 
+@pytest.mark.slow
+def test_a_small_night_is_shared_by_every_worker(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """8 hosts, 4 workers, room for 16 hosts each: each takes its share, 2."""
+    with many_hosts(8, latency=0.4) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=5)
+        args = nightly_args(
+            inputs, tmp_path / "out", shared, 4, "--per-host", "1",
+            "--concurrency", "16",
+        )  # fmt: skip
+        done = run_cli(*args, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(night_checks(shared)) == sorted(urls)
+    # One worker would otherwise claim all 8 before the others had started.
+    assert len(done_by(shared)) >= 3, done_by(shared)
+
+
 def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
     """kill -9 the first worker seen with a committed check; return its name.
 
@@ -261,8 +294,6 @@ def _kill_a_worker_once_it_committed(parent: int, store: PostgresURL) -> str:
 
 @pytest.fixture
 def planned(shared: PostgresURL) -> Iterator[PostgresStore]:
-    from archiver.store.cluster import Planned, plan
-
     store = PostgresStore.open(shared)
     store.begin_run("n1", _at(), {})
     plan(
@@ -305,6 +336,25 @@ def test_two_workers_never_hold_one_host_and_a_lapsed_lease_passes_on(
         assert one.heartbeat("n1") == set()  # and the next beat says so
         assert all(len(c.urls) == 2 for c in taken)  # nothing was committed
         assert one.others_busy("n1") == 4  # all held by two now
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_worker_s_share_is_the_night_s_hosts_over_its_workers(
+    planned: PostgresStore, shared: PostgresURL, tmp_path: Path
+) -> None:
+    one = Cluster(planned, shared, "one", lease=30)
+    two = Cluster(planned, shared, "two", lease=30)
+    try:
+        assert one.share("n1") == 4  # 4 hosts, no worker counted yet: all
+        one.join("n1", str(tmp_path / "one"))
+        two.join("n1", str(tmp_path / "two"))
+        assert one.share("n1") == 2
+        planned.begin_run("n2", _at(), {"workers": 3})
+        plan(planned, "n2", [Planned(url=f"http://h{h}.test/", host=f"h{h}.test")
+                             for h in range(4)])  # fmt: skip
+        assert one.share("n2") == 2  # 4 hosts for the 3 workers nightly starts
     finally:
         one.close()
         two.close()
@@ -369,7 +419,7 @@ def test_workers_need_a_postgresql_store(
     )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    line = done.stderr.splitlines()[-1]  # click's own errors add a usage line
+    (line,) = done.stderr.strip().splitlines()
     assert option in line
     assert not (tmp_path / "out" / "archiver.sqlite3").exists()  # nothing was made
 
@@ -398,6 +448,45 @@ def test_status_of_a_store_that_cannot_be_reached_is_one_line() -> None:
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith("archiver: error: ")
+
+
+def test_status_of_an_unparsable_url_masks_only_its_password() -> None:
+    done = run_cli("status", "--store", "postgresql://me:pw-s3cr3t@[::1/x")
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("archiver: error: postgresql://me:***@[::1/x: ")
+    assert "pw-s3cr3t" not in done.stderr + done.stdout
+
+
+def test_status_tells_a_killed_worker_from_a_live_one(
+    planned: PostgresStore, shared: PostgresURL, tmp_path: Path
+) -> None:
+    """A worker silent for longer than its lease is gone, not "seen 9s ago"."""
+    quiet = Cluster(planned, shared, "quiet", lease=0.5)
+    beating = Cluster(planned, shared, "beating", lease=30)
+    left = Cluster(planned, shared, "left", lease=0.5)
+    try:
+        for cluster in (quiet, beating, left):
+            cluster.join("n1", str(tmp_path / cluster.worker))
+        quiet.claim("n1", 1)
+        left.leave("n1")
+        time.sleep(1.0)  # quiet's beats stopped for two of its leases
+        done = run_cli("status", "--store", shared.url, "--run", "n1")
+    finally:
+        for cluster in (quiet, beating, left):
+            cluster.close()
+    assert done.returncode == 0, done.stderr
+    said = {
+        line.split(":")[0].removeprefix("worker "): line
+        for line in done.stdout.splitlines()
+        if line.startswith("worker ")
+    }
+    assert "gone: no heartbeat for " in said["quiet"]
+    assert "s, past its lease" in said["quiet"]
+    assert "1 hosts held" in said["quiet"]
+    assert "s ago" in said["beating"]
+    assert "gone" not in said["beating"]
+    assert "left" in said["left"]
 
 
 @pytest.mark.slow
@@ -512,10 +601,23 @@ def test_a_worker_started_elsewhere_joins_the_night_in_progress(
     assert all(len(folders) == 1 for folders in checks.values())
     assert "elsewhere" in {folders[0] for folders in checks.values()}
     assert max(peaks.values()) <= 1, peaks
-    [there] = (tmp_path / "there").iterdir()
+    [there] = (p for p in (tmp_path / "there").iterdir() if p.is_dir())
     assert sorted(responses(there)) == sorted(
         url for url, folders in checks.items() if folders == ["elsewhere"]
     )
+    # The other root has an index of its own, for replay there.
+    indexed = set()
+    for line in (tmp_path / "there" / INDEX_NAME).read_text().splitlines():
+        fields = json.loads(line.split(" ", 2)[2])
+        indexed.add((fields["filename"], int(fields["offset"])))
+    with open_store(shared, read_only=True) as store:
+        theirs = {
+            (f"{c.run_id}/{c.record.warc_file}", c.record.offset)
+            for c in store.all_checks()
+            if c.record is not None and c.record.warc_file.startswith("elsewhere/")
+        }
+    assert theirs
+    assert theirs <= indexed
     assert f"URLs: {len(urls)} distinct, {len(urls)} alive" in stdout
 
 

@@ -71,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             prog_name="archiver",
             standalone_mode=False,
         )
+    except click.exceptions.NoArgsIsHelpError as exc:
+        exc.show()  # a bare command asks for its help: it is not a mistake to name
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"archiver: error: {usage_line(exc)}", err=True)
+        sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
         # Final only in click's annotations; show() reads it back.
         exc.message = one_line(exc.message)  # type: ignore[misc]
@@ -101,6 +107,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(int(ExitCode.FAILURE))
         _crashed(exc, list(argv) if argv is not None else sys.argv[1:])
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_line(exc: click.UsageError) -> str:
+    """click's own usage error (a value out of range, an unknown option) as one line.
+
+    click would print its usage line, a hint and the error on three lines,
+    unlike every other mistake the CLI reports; its message already names
+    the option (``Invalid value for '--workers': ...``), so that message,
+    with where the help is, is the line.
+    """
+    message = one_line(exc.format_message()).rstrip(".")
+    if exc.ctx is None:
+        return message
+    return f"{message} (see '{exc.ctx.command_path} --help')"
 
 
 def one_line(message: str) -> str:

@@ -33,7 +33,9 @@ def status_cmd(store: StoreLocation | None, run_id: str | None) -> None:
     Reads the store only, so it may run on any machine, while the night
     goes on. A host is waiting (nobody took it yet), claimed, drained (its
     worker has fetched it all and is committing), finished, or expired (its
-    worker stopped beating: the next worker to look takes it).
+    worker stopped beating: the next worker to look takes it). A worker is
+    seen some seconds ago, left (done), or gone: silent for longer than its
+    --lease, so killed or cut off from the store.
 
     Example:
 
@@ -59,7 +61,12 @@ def status_cmd(store: StoreLocation | None, run_id: str | None) -> None:
         f"{len(found.hosts)} hosts, {len(found.workers)} workers"
     )
     for worker in found.workers:
-        state = "left" if worker.finished else f"seen {worker.seen:.0f}s ago"
+        if worker.finished:
+            state = "left"
+        elif worker.gone:
+            state = f"gone: no heartbeat for {worker.seen:.0f}s, past its lease"
+        else:
+            state = f"seen {worker.seen:.0f}s ago"
         click.echo(
             f"worker {worker.worker}: {worker.done} done, {worker.hosts} hosts held, "
             f"{state} ({worker.folder})"

@@ -51,22 +51,76 @@ def store_lock(store: StoreLocation) -> Iterator[None]:
 
 @contextmanager
 def _held(path: Path, who: str) -> Iterator[Path]:
+    """Hold the lock file at ``path`` for the block, making its folder if need be.
+
+    A run refused or failed before it wrote anything (another run holds the
+    store, the store cannot be reached) leaves nothing it made behind: the
+    lock file and the folders made for it go again, an empty folder at a
+    time. Unlinking a lock file is safe because a lock is only taken on the
+    file still at ``path``: whoever opened the old one before it went
+    opens the path again.
+    """
+    made = _missing_folders(path.parent)
+    existed = path.exists()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise ArchiveWriteError(f"{path}: cannot create the run lock: {exc}") from exc
+        fd = _locked(path, who)
+    except BaseException:
+        _remove_made(None, made)
+        raise
     try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    except BaseException:
+        _remove_made(None if existed else path, made)
+        raise
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _locked(path: Path, who: str) -> int:
+    """A descriptor of the file at ``path``, holding its ``flock``."""
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ArchiveWriteError(
+                f"{path}: cannot create the run lock: {exc}"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
             raise RunLocked(
                 f"{who} (pid {owner}) is writing here; "
                 "this one exits without doing anything"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        yield path
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            return fd
+        os.close(fd)  # a refused run removed the file we opened: open anew
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and its ancestors that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_made(lock: Path | None, folders: list[Path]) -> None:
+    """Remove the lock file and the folders this run made, while they are empty."""
+    try:
+        if lock is not None:
+            lock.unlink(missing_ok=True)
+        for folder in folders:
+            folder.rmdir()
+    except OSError:
+        pass  # no longer empty (or not ours to remove): it stays

@@ -104,7 +104,7 @@ def run_nightly(settings: NightlySettings, reporter: Reporter) -> NightlyResult:
     or two roots over one store, either.
     """
     root = settings.preserve.out
-    root.mkdir(parents=True, exist_ok=True)
+    # run_lock makes the root, and removes it again if the night is refused.
     with run_lock(root), store_lock(settings.store):
         return _night(settings, reporter, root)
 
@@ -472,4 +472,7 @@ def _options(settings: NightlySettings) -> dict[str, object]:
         "requisites": settings.preserve.requisites.enabled,
         "max_requisites": settings.preserve.requisites.max_per_page,
         "max_requisite_bytes": settings.preserve.requisites.max_bytes_per_page,
+        # A shared night's workers read it: each holds at most its share of
+        # the hosts at once (archiver.store.cluster.Cluster.share).
+        "workers": settings.workers,
     }

@@ -24,7 +24,7 @@ import pickle
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,7 +36,7 @@ import trio
 from archiver.articles.plan import Plan
 from archiver.clock import now as clock_now
 from archiver.errors import ArchiveWriteError, UsageError
-from archiver.models import Capture, NormalizedURL, Target
+from archiver.models import Capture, LinkStatus, NormalizedURL, Target
 from archiver.run.frontier import Frontier
 from archiver.run.lock import run_lock
 from archiver.run.preserve import Gathered, PreserveSettings, RunSummary, preserve
@@ -119,11 +119,7 @@ def _work(
     if night is None:
         return WorkerResult(run_id=None, bytes_cut=cut)
     folder = settings.preserve.out / night / settings.name
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ArchiveWriteError(f"{folder}: cannot create: {exc.strerror}") from exc
-    with run_lock(folder):
+    with run_lock(folder):  # makes the folder; a refused worker leaves none
         _, lost = repair_worker_folder(folder, committed_offsets(store, night))
         cluster.take_back(night)
     if lost:
@@ -131,17 +127,17 @@ def _work(
     cut += lost
     cluster.join(night, str(folder))
     history = StoreWriter(store, night, record=cluster.commit)
+    told = _Claims(reporter)
     summary = preserve(
         replace(settings.preserve, out=folder),
         Gathered(articles={}, plan=Plan(targets=(), unfetched=()), skipped=()),
-        reporter,
+        told,
         history=history,
         archive_articles=(),
-        feed=_Feeder(settings, store, cluster, night),
+        feed=_Feeder(settings, store, cluster, night, told),
     )
     cluster.leave(night)
-    with _waiting_lock(folder.parent / ".index.lock"):
-        index.merge_run_indexes(folder.parent)
+    _reindex(folder)
     return WorkerResult(run_id=night, folder=folder, summary=summary, bytes_cut=cut)
 
 
@@ -166,12 +162,49 @@ def _repair_earlier(
             index.write_cdxj(
                 sorted(folder.glob("*.warc.gz")), folder / index.INDEX_NAME
             )
-        with _waiting_lock(folder.parent / ".index.lock"):
-            index.merge_run_indexes(folder.parent)
+        _reindex(folder)
         if lost:
             reporter.note(f"{folder}: cut {lost} bytes of records never committed")
         cut += lost
     return cut
+
+
+class _Claims:
+    """The worker's reporter: it is given no plan, so it tells what it claims.
+
+    The preserve run a worker feeds starts with nothing planned, and would
+    log that as its plan (``"planned", "urls": 0``), which reads as a worker
+    with nothing to do. Its work comes host by host instead: each claim is
+    told as a note naming the hosts, their URLs and the worker's total.
+    """
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._hosts = 0
+        self._urls = 0
+
+    def article_error(self, message: str) -> None:
+        self._reporter.article_error(message)
+
+    def note(self, message: str) -> None:
+        self._reporter.note(message)
+
+    def planned(self, total: int) -> None:
+        pass  # the empty plan preserve began with: claims say what there is
+
+    def done(self, status: LinkStatus) -> None:
+        self._reporter.done(status)
+
+    def claimed(self, claims: Sequence[Claimed]) -> None:
+        urls = sum(len(claim.urls) for claim in claims)
+        self._hosts += len(claims)
+        self._urls += urls
+        names = ", ".join(claim.host for claim in claims[:3])
+        more = f" and {len(claims) - 3} more" if len(claims) > 3 else ""
+        self._reporter.note(
+            f"claimed {urls} URLs on {len(claims)} host(s) ({names}{more}); "
+            f"{self._urls} URLs on {self._hosts} host(s) so far"
+        )
 
 
 class _Feeder:
@@ -183,6 +216,7 @@ class _Feeder:
         store: PostgresStore,
         cluster: Cluster,
         night: str,
+        told: _Claims,
     ) -> None:
         politeness = settings.preserve.politeness
         self._room = max(1, politeness.concurrency // max(1, politeness.per_host))
@@ -191,6 +225,7 @@ class _Feeder:
         self._store = store
         self._cluster = cluster
         self._night = night
+        self._told = told
         self._limiter = trio.CapacityLimiter(1)
         self._held: set[str] = set()  # hosts claimed and not yet drained here
 
@@ -202,6 +237,7 @@ class _Feeder:
     ) -> None:
         held = self._held
         asked = -math.inf  # when the store was last asked for hosts
+        room = min(self._room, await self._call(self._cluster.share, self._night))
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._heartbeat, frontier)
             while True:
@@ -211,10 +247,12 @@ class _Feeder:
                     await self._call(self._cluster.drained, self._night, host)
                 # A host done here frees room at once; what others hold comes
                 # free only when a lease lapses, so that is asked for slowly.
-                room = self._room - len(held)
-                if room > 0 and (drained or trio.current_time() - asked > self._poll):
+                free = room - len(held)
+                if free > 0 and (drained or trio.current_time() - asked > self._poll):
                     asked = trio.current_time()
-                    claimed = await self._call(self._cluster.claim, self._night, room)
+                    claimed = await self._call(self._cluster.claim, self._night, free)
+                    if claimed:
+                        self._told.claimed(claimed)
                     for claim in claimed:
                         held.add(claim.host)
                         await self._add(frontier, claim, remember)
@@ -255,6 +293,22 @@ class _Feeder:
             for host in sorted(self._held - ours):
                 self._held.discard(host)
                 frontier.drop(host)
+
+
+def _reindex(folder: Path) -> None:
+    """Index the worker's night, then the root, each shared with others in turn.
+
+    The root's index is what replay reads. On the machine whose ``nightly``
+    started the night, that run indexes the root again at the end; a root
+    only workers write into (another machine's ``--out``) has nobody else to
+    do it, so every worker does, as it leaves.
+    """
+    night = folder.parent
+    with _waiting_lock(night / ".index.lock"):
+        index.merge_run_indexes(night)
+    root = night.parent
+    with _waiting_lock(root / ".index.lock"):
+        index.merge_run_indexes(root)
 
 
 @contextmanager
@@ -302,8 +356,14 @@ def spawn(settings: WorkerSettings) -> Spawned:
         )
     stdin: IO[bytes] | None = process.stdin
     if stdin is not None:
-        with stdin:
-            stdin.write(payload)
+        try:
+            with stdin:
+                stdin.write(payload)
+        except BrokenPipeError:
+            # It died before reading its orders (killed as it started). The
+            # night waits for it as for any worker, and says how it ended;
+            # let through, click would end this process silently with code 1.
+            pass
     return Spawned(name=settings.name, process=process, log=log)
 
 

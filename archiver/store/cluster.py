@@ -22,6 +22,8 @@ know nothing of hosts, and a host lease is three short statements.
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -225,11 +227,12 @@ class Cluster:
     def join(self, run_id: str, folder: str) -> None:
         """Say that this worker works on ``run_id``, writing into ``folder``."""
         self._run(
-            "INSERT INTO frontier_workers (run_id, worker, folder, started, seen) "  # noqa: S608 - our constants
-            f"VALUES (%s, %s, %s, %s, {_NOW_MS}) ON CONFLICT (run_id, worker) "
+            "INSERT INTO frontier_workers "  # noqa: S608 - our constants
+            "(run_id, worker, folder, started, seen, lease) "
+            f"VALUES (%s, %s, %s, %s, {_NOW_MS}, %s) ON CONFLICT (run_id, worker) "
             "DO UPDATE SET folder = EXCLUDED.folder, started = EXCLUDED.started, "
-            "seen = EXCLUDED.seen, finished = NULL",
-            (run_id, self.worker, folder, to_text(clock_now())),
+            "seen = EXCLUDED.seen, lease = EXCLUDED.lease, finished = NULL",
+            (run_id, self.worker, folder, to_text(clock_now()), self._lease_ms),
         )
 
     def take_back(self, run_id: str) -> None:
@@ -267,6 +270,29 @@ class Cluster:
             except psycopg.Error as exc:
                 raise StoreError(f"{self._name}: {one_line(exc)}") from exc
         return claimed
+
+    def share(self, run_id: str) -> int:
+        """The night's hosts per worker on it, rounded up: the most to hold at once.
+
+        A worker holds up to ``--concurrency`` / ``--per-host`` hosts (16 by
+        default); on a night of few hosts the first worker would take them
+        all and the others find nothing. The workers counted are those the
+        night was started with (``nightly --workers``, in the run's options)
+        or those that joined it, whichever are more.
+        """
+        rows = self._run(
+            "SELECT (SELECT count(*) FROM frontier_hosts WHERE run_id = %s), "
+            "(SELECT count(*) FROM frontier_workers WHERE run_id = %s), "
+            "(SELECT options FROM runs WHERE id = %s)",
+            (run_id, run_id, run_id),
+        )
+        hosts, joined, options = rows[0] if rows else (0, 0, None)
+        try:
+            started = json.loads(str(options)).get("workers", 0)
+        except (ValueError, AttributeError):
+            started = 0
+        workers = max(1, int(joined), started if isinstance(started, int) else 0)
+        return max(1, math.ceil(int(hosts) / workers))
 
     def heartbeat(self, run_id: str) -> set[str]:
         """Extend every lease this worker holds by a whole lease; return its hosts.
@@ -426,7 +452,13 @@ class WorkerProgress:
     hosts: int  # held now (claimed, not finished)
     done: int  # URLs it committed
     seen: float  # seconds since its last heartbeat
+    lease: float | None  # seconds of silence after which it is gone (None: unknown)
     finished: bool
+
+    @property
+    def gone(self) -> bool:
+        """Not left, and silent for longer than its lease: killed or cut off."""
+        return not self.finished and self.lease is not None and self.seen > self.lease
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,7 +482,7 @@ _HOSTS: Final = f"""
     FROM frontier_hosts h WHERE h.run_id = ? ORDER BY h.host"""  # noqa: S608
 
 _WORKERS: Final = f"""
-    SELECT w.worker, w.folder, w.finished, {_NOW_MS} - w.seen,
+    SELECT w.worker, w.folder, w.finished, {_NOW_MS} - w.seen, w.lease,
         (SELECT count(*) FROM frontier_urls u
          WHERE u.run_id = w.run_id AND u.worker = w.worker),
         (SELECT count(*) FROM frontier_hosts h WHERE h.run_id = w.run_id
@@ -507,10 +539,11 @@ def progress(store: PostgresStore, run_id: str | None = None) -> Progress | None
                 folder=str(folder),
                 finished=finished is not None,
                 seen=int(str(age)) / 1000,
+                lease=int(str(lease)) / 1000 if lease is not None else None,
                 done=int(str(done)),
                 hosts=int(str(held)),
             )
-            for name, folder, finished, age, done, held in conn.execute(
+            for name, folder, finished, age, lease, done, held in conn.execute(
                 _WORKERS, (run_id,)
             ).fetchall()
         ]

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
 
 SCHEMES: Final = ("postgresql://", "postgres://")
 MASK: Final = "***"
@@ -59,9 +58,6 @@ def store_location(value: str | Path | PostgresURL) -> StoreLocation:
     return Path(value)
 
 
-_PASSWORD_PARAMETER: Final = re.compile(r"(^|&)(password=)[^&]*", re.IGNORECASE)
-
-
 _USER_PASSWORD: Final = re.compile(r"://[^:@/?#]*:([^@/?#]+)@")
 _PARAMETER_PASSWORD: Final = re.compile(r"[?&]password=([^&#]+)", re.IGNORECASE)
 
@@ -73,16 +69,23 @@ def _passwords(url: str) -> list[str]:
 
 
 def masked(url: str) -> str:
-    """``url`` with any password (in the user part or a parameter) as ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        # Not even a URL (an unbalanced "[" in the host): show only its scheme.
-        return url.split("://", 1)[0] + "://" + MASK
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, hosts = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{hosts}"
-    query = _PASSWORD_PARAMETER.sub(rf"\g<1>\g<2>{MASK}", parts.query)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """``url`` with any password (in the user part or a parameter) as ``***``.
+
+    One rule for every URL, parsable or not (an unbalanced "[" in the host,
+    a "/" or "#" not escaped in the password), so the rest is shown as
+    written and still says what is wrong with it: everything from the first
+    ``:`` after the scheme to the last ``@`` is the password, which masks
+    more than it, never less.
+    """
+    scheme, separator, rest = url.partition("://")
+    user_end = rest.rfind("@")
+    if user_end >= 0 and ":" in rest[:user_end]:
+        user = rest[:user_end].split(":", 1)[0]
+        rest = f"{user}:{MASK}{rest[user_end:]}"
+    rest = _PARAMETER_PASSWORD.sub(_masked_parameter, rest)
+    return f"{scheme}{separator}{rest}"
+
+
+def _masked_parameter(found: re.Match[str]) -> str:
+    start = found.start(1) - found.start(0)
+    return found.group(0)[:start] + MASK

@@ -284,6 +284,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "SELECT path, withdrawn, NULL FROM articles WHERE withdrawn IS NOT NULL",
         ),
     ),
+    Migration(
+        9,
+        "frontier_workers.lease: how long a worker's silence means it is gone",
+        # Each worker may be given its own --lease. Without it written down,
+        # archiver status could only say how long ago a worker was last seen,
+        # not that a killed one is gone (its hosts pass on after its lease).
+        # In milliseconds, as frontier_hosts.expires; NULL for workers that
+        # joined before this version.
+        ("ALTER TABLE frontier_workers ADD COLUMN lease BIGINT",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

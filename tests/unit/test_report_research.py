@@ -436,8 +436,5 @@ def test_a_bad_format_is_one_usage_error(tmp_path, form):
     result = run_cli("report", "--store", str(location), "--format", form)
     assert result.returncode == 2
     assert result.stdout == ""
-    assert (
-        result.stderr.strip()
-        .splitlines()[-1]
-        .startswith("Error: Invalid value for '--format'")
-    )
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("archiver: error: Invalid value for '--format'")
