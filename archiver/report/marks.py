@@ -19,20 +19,22 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import lt
-from typing import Final
+from typing import Final, cast
 
 from archiver.models import Outcome
 from archiver.report.model import Group
 from archiver.report.timeline import LinkLife, RunIndex
 from archiver.store.base import Store
 from archiver.store.history import (
+    RUN_SEPARATOR,
     Check,
     DeadRule,
     Mark,
     Streak,
+    Tally,
     Verdict,
     drifted as content_drifted,
     key_of,
@@ -58,7 +60,6 @@ class Folded:
     checks: int
     last_dead: str | None
     dead_since_run: str | None
-    first_copy: str | None
     last_copy: str | None
     baseline: str | None
     current_since: str | None
@@ -67,13 +68,14 @@ class Folded:
     changes: tuple[tuple[int, Group], ...]
     confirmed_dead_in: tuple[int, ...]
     revived_in: tuple[int, ...]
+    # The streak's digest is the latest check's payload digest, read with it.
+    digest_of_latest: bool = False
 
     def shown(self) -> tuple[str, ...]:
         """The runs of the checks a report shows."""
         found = (
             self.latest,
             self.last_dead,
-            self.first_copy,
             self.last_copy,
             self.baseline,
             self.current_since,
@@ -197,13 +199,137 @@ def _always_alive(url: str, marks: list[Mark], runs: RunIndex) -> Folded | None:
         checks=len(marks),
         last_dead=None,
         dead_since_run=None,
-        first_copy=marks[0][1],
         last_copy=latest[1],
         baseline=None if baseline is None else marks[baseline][1],
         current_since=None if current is None else marks[current][1],
         versions=versions,
         checked_in=array("I", positions),
         changes=((positions[0], Group.ALIVE),),
+        confirmed_dead_in=(),
+        revived_in=(),
+    )
+
+
+_BY_BYTES: Final = "x"  # a stand-in payload digest: is a type compared by bytes?
+
+
+def fold_tally(
+    tally: Tally, positions_of: Mapping[str, int], runs: RunIndex
+) -> Folded | None:
+    """The fold of a link from its :class:`Tally` alone, when that says enough.
+
+    It does for a link found alive with a copy at every check, its content
+    the same by the rule drift compares (one key throughout, or none), and
+    for one found blocked at every check: no failure, one group, nothing to
+    compare. None otherwise (and when a run is not among ``runs``, or runs
+    are out of order), and the link is folded from its marks instead.
+    """
+    ids = tally.runs.split(RUN_SEPARATOR)
+    if len(ids) != tally.checks:
+        return None
+    positions = list(map(positions_of.get, ids))
+    if None in positions:
+        return None
+    ordered = cast("list[int]", positions)
+    if not all(map(lt, ordered, ordered[1:])):
+        return None  # a run's check after a later run's: the fold sorts them
+    latest = ids[-1]
+    checked = from_text(tally.last_checked)
+    night = runs[latest][1]
+    if tally.blocked == tally.checks:
+        return _blocked(tally, ids, ordered, checked, night)
+    if tally.alive_records != tally.checks:
+        return None
+    if tally.low_text != tally.high_text or tally.low_type != tally.high_type:
+        return None
+    text, media = tally.low_text or None, tally.low_type or None
+    payload = tally.low_payload
+    same_payload = payload == tally.high_payload and tally.payloads == tally.checks
+    if tally.payloads not in (0, tally.checks):
+        return None  # some copies without a digest: which is the streak's?
+    by_bytes = text is None and key_of(None, media, _BY_BYTES) is not None
+    if by_bytes and tally.payloads and not same_payload:
+        return None  # compared by bytes, and they changed: drift to work out
+    key = key_of(text, media, payload)
+    streak = Streak(
+        url=tally.url,
+        checked=checked,
+        night=night,
+        outcome=Outcome.ALIVE,
+        conclusive=Outcome.ALIVE,
+        failures=0,
+        failing_since=None,
+        first_failure_night=None,
+        last_failure_night=None,
+        ended_failures=0,
+        ended_first_night=None,
+        ended_last_night=None,
+        last_alive=checked,
+        digest=payload if same_payload else None,
+        drifted=False,
+        content=key,
+    )
+    return Folded(
+        streak=streak,
+        verdict=Verdict.ALIVE,
+        latest=latest,
+        latest_outcome=_ALIVE,
+        first_checked=from_text(tally.first_checked),
+        checks=tally.checks,
+        last_dead=None,
+        dead_since_run=None,
+        last_copy=latest,
+        baseline=None if key is None else ids[0],
+        current_since=None if key is None else ids[0],
+        versions=0 if key is None else 1,
+        checked_in=array("I", ordered),
+        changes=((ordered[0], Group.ALIVE),),
+        confirmed_dead_in=(),
+        revived_in=(),
+        digest_of_latest=bool(tally.payloads) and not same_payload,
+    )
+
+
+def _blocked(
+    tally: Tally,
+    ids: list[str],
+    positions: list[int],
+    checked: datetime,
+    night: datetime,
+) -> Folded:
+    """A link behind a bot wall at every check: never alive, never dead."""
+    streak = Streak(
+        url=tally.url,
+        checked=checked,
+        night=night,
+        outcome=Outcome.BLOCKED,
+        conclusive=None,
+        failures=0,
+        failing_since=None,
+        first_failure_night=None,
+        last_failure_night=None,
+        ended_failures=0,
+        ended_first_night=None,
+        ended_last_night=None,
+        last_alive=None,
+        digest=None,
+        drifted=False,
+    )
+    return Folded(
+        streak=streak,
+        verdict=Verdict.UNKNOWN,
+        latest=ids[-1],
+        latest_outcome=_BLOCKED,
+        first_checked=from_text(tally.first_checked),
+        checks=tally.checks,
+        last_dead=None,
+        dead_since_run=None,
+        last_copy=None,
+        baseline=None,
+        current_since=None,
+        versions=0,
+        checked_in=array("I", positions),
+        changes=((positions[0], Group.BLOCKED),),
         confirmed_dead_in=(),
         revived_in=(),
     )
@@ -227,7 +353,7 @@ def fold_marks(
     content: str | None = None
     drifted = False
     verdict = Verdict.UNKNOWN
-    last_dead = first_copy = last_copy = None
+    last_dead = last_copy = None
     dead_since_run: str | None = None
     copies: list[Mark] = []  # alive checks that wrote a record
     keys: list[str | None] = []  # and their content keys
@@ -279,7 +405,6 @@ def fold_marks(
             if failures == 1:
                 dead_since_run = run_id
         if outcome == _ALIVE and record:
-            first_copy = first_copy or mark
             last_copy = mark
         if positions and position <= positions[-1]:
             in_order = False
@@ -330,7 +455,6 @@ def fold_marks(
         checks=len(usable),
         last_dead=_run(last_dead),
         dead_since_run=dead_since_run if failures else None,
-        first_copy=_run(first_copy),
         last_copy=_run(last_copy),
         baseline=None if baseline is None else copies[baseline][1],
         current_since=None if current is None else copies[current][1],
@@ -349,9 +473,12 @@ def _life(
         return None if run is None else checks[url, run]
 
     latest = checks[url, folded.latest]
+    streak = folded.streak
+    if folded.digest_of_latest and latest.record is not None:
+        streak = replace(streak, digest=latest.record.payload_digest)
     return LinkLife(
         url=url,
-        streak=folded.streak,
+        streak=streak,
         verdict=folded.verdict,
         group=_group(folded.verdict, folded.latest_outcome),
         latest=latest,
@@ -359,7 +486,6 @@ def _life(
         checks=folded.checks,
         last_dead=check(folded.last_dead),
         dead_since_run=folded.dead_since_run,
-        first_copy=check(folded.first_copy),
         last_copy=check(folded.last_copy),
         baseline=check(folded.baseline),
         current_since=check(folded.current_since),
@@ -381,7 +507,15 @@ def lives(
     deleted), so every shown check is found.
     """
     folded: dict[str, Folded] = {}
-    for url, marks in store.marks(urls):
+    positions = {run: found[0] for run, found in runs.items()}
+    rest: list[str] = []
+    for tally in store.tallies(urls):
+        summed = fold_tally(tally, positions, runs)
+        if summed is None:
+            rest.append(tally.url)
+        else:
+            folded[tally.url] = summed
+    for url, marks in store.marks(rest):
         found = fold_marks(url, marks, runs, rule)
         if found is not None:
             folded[url] = found

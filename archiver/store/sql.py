@@ -50,6 +50,7 @@ from archiver.store.history import (
     RunStatus,
     StoredArticle,
     Streak,
+    Tally,
     UrlState,
     Verdict,
     advance,
@@ -131,6 +132,10 @@ class Dialect:
     # PostgreSQL compares text by the database's locale unless told otherwise;
     # SQLite compares bytes. Reports sort by URL and path, so both must agree.
     text_collation: str | None = None
+    # The run ids of a URL's checks joined in time order, as an aggregate:
+    # SQLite's group_concat takes the rows in the order its index gives them
+    # (checks_folded: url, checked, run_id); PostgreSQL's string_agg is told.
+    joined_runs: str = "group_concat(run_id, char(31))"
 
     def ddl(self, statement: str) -> str:
         """A CREATE or ALTER statement of the migrations, in this dialect."""
@@ -211,6 +216,7 @@ class SQLStore(ABC):
     """
 
     rule: DeadRule
+    dialect: Dialect  # set by each subclass: how its database spells things
 
     def __init__(self, name: str, rule: DeadRule) -> None:
         self._name = name  # for errors: its path, or its URL, password masked
@@ -560,6 +566,34 @@ class SQLStore(ABC):
             for url, marks in groupby(cast("list[Mark]", rows), key=itemgetter(0)):
                 yield url, list(marks)
 
+    def tallies(self, urls: Collection[str]) -> Iterator[Tally]:
+        ordered = sorted(urls)
+        select = _SELECT_TALLIES.format(runs=self.dialect.joined_runs)
+        for start in range(0, len(ordered), _IN_LIST):
+            chunk = ordered[start : start + _IN_LIST]
+            holes = ", ".join("?" for _ in chunk)
+            with self._transaction(write=False) as conn:
+                rows = conn.execute(
+                    f"{select}url IN ({holes}) GROUP BY url ORDER BY url", chunk
+                ).fetchall()
+            for row in rows:
+                yield Tally(
+                    url=str(row[0]),
+                    checks=int(str(row[1])),
+                    alive_records=int(str(row[2])),
+                    blocked=int(str(row[3])),
+                    first_checked=str(row[4]),
+                    last_checked=str(row[5]),
+                    runs=str(row[6]),
+                    low_text=str(row[7]),
+                    high_text=str(row[8]),
+                    low_type=str(row[9]),
+                    high_type=str(row[10]),
+                    low_payload=None if row[11] is None else str(row[11]),
+                    high_payload=None if row[12] is None else str(row[12]),
+                    payloads=int(str(row[13])),
+                )
+
     def checks_at(
         self, keys: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], Check]:
@@ -738,6 +772,18 @@ _SELECT_MARKS: Final = (
     "FROM checks WHERE "
 )
 
+
+# One row per URL, from checks_folded alone; the aggregate joining run ids
+# is the dialect's (``{runs}``).
+_SELECT_TALLIES: Final = (
+    "SELECT url, COUNT(*), SUM(CASE WHEN outcome = 'alive' AND warc_file IS NOT "
+    "NULL AND warc_offset IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN outcome "
+    "= 'blocked' THEN 1 ELSE 0 END), MIN(checked), MAX(checked), {runs}, "
+    "MIN(COALESCE(text_digest, '')), MAX(COALESCE(text_digest, '')), "
+    "MIN(COALESCE(content_type, '')), MAX(COALESCE(content_type, '')), "
+    "MIN(payload_digest), MAX(payload_digest), COUNT(payload_digest) "
+    "FROM checks WHERE "
+)
 
 _CHECK_COLUMNS_OF_C: Final = ", ".join(
     f"c.{name.strip()}" for name in CHECK_COLUMNS.split(",")
