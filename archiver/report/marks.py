@@ -68,8 +68,8 @@ class Folded:
     changes: tuple[tuple[int, Group], ...]
     confirmed_dead_in: tuple[int, ...]
     revived_in: tuple[int, ...]
-    # The streak's digest is the latest check's payload digest, read with it.
-    digest_of_latest: bool = False
+    # The streak's digest is the last copy's payload digest, read with it.
+    digest_of_last_copy: bool = False
 
     def shown(self) -> tuple[str, ...]:
         """The runs of the checks a report shows."""
@@ -214,15 +214,18 @@ _BY_BYTES: Final = "x"  # a stand-in payload digest: is a type compared by bytes
 
 
 def fold_tally(
-    tally: Tally, positions_of: Mapping[str, int], runs: RunIndex
+    tally: Tally, positions_of: Mapping[str, int], runs: RunIndex, rule: DeadRule
 ) -> Folded | None:
     """The fold of a link from its :class:`Tally` alone, when that says enough.
 
-    It does for a link found alive with a copy at every check, its content
-    the same by the rule drift compares (one key throughout, or none), and
-    for one found blocked at every check: no failure, one group, nothing to
-    compare. None otherwise (and when a run is not among ``runs``, or runs
-    are out of order), and the link is folded from its marks instead.
+    It does for a link whose checks found it alive with a copy, then dead
+    (either part may be empty), its content the same by the rule drift
+    compares while alive (one key throughout, or none); and for one found
+    blocked at every check. Then the only moments its group changes are
+    the first check, the first dead one and the one that confirms it dead,
+    found by walking the few dead checks up to that one. None otherwise
+    (and when a run is not among ``runs``, or runs are out of order), and
+    the link is folded from its marks instead.
     """
     ids = tally.runs.split(RUN_SEPARATOR)
     if len(ids) != tally.checks:
@@ -233,75 +236,97 @@ def fold_tally(
     ordered = cast("list[int]", positions)
     if not all(map(lt, ordered, ordered[1:])):
         return None  # a run's check after a later run's: the fold sorts them
+    if tally.blocked == tally.checks:
+        return _blocked(tally, ids, ordered, runs)
+    alive, dead = tally.alive_records, tally.dead
+    if alive + dead != tally.checks:
+        return None  # blocked, errors, or alive without a copy, among them
+    if alive and dead and str(tally.last_alive) >= str(tally.first_dead):
+        return None  # it came back: revivals are the marks' to fold
+    key, digest, of_last_copy = None, None, False
+    if alive:
+        if tally.low_text != tally.high_text or tally.low_type != tally.high_type:
+            return None
+        text, media = tally.low_text or None, tally.low_type or None
+        payload = tally.low_payload
+        same = payload == tally.high_payload and tally.payloads == alive
+        if tally.payloads not in (0, alive):
+            return None  # some copies without a digest: which is the streak's?
+        by_bytes = text is None and key_of(None, media, _BY_BYTES) is not None
+        if by_bytes and tally.payloads and not same:
+            return None  # compared by bytes, and they changed: drift to work out
+        key = key_of(text, media, payload)
+        digest = payload if same else None
+        of_last_copy = bool(tally.payloads) and not same
     latest = ids[-1]
     checked = from_text(tally.last_checked)
-    night = runs[latest][1]
-    if tally.blocked == tally.checks:
-        return _blocked(tally, ids, ordered, checked, night)
-    if tally.alive_records != tally.checks:
-        return None
-    if tally.low_text != tally.high_text or tally.low_type != tally.high_type:
-        return None
-    text, media = tally.low_text or None, tally.low_type or None
-    payload = tally.low_payload
-    same_payload = payload == tally.high_payload and tally.payloads == tally.checks
-    if tally.payloads not in (0, tally.checks):
-        return None  # some copies without a digest: which is the streak's?
-    by_bytes = text is None and key_of(None, media, _BY_BYTES) is not None
-    if by_bytes and tally.payloads and not same_payload:
-        return None  # compared by bytes, and they changed: drift to work out
-    key = key_of(text, media, payload)
+    first_night = last_night = None
+    changes: list[tuple[int, Group]] = []
+    if alive:
+        changes.append((ordered[0], Group.ALIVE))
+    died: tuple[int, ...] = ()
+    if dead:
+        first_night, last_night = runs[ids[alive]][1], runs[latest][1]
+        changes.append((ordered[alive], Group.SUSPECT))
+        for failures, n in enumerate(range(alive, len(ids)), start=1):
+            if rule.failures <= failures and rule.confirms(
+                failures, first_night, runs[ids[n]][1]
+            ):
+                died = (ordered[n],)
+                if n == alive:
+                    changes.pop()
+                changes.append((ordered[n], Group.DEAD))
+                break
     streak = Streak(
         url=tally.url,
         checked=checked,
-        night=night,
-        outcome=Outcome.ALIVE,
-        conclusive=Outcome.ALIVE,
-        failures=0,
-        failing_since=None,
-        first_failure_night=None,
-        last_failure_night=None,
+        night=runs[latest][1],
+        outcome=Outcome.DEAD if dead else Outcome.ALIVE,
+        conclusive=Outcome.DEAD if dead else Outcome.ALIVE,
+        failures=dead,
+        failing_since=None if tally.first_dead is None else from_text(tally.first_dead),
+        first_failure_night=first_night,
+        last_failure_night=last_night,
         ended_failures=0,
         ended_first_night=None,
         ended_last_night=None,
-        last_alive=checked,
-        digest=payload if same_payload else None,
+        last_alive=None if tally.last_alive is None else from_text(tally.last_alive),
+        digest=digest,
         drifted=False,
         content=key,
     )
+    verdict = Verdict.ALIVE
+    if dead:
+        verdict = Verdict.DEAD if died else Verdict.SUSPECT
     return Folded(
         streak=streak,
-        verdict=Verdict.ALIVE,
+        verdict=verdict,
         latest=latest,
-        latest_outcome=_ALIVE,
+        latest_outcome=_DEAD if dead else _ALIVE,
         first_checked=from_text(tally.first_checked),
         checks=tally.checks,
-        last_dead=None,
-        dead_since_run=None,
-        last_copy=latest,
+        last_dead=latest if dead else None,
+        dead_since_run=ids[alive] if dead else None,
+        last_copy=ids[alive - 1] if alive else None,
         baseline=None if key is None else ids[0],
         current_since=None if key is None else ids[0],
         versions=0 if key is None else 1,
         checked_in=array("I", ordered),
-        changes=((ordered[0], Group.ALIVE),),
-        confirmed_dead_in=(),
+        changes=tuple(changes),
+        confirmed_dead_in=died,
         revived_in=(),
-        digest_of_latest=bool(tally.payloads) and not same_payload,
+        digest_of_last_copy=of_last_copy,
     )
 
 
 def _blocked(
-    tally: Tally,
-    ids: list[str],
-    positions: list[int],
-    checked: datetime,
-    night: datetime,
+    tally: Tally, ids: list[str], positions: list[int], runs: RunIndex
 ) -> Folded:
     """A link behind a bot wall at every check: never alive, never dead."""
     streak = Streak(
         url=tally.url,
-        checked=checked,
-        night=night,
+        checked=from_text(tally.last_checked),
+        night=runs[ids[-1]][1],
         outcome=Outcome.BLOCKED,
         conclusive=None,
         failures=0,
@@ -474,8 +499,9 @@ def _life(
 
     latest = checks[url, folded.latest]
     streak = folded.streak
-    if folded.digest_of_latest and latest.record is not None:
-        streak = replace(streak, digest=latest.record.payload_digest)
+    copy = check(folded.last_copy)
+    if folded.digest_of_last_copy and copy is not None and copy.record is not None:
+        streak = replace(streak, digest=copy.record.payload_digest)
     return LinkLife(
         url=url,
         streak=streak,
@@ -486,7 +512,7 @@ def _life(
         checks=folded.checks,
         last_dead=check(folded.last_dead),
         dead_since_run=folded.dead_since_run,
-        last_copy=check(folded.last_copy),
+        last_copy=copy,
         baseline=check(folded.baseline),
         current_since=check(folded.current_since),
         versions=folded.versions,
@@ -510,7 +536,7 @@ def lives(
     positions = {run: found[0] for run, found in runs.items()}
     rest: list[str] = []
     for tally in store.tallies(urls):
-        summed = fold_tally(tally, positions, runs)
+        summed = fold_tally(tally, positions, runs, rule)
         if summed is None:
             rest.append(tally.url)
         else:
@@ -521,4 +547,9 @@ def lives(
             folded[url] = found
     keys = {(url, run) for url, f in folded.items() for run in f.shown()}
     checks = store.checks_at(keys)
-    return {url: _life(url, f, checks) for url, f in folded.items()}
+    del keys
+    found: dict[str, LinkLife] = {}
+    while folded:  # each fold let go as its life is made: never all of both at once
+        url, one = folded.popitem()
+        found[url] = _life(url, one, checks)
+    return dict(sorted(found.items()))

@@ -130,17 +130,21 @@ class Tally:
     url: str
     checks: int  # every check recorded, skipped or not
     alive_records: int  # alive checks that wrote a record
+    dead: int
     blocked: int
     first_checked: str  # as stored, so text order is time order
     last_checked: str
+    last_alive: str | None  # the latest alive check's time
+    first_dead: str | None  # the earliest dead check's time
     runs: str
-    low_text: str  # text digest, '' for NULL
-    high_text: str
-    low_type: str  # content type, '' for NULL
-    high_type: str
+    # Over the alive checks only (None without any):
+    low_text: str | None  # text digest, '' for NULL
+    high_text: str | None
+    low_type: str | None  # content type, '' for NULL
+    high_type: str | None
     low_payload: str | None  # payload digest; NULLs left out
     high_payload: str | None
-    payloads: int  # checks with a payload digest
+    payloads: int  # alive checks with a payload digest
 
 
 RUN_SEPARATOR: Final = "\x1f"  # the unit separator: in no run id nightly makes

@@ -581,17 +581,20 @@ class SQLStore(ABC):
                     url=str(row[0]),
                     checks=int(str(row[1])),
                     alive_records=int(str(row[2])),
-                    blocked=int(str(row[3])),
-                    first_checked=str(row[4]),
-                    last_checked=str(row[5]),
-                    runs=str(row[6]),
-                    low_text=str(row[7]),
-                    high_text=str(row[8]),
-                    low_type=str(row[9]),
-                    high_type=str(row[10]),
-                    low_payload=None if row[11] is None else str(row[11]),
-                    high_payload=None if row[12] is None else str(row[12]),
-                    payloads=int(str(row[13])),
+                    dead=int(str(row[3])),
+                    blocked=int(str(row[4])),
+                    first_checked=str(row[5]),
+                    last_checked=str(row[6]),
+                    last_alive=_str_or_none(row[7]),
+                    first_dead=_str_or_none(row[8]),
+                    runs=str(row[9]),
+                    low_text=_str_or_none(row[10]),
+                    high_text=_str_or_none(row[11]),
+                    low_type=_str_or_none(row[12]),
+                    high_type=_str_or_none(row[13]),
+                    low_payload=_str_or_none(row[14]),
+                    high_payload=_str_or_none(row[15]),
+                    payloads=int(str(row[16])),
                 )
 
     def checks_at(
@@ -776,14 +779,28 @@ _SELECT_MARKS: Final = (
 # One row per URL, from checks_folded alone; the aggregate joining run ids
 # is the dialect's (``{runs}``).
 _SELECT_TALLIES: Final = (
-    "SELECT url, COUNT(*), SUM(CASE WHEN outcome = 'alive' AND warc_file IS NOT "
-    "NULL AND warc_offset IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN outcome "
-    "= 'blocked' THEN 1 ELSE 0 END), MIN(checked), MAX(checked), {runs}, "
-    "MIN(COALESCE(text_digest, '')), MAX(COALESCE(text_digest, '')), "
-    "MIN(COALESCE(content_type, '')), MAX(COALESCE(content_type, '')), "
-    "MIN(payload_digest), MAX(payload_digest), COUNT(payload_digest) "
+    "SELECT url, COUNT(*), "
+    "SUM(CASE WHEN outcome = 'alive' AND warc_file IS NOT NULL "
+    "AND warc_offset IS NOT NULL THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN outcome = 'dead' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN outcome = 'blocked' THEN 1 ELSE 0 END), "
+    "MIN(checked), MAX(checked), "
+    "MAX(CASE WHEN outcome = 'alive' THEN checked END), "
+    "MIN(CASE WHEN outcome = 'dead' THEN checked END), {runs}, "
+    "MIN(CASE WHEN outcome = 'alive' THEN COALESCE(text_digest, '') END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN COALESCE(text_digest, '') END), "
+    "MIN(CASE WHEN outcome = 'alive' THEN COALESCE(content_type, '') END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN COALESCE(content_type, '') END), "
+    "MIN(CASE WHEN outcome = 'alive' THEN payload_digest END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN payload_digest END), "
+    "COUNT(CASE WHEN outcome = 'alive' THEN payload_digest END) "
     "FROM checks WHERE "
 )
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
 
 _CHECK_COLUMNS_OF_C: Final = ", ".join(
     f"c.{name.strip()}" for name in CHECK_COLUMNS.split(",")

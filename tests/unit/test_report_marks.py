@@ -72,10 +72,18 @@ def test_the_history_has_every_kind_of_link_the_fold_must_agree_on(history):
     assert whole.headline.withdrawn_articles == 1
 
 
-def test_every_link_folds_alike_under_another_rule(history):
+@pytest.mark.parametrize(
+    "rule",
+    [
+        DeadRule(failures=2, span=timedelta(days=1)),
+        DeadRule(failures=6, span=timedelta(days=1)),  # the count decides
+        DeadRule(failures=1, span=timedelta(0)),  # dead at the first failure
+    ],
+    ids=["2-in-1-day", "6-in-1-day", "at-once"],
+)
+def test_every_link_folds_alike_under_another_rule(history, rule):
     runs = history.runs()
     index = {run.id: (n, run.started) for n, run in enumerate(runs)}
-    rule = DeadRule(failures=2, span=timedelta(days=1))
     checks: dict[str, list[Check]] = {}
     for check in history.all_checks():
         checks.setdefault(check.url, []).append(check)
