@@ -548,8 +548,8 @@ def lives(
     keys = {(url, run) for url, f in folded.items() for run in f.shown()}
     checks = store.checks_at(keys)
     del keys
-    found: dict[str, LinkLife] = {}
+    made: dict[str, LinkLife] = {}
     while folded:  # each fold let go as its life is made: never all of both at once
         url, one = folded.popitem()
-        found[url] = _life(url, one, checks)
-    return dict(sorted(found.items()))
+        made[url] = _life(url, one, checks)
+    return dict(sorted(made.items()))
