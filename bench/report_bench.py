@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -412,7 +413,16 @@ def main() -> None:
     store = folder / f"store-{args.links}x{args.nights}.sqlite3"
     if not store.exists():
         start = time.perf_counter()
-        generate(store, args.links, args.nights)
+        # In a process of its own: a report's child forked from a parent that
+        # had generated the store would start with the parent's gigabytes in
+        # its peak resident memory (``ru_maxrss`` is kept across exec).
+        maker = multiprocessing.get_context("spawn").Process(
+            target=generate, args=(store, args.links, args.nights)
+        )
+        maker.start()
+        maker.join()
+        if maker.exitcode != 0:
+            raise SystemExit(f"generating the store failed (exit {maker.exitcode})")
         print(f"generation took {time.perf_counter() - start:.0f} s")
     checks = sqlite3.connect(store).execute("SELECT COUNT(*) FROM checks").fetchone()[0]
     print(f"store: {args.links} links x {args.nights} nights, {checks} checks")
