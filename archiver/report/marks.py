@@ -1,18 +1,22 @@
-"""Each link's history folded from lean marks, batch by batch: how a report scales.
+"""Each link's history folded from sums or lean marks: how a report scales.
 
 :func:`archiver.report.timeline.fold` takes whole :class:`Check` values, and a
 year of nights over 100,000 links is millions of them: building one per row
-cost a report minutes and gigabytes. Here the store hands over each URL's
-checks as plain tuples (:meth:`Store.marks`, a batch of URLs at a time), the
-fold keeps a handful of numbers per link, and only the five checks a report
-shows of a link (latest, last dead, first and last copy, current content)
-are read whole, by key (:meth:`Store.checks_at`).
+cost a report minutes and gigabytes. Here the database first sums each URL's
+checks into one row (:meth:`Store.tallies`: counts, first and last times,
+the runs in time order); for a link those sums settle (alive with a copy,
+then dead, either part possibly empty, content unchanged; or blocked
+throughout) the fold is made from them (:func:`fold_tally`). Only the other
+links' checks come over as plain tuples (:meth:`Store.marks`, a batch of
+URLs at a time), folded keeping a handful of numbers per link. Then the few
+checks a report shows of a link (latest, last dead, last copy, the compared
+contents) are read whole, by key (:meth:`Store.checks_at`).
 
-The fold is :func:`~archiver.store.history.advance` and
-:func:`~archiver.store.history.judge` written out over those numbers, so it
+Both folds are :func:`~archiver.store.history.advance` and
+:func:`~archiver.store.history.judge` written out over those numbers, so they
 must give what ``timeline.fold`` gives for every history:
-tests/unit/test_report_marks.py compares the two on many-night stores, on
-SQLite and PostgreSQL.
+tests/unit/test_report_marks.py compares them on many-night stores, under
+several dead rules, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
