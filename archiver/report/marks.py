@@ -1,38 +1,44 @@
-"""Each link's history folded from lean marks, batch by batch: how a report scales.
+"""Each link's history folded from sums or lean marks: how a report scales.
 
 :func:`archiver.report.timeline.fold` takes whole :class:`Check` values, and a
 year of nights over 100,000 links is millions of them: building one per row
-cost a report minutes and gigabytes. Here the store hands over each URL's
-checks as plain tuples (:meth:`Store.marks`, a batch of URLs at a time), the
-fold keeps a handful of numbers per link, and only the five checks a report
-shows of a link (latest, last dead, first and last copy, current content)
-are read whole, by key (:meth:`Store.checks_at`).
+cost a report minutes and gigabytes. Here the database first sums each URL's
+checks into one row (:meth:`Store.tallies`: counts, first and last times,
+the runs in time order); for a link those sums settle (alive with a copy,
+then dead, either part possibly empty, content unchanged; or blocked
+throughout) the fold is made from them (:func:`fold_tally`). Only the other
+links' checks come over as plain tuples (:meth:`Store.marks`, a batch of
+URLs at a time), folded keeping a handful of numbers per link. Then the few
+checks a report shows of a link (latest, last dead, last copy, the compared
+contents) are read whole, by key (:meth:`Store.checks_at`).
 
-The fold is :func:`~archiver.store.history.advance` and
-:func:`~archiver.store.history.judge` written out over those numbers, so it
+Both folds are :func:`~archiver.store.history.advance` and
+:func:`~archiver.store.history.judge` written out over those numbers, so they
 must give what ``timeline.fold`` gives for every history:
-tests/unit/test_report_marks.py compares the two on many-night stores, on
-SQLite and PostgreSQL.
+tests/unit/test_report_marks.py compares them on many-night stores, under
+several dead rules, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import lt
-from typing import Final
+from typing import Final, cast
 
 from archiver.models import Outcome
 from archiver.report.model import Group
 from archiver.report.timeline import LinkLife, RunIndex
 from archiver.store.base import Store
 from archiver.store.history import (
+    RUN_SEPARATOR,
     Check,
     DeadRule,
     Mark,
     Streak,
+    Tally,
     Verdict,
     drifted as content_drifted,
     key_of,
@@ -58,7 +64,6 @@ class Folded:
     checks: int
     last_dead: str | None
     dead_since_run: str | None
-    first_copy: str | None
     last_copy: str | None
     baseline: str | None
     current_since: str | None
@@ -67,13 +72,14 @@ class Folded:
     changes: tuple[tuple[int, Group], ...]
     confirmed_dead_in: tuple[int, ...]
     revived_in: tuple[int, ...]
+    # The streak's digest is the last copy's payload digest, read with it.
+    digest_of_last_copy: bool = False
 
     def shown(self) -> tuple[str, ...]:
         """The runs of the checks a report shows."""
         found = (
             self.latest,
             self.last_dead,
-            self.first_copy,
             self.last_copy,
             self.baseline,
             self.current_since,
@@ -197,13 +203,173 @@ def _always_alive(url: str, marks: list[Mark], runs: RunIndex) -> Folded | None:
         checks=len(marks),
         last_dead=None,
         dead_since_run=None,
-        first_copy=marks[0][1],
         last_copy=latest[1],
         baseline=None if baseline is None else marks[baseline][1],
         current_since=None if current is None else marks[current][1],
         versions=versions,
         checked_in=array("I", positions),
         changes=((positions[0], Group.ALIVE),),
+        confirmed_dead_in=(),
+        revived_in=(),
+    )
+
+
+_BY_BYTES: Final = "x"  # a stand-in payload digest: is a type compared by bytes?
+
+
+def fold_tally(
+    tally: Tally, positions_of: Mapping[str, int], runs: RunIndex, rule: DeadRule
+) -> Folded | None:
+    """The fold of a link from its :class:`Tally` alone, when that says enough.
+
+    It does for a link whose checks found it alive with a copy, then dead
+    (either part may be empty), its content the same by the rule drift
+    compares while alive (one key throughout, or none); and for one found
+    blocked at every check. Then the only moments its group changes are
+    the first check, the first dead one and the one that confirms it dead,
+    found by walking the few dead checks up to that one. None otherwise
+    (and when a run is not among ``runs``, or runs are out of order), and
+    the link is folded from its marks instead.
+    """
+    ids = tally.runs.split(RUN_SEPARATOR)
+    if len(ids) != tally.checks:
+        return None
+    positions = list(map(positions_of.get, ids))
+    if None in positions:
+        return None
+    ordered = cast("list[int]", positions)
+    if not all(map(lt, ordered, ordered[1:])):
+        return None  # a run's check after a later run's: the fold sorts them
+    if tally.blocked == tally.checks:
+        return _blocked(tally, ids, ordered, runs)
+    alive, dead = tally.alive_records, tally.dead
+    if alive + dead != tally.checks:
+        return None  # blocked, errors, or alive without a copy, among them
+    if alive and dead and str(tally.last_alive) >= str(tally.first_dead):
+        return None  # it came back: revivals are the marks' to fold
+    key, digest, of_last_copy = None, None, False
+    if alive:
+        if tally.low_text != tally.high_text or tally.low_type != tally.high_type:
+            return None
+        text, media = tally.low_text or None, tally.low_type or None
+        payload = tally.low_payload
+        same = payload == tally.high_payload and tally.payloads == alive
+        if tally.payloads not in (0, alive):
+            return None  # some copies without a digest: which is the streak's?
+        by_bytes = text is None and key_of(None, media, _BY_BYTES) is not None
+        if by_bytes and tally.payloads and not same:
+            return None  # compared by bytes, and they changed: drift to work out
+        key = key_of(text, media, payload)
+        digest = payload if same else None
+        of_last_copy = bool(tally.payloads) and not same
+    latest = ids[-1]
+    checked = from_text(tally.last_checked)
+    first = from_text(tally.first_checked)
+    # Times already made are used again: a datetime is 48 bytes, 100,000s here.
+    last_alive = _time(tally.last_alive, (tally.last_checked, checked))
+    failing_since = _time(tally.first_dead, (tally.first_checked, first))
+    first_night = last_night = None
+    changes: list[tuple[int, Group]] = []
+    if alive:
+        changes.append((ordered[0], Group.ALIVE))
+    died: tuple[int, ...] = ()
+    if dead:
+        first_night, last_night = runs[ids[alive]][1], runs[latest][1]
+        changes.append((ordered[alive], Group.SUSPECT))
+        for failures, n in enumerate(range(alive, len(ids)), start=1):
+            if rule.failures <= failures and rule.confirms(
+                failures, first_night, runs[ids[n]][1]
+            ):
+                died = (ordered[n],)
+                if n == alive:
+                    changes.pop()
+                changes.append((ordered[n], Group.DEAD))
+                break
+    streak = Streak(
+        url=tally.url,
+        checked=checked,
+        night=runs[latest][1],
+        outcome=Outcome.DEAD if dead else Outcome.ALIVE,
+        conclusive=Outcome.DEAD if dead else Outcome.ALIVE,
+        failures=dead,
+        failing_since=failing_since,
+        first_failure_night=first_night,
+        last_failure_night=last_night,
+        ended_failures=0,
+        ended_first_night=None,
+        ended_last_night=None,
+        last_alive=last_alive,
+        digest=digest,
+        drifted=False,
+        content=key,
+    )
+    verdict = Verdict.ALIVE
+    if dead:
+        verdict = Verdict.DEAD if died else Verdict.SUSPECT
+    return Folded(
+        streak=streak,
+        verdict=verdict,
+        latest=latest,
+        latest_outcome=_DEAD if dead else _ALIVE,
+        first_checked=first,
+        checks=tally.checks,
+        last_dead=latest if dead else None,
+        dead_since_run=ids[alive] if dead else None,
+        last_copy=ids[alive - 1] if alive else None,
+        baseline=None if key is None else ids[0],
+        current_since=None if key is None else ids[0],
+        versions=0 if key is None else 1,
+        checked_in=array("I", ordered),
+        changes=tuple(changes),
+        confirmed_dead_in=died,
+        revived_in=(),
+        digest_of_last_copy=of_last_copy,
+    )
+
+
+def _time(text: str | None, made: tuple[str, datetime]) -> datetime | None:
+    """``text`` as a time: ``made``'s if it is that one's text."""
+    if text is None:
+        return None
+    return made[1] if text == made[0] else from_text(text)
+
+
+def _blocked(
+    tally: Tally, ids: list[str], positions: list[int], runs: RunIndex
+) -> Folded:
+    """A link behind a bot wall at every check: never alive, never dead."""
+    streak = Streak(
+        url=tally.url,
+        checked=from_text(tally.last_checked),
+        night=runs[ids[-1]][1],
+        outcome=Outcome.BLOCKED,
+        conclusive=None,
+        failures=0,
+        failing_since=None,
+        first_failure_night=None,
+        last_failure_night=None,
+        ended_failures=0,
+        ended_first_night=None,
+        ended_last_night=None,
+        last_alive=None,
+        digest=None,
+        drifted=False,
+    )
+    return Folded(
+        streak=streak,
+        verdict=Verdict.UNKNOWN,
+        latest=ids[-1],
+        latest_outcome=_BLOCKED,
+        first_checked=from_text(tally.first_checked),
+        checks=tally.checks,
+        last_dead=None,
+        dead_since_run=None,
+        last_copy=None,
+        baseline=None,
+        current_since=None,
+        versions=0,
+        checked_in=array("I", positions),
+        changes=((positions[0], Group.BLOCKED),),
         confirmed_dead_in=(),
         revived_in=(),
     )
@@ -227,7 +393,7 @@ def fold_marks(
     content: str | None = None
     drifted = False
     verdict = Verdict.UNKNOWN
-    last_dead = first_copy = last_copy = None
+    last_dead = last_copy = None
     dead_since_run: str | None = None
     copies: list[Mark] = []  # alive checks that wrote a record
     keys: list[str | None] = []  # and their content keys
@@ -279,7 +445,6 @@ def fold_marks(
             if failures == 1:
                 dead_since_run = run_id
         if outcome == _ALIVE and record:
-            first_copy = first_copy or mark
             last_copy = mark
         if positions and position <= positions[-1]:
             in_order = False
@@ -330,7 +495,6 @@ def fold_marks(
         checks=len(usable),
         last_dead=_run(last_dead),
         dead_since_run=dead_since_run if failures else None,
-        first_copy=_run(first_copy),
         last_copy=_run(last_copy),
         baseline=None if baseline is None else copies[baseline][1],
         current_since=None if current is None else copies[current][1],
@@ -349,9 +513,13 @@ def _life(
         return None if run is None else checks[url, run]
 
     latest = checks[url, folded.latest]
+    streak = folded.streak
+    copy = check(folded.last_copy)
+    if folded.digest_of_last_copy and copy is not None and copy.record is not None:
+        streak = replace(streak, digest=copy.record.payload_digest)
     return LinkLife(
         url=url,
-        streak=folded.streak,
+        streak=streak,
         verdict=folded.verdict,
         group=_group(folded.verdict, folded.latest_outcome),
         latest=latest,
@@ -359,8 +527,7 @@ def _life(
         checks=folded.checks,
         last_dead=check(folded.last_dead),
         dead_since_run=folded.dead_since_run,
-        first_copy=check(folded.first_copy),
-        last_copy=check(folded.last_copy),
+        last_copy=copy,
         baseline=check(folded.baseline),
         current_since=check(folded.current_since),
         versions=folded.versions,
@@ -381,10 +548,23 @@ def lives(
     deleted), so every shown check is found.
     """
     folded: dict[str, Folded] = {}
-    for url, marks in store.marks(urls):
+    positions = {run: found[0] for run, found in runs.items()}
+    rest: list[str] = []
+    for tally in store.tallies(urls):
+        summed = fold_tally(tally, positions, runs, rule)
+        if summed is None:
+            rest.append(tally.url)
+        else:
+            folded[tally.url] = summed
+    for url, marks in store.marks(rest):
         found = fold_marks(url, marks, runs, rule)
         if found is not None:
             folded[url] = found
     keys = {(url, run) for url, f in folded.items() for run in f.shown()}
     checks = store.checks_at(keys)
-    return {url: _life(url, f, checks) for url, f in folded.items()}
+    del keys
+    made: dict[str, LinkLife] = {}
+    while folded:  # each fold let go as its life is made: never all of both at once
+        url, one = folded.popitem()
+        made[url] = _life(url, one, checks)
+    return dict(sorted(made.items()))

@@ -50,8 +50,7 @@ class LinkLife:
     checks: int  # how many checks checked the link (skipped ones do not)
     last_dead: Check | None  # the latest check that found it dead
     dead_since_run: str | None  # run of the first failing check of this streak
-    first_copy: Check | None  # the first alive check that wrote a record
-    last_copy: Check | None  # the latest one
+    last_copy: Check | None  # the latest alive check that wrote a record
     # Drift: the first check whose content (store.history.content_key) is
     # compared, on today's basis, and the first with today's content.
     baseline: Check | None
@@ -119,7 +118,7 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
     )
     streak: Streak | None = None
     verdict = Verdict.UNKNOWN
-    last_dead = first_copy = last_copy = baseline = current_since = None
+    last_dead = last_copy = baseline = current_since = None
     dead_since_run: str | None = None
     keys: set[str] = set()
     after: dict[int, Group] = {}
@@ -138,7 +137,6 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
             if streak.failures == 1:
                 dead_since_run = check.run_id
         if check.outcome is Outcome.ALIVE and check.record is not None:
-            first_copy = first_copy or check
             last_copy = check
             key = content_key(check)
             base: str | None = content_key(baseline) if baseline is not None else None
@@ -164,7 +162,6 @@ def fold(checks: Sequence[Check], runs: RunIndex, rule: DeadRule) -> LinkLife | 
         checks=len(usable),
         last_dead=last_dead,
         dead_since_run=dead_since_run if streak.failures else None,
-        first_copy=first_copy,
         last_copy=last_copy,
         baseline=baseline,
         current_since=current_since,

@@ -45,6 +45,7 @@ from archiver.store.history import (
     Run,
     RunStatus,
     StoredArticle,
+    Tally,
     UrlState,
     Verdict,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "Store",
     "StoreLocation",
     "StoredArticle",
+    "Tally",
     "UrlState",
     "Verdict",
     "copy_store",
@@ -234,6 +236,14 @@ class Store(Protocol):
 
         A URL never checked is left out. What a report folds: read in batches
         of URLs, so memory holds one batch of checks, never the whole history.
+        """
+        ...
+
+    def tallies(self, urls: Collection[str]) -> Iterator[Tally]:
+        """Each of these URLs' checks summed up, one :class:`Tally` each, by URL.
+
+        A URL never checked is left out. The database does the sums, so a
+        report's time does not go on the checks of links that never changed.
         """
         ...
 

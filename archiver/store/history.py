@@ -115,6 +115,42 @@ text in the order of the times they are.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Tally:
+    """One URL's checks summed up by the database: one row, however many checks.
+
+    Most links of a big store were found alive, with a copy, at every check
+    (or behind a bot wall at every one): for them these sums say all a
+    report's fold would work out check by check, so their checks never
+    cross into Python one by one (``Store.tallies``). ``runs`` is the run
+    ids of the checks in time order, joined by :data:`RUN_SEPARATOR`. The
+    ``low_``/``high_`` pairs are the least and greatest value of a column
+    over the checks (``''`` for NULL where named so): equal, it is one value.
+    """
+
+    url: str
+    checks: int  # every check recorded, skipped or not
+    alive_records: int  # alive checks that wrote a record
+    dead: int
+    blocked: int
+    first_checked: str  # as stored, so text order is time order
+    last_checked: str
+    last_alive: str | None  # the latest alive check's time
+    first_dead: str | None  # the earliest dead check's time
+    runs: str
+    # Over the alive checks only (None without any):
+    low_text: str | None  # text digest, '' for NULL
+    high_text: str | None
+    low_type: str | None  # content type, '' for NULL
+    high_type: str | None
+    low_payload: str | None  # payload digest; NULLs left out
+    high_payload: str | None
+    payloads: int  # alive checks with a payload digest
+
+
+RUN_SEPARATOR: Final = "\x1f"  # the unit separator: in no run id nightly makes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ArchivedCopy:
     """A check that left a response in a WARC file: where a copy of the page is."""
 

@@ -67,6 +67,7 @@ DIALECT: Final = Dialect(
         "WHERE table_schema = current_schema()"
     ),
     text_collation="C",
+    joined_runs="string_agg(run_id, chr(31) ORDER BY checked, run_id)",
 )
 
 _HOLDER: Final = (
@@ -145,6 +146,8 @@ def connect(
 
 class PostgresStore(SQLStore):
     """The store in a PostgreSQL database; open it with :meth:`open`."""
+
+    dialect = DIALECT
 
     def __init__(
         self, conn: psycopg.Connection[tuple[Any, ...]], name: str, rule: DeadRule

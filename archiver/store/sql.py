@@ -50,6 +50,7 @@ from archiver.store.history import (
     RunStatus,
     StoredArticle,
     Streak,
+    Tally,
     UrlState,
     Verdict,
     advance,
@@ -131,6 +132,10 @@ class Dialect:
     # PostgreSQL compares text by the database's locale unless told otherwise;
     # SQLite compares bytes. Reports sort by URL and path, so both must agree.
     text_collation: str | None = None
+    # The run ids of a URL's checks joined in time order, as an aggregate:
+    # SQLite's group_concat takes the rows in the order its index gives them
+    # (checks_folded: url, checked, run_id); PostgreSQL's string_agg is told.
+    joined_runs: str = "group_concat(run_id, char(31))"
 
     def ddl(self, statement: str) -> str:
         """A CREATE or ALTER statement of the migrations, in this dialect."""
@@ -211,6 +216,7 @@ class SQLStore(ABC):
     """
 
     rule: DeadRule
+    dialect: Dialect  # set by each subclass: how its database spells things
 
     def __init__(self, name: str, rule: DeadRule) -> None:
         self._name = name  # for errors: its path, or its URL, password masked
@@ -560,6 +566,37 @@ class SQLStore(ABC):
             for url, marks in groupby(cast("list[Mark]", rows), key=itemgetter(0)):
                 yield url, list(marks)
 
+    def tallies(self, urls: Collection[str]) -> Iterator[Tally]:
+        ordered = sorted(urls)
+        select = _SELECT_TALLIES.format(runs=self.dialect.joined_runs)
+        for start in range(0, len(ordered), _IN_LIST):
+            chunk = ordered[start : start + _IN_LIST]
+            holes = ", ".join("?" for _ in chunk)
+            with self._transaction(write=False) as conn:
+                rows = conn.execute(
+                    f"{select}url IN ({holes}) GROUP BY url ORDER BY url", chunk
+                ).fetchall()
+            for row in rows:
+                yield Tally(
+                    url=str(row[0]),
+                    checks=int(str(row[1])),
+                    alive_records=int(str(row[2])),
+                    dead=int(str(row[3])),
+                    blocked=int(str(row[4])),
+                    first_checked=str(row[5]),
+                    last_checked=str(row[6]),
+                    last_alive=_str_or_none(row[7]),
+                    first_dead=_str_or_none(row[8]),
+                    runs=str(row[9]),
+                    low_text=_str_or_none(row[10]),
+                    high_text=_str_or_none(row[11]),
+                    low_type=_str_or_none(row[12]),
+                    high_type=_str_or_none(row[13]),
+                    low_payload=_str_or_none(row[14]),
+                    high_payload=_str_or_none(row[15]),
+                    payloads=int(str(row[16])),
+                )
+
     def checks_at(
         self, keys: Collection[tuple[str, str]]
     ) -> dict[tuple[str, str], Check]:
@@ -737,6 +774,32 @@ _SELECT_MARKS: Final = (
     "NULL AND warc_offset IS NOT NULL THEN 1 ELSE 0 END, text_digest, content_type "
     "FROM checks WHERE "
 )
+
+
+# One row per URL, from checks_folded alone; the aggregate joining run ids
+# is the dialect's (``{runs}``).
+_SELECT_TALLIES: Final = (
+    "SELECT url, COUNT(*), "
+    "SUM(CASE WHEN outcome = 'alive' AND warc_file IS NOT NULL "
+    "AND warc_offset IS NOT NULL THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN outcome = 'dead' THEN 1 ELSE 0 END), "
+    "SUM(CASE WHEN outcome = 'blocked' THEN 1 ELSE 0 END), "
+    "MIN(checked), MAX(checked), "
+    "MAX(CASE WHEN outcome = 'alive' THEN checked END), "
+    "MIN(CASE WHEN outcome = 'dead' THEN checked END), {runs}, "
+    "MIN(CASE WHEN outcome = 'alive' THEN COALESCE(text_digest, '') END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN COALESCE(text_digest, '') END), "
+    "MIN(CASE WHEN outcome = 'alive' THEN COALESCE(content_type, '') END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN COALESCE(content_type, '') END), "
+    "MIN(CASE WHEN outcome = 'alive' THEN payload_digest END), "
+    "MAX(CASE WHEN outcome = 'alive' THEN payload_digest END), "
+    "COUNT(CASE WHEN outcome = 'alive' THEN payload_digest END) "
+    "FROM checks WHERE "
+)
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 _CHECK_COLUMNS_OF_C: Final = ", ".join(

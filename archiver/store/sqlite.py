@@ -58,6 +58,8 @@ class SQLiteConnection:
 class SQLiteStore(SQLStore):
     """The store in one SQLite file; open it with :meth:`open`."""
 
+    dialect = DIALECT
+
     def __init__(self, conn: sqlite3.Connection, name: str, rule: DeadRule) -> None:
         super().__init__(name, rule)
         self._conn = SQLiteConnection(conn)
