@@ -42,7 +42,7 @@ from archiver.crawl.politeness import HostGate, Politeness
 from archiver.crawl.verify import Verifier
 from archiver.errors import ArchiveWriteError, Interrupted, Terminated
 from archiver.models import (
-    Article,
+    ArticleHead,
     Capture,
     Citation,
     FetchResult,
@@ -95,7 +95,7 @@ class PreserveSettings:
 class Gathered:
     """What the articles cite, before any fetching."""
 
-    articles: dict[str, Article]
+    articles: Mapping[str, ArticleHead]  # by path; their text is not kept
     plan: plan.Plan
     skipped: tuple[str, ...]  # one line per article that could not be read
 
@@ -159,7 +159,7 @@ def gather(
 
     An article that cannot be read is reported and skipped; the run goes on.
     """
-    articles: dict[str, Article] = {}
+    articles: dict[str, ArticleHead] = {}
     given = [
         FoundLink(
             raw=url,
@@ -185,7 +185,7 @@ def gather(
         # every link found was a transient 20 MB per hundred thousand URLs.
         yield from extract.with_unwrapped(given, rules)
         for article in seeds.read_all(inputs, skip):
-            articles[str(article.path)] = article
+            articles[str(article.path)] = article.head()
             yield from extract.links(article, rules)
 
     built = plan.build(found())
