@@ -24,7 +24,8 @@ servers, and the most in flight at one host; CPU per URL; peak memory; and
 the run's own account of where the time went (its JSON summary's ``time``).
 
     python bench/crawl_bench.py [--urls N] [--hosts H] [--latency S]
-        [--concurrency C] [--per-host P] [--profile FILE] [--serve SECONDS]
+        [--concurrency C] [--per-host P] [--profile FILE] [--manifest FILE]
+        [--serve SECONDS]
 
 ``--profile FILE`` runs the archiver under cProfile; ``--serve SECONDS`` only
 serves the web (its CA and URL list written to the current folder), to try a
@@ -313,6 +314,11 @@ def main() -> int:
         "--profile", type=Path, help="Run archiver under cProfile, stats to FILE."
     )
     parser.add_argument(
+        "--manifest",
+        type=Path,
+        help="Keep the run's manifest.jsonl here, to compare two runs' verdicts.",
+    )
+    parser.add_argument(
         "--serve",
         type=float,
         metavar="SECONDS",
@@ -371,6 +377,8 @@ def main() -> int:
         web.join(10)
         manifest = root / "out" / "manifest.jsonl"
         lines = manifest.read_text().splitlines() if manifest.exists() else []
+        if args.manifest is not None and manifest.exists():
+            args.manifest.write_bytes(manifest.read_bytes())
     if done.returncode not in (0, 1):
         print(done.stderr[-3000:], file=sys.stderr)
         return 1
