@@ -79,16 +79,38 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Article:
-    """One article file, decoded and split into its header and body."""
+class ArticleHead:
+    """Which article file it is and what its header says, without its text.
+
+    What a run keeps of each article once its links are planned (for the
+    manifest, the dead-links list and the article's own WARC record, which
+    reads the file again): the text of a thousand articles was some 12 MB
+    held for the whole of a long crawl.
+    """
 
     path: Path
     url: str | None  # the title link as written (before normalisation)
     title: str
     published: datetime | None
+    sha256: str  # of the file's bytes, so a changed article can be noticed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article(ArticleHead):
+    """One article file, decoded and split into its header and body."""
+
     body: str  # the article body (HTML), everything after the ``------`` rule
     text: str  # the whole decoded file, for extractors that scan markdown too
-    sha256: str  # of the file's bytes, so a changed article can be noticed
+
+    def head(self) -> ArticleHead:
+        """The article without its text."""
+        return ArticleHead(
+            path=self.path,
+            url=self.url,
+            title=self.title,
+            published=self.published,
+            sha256=self.sha256,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -24,7 +24,8 @@ servers, and the most in flight at one host; CPU per URL; peak memory; and
 the run's own account of where the time went (its JSON summary's ``time``).
 
     python bench/crawl_bench.py [--urls N] [--hosts H] [--latency S]
-        [--concurrency C] [--per-host P] [--profile FILE] [--serve SECONDS]
+        [--concurrency C] [--per-host P] [--profile FILE] [--manifest FILE]
+        [--serve SECONDS]
 
 ``--profile FILE`` runs the archiver under cProfile; ``--serve SECONDS`` only
 serves the web (its CA and URL list written to the current folder), to try a
@@ -55,7 +56,7 @@ from pathlib import Path
 
 import trustme
 
-PORT = 8443  # every host listens here, on its own address
+PORT_TRIES = 20  # free ports tried before the web gives up
 BODY = b"x" * 5000  # a 5 KB page
 
 
@@ -65,9 +66,9 @@ class Host:
     kind: str  # ok, slow, failing, redirecting, limiting, gone
     tls: bool
 
-    def base(self) -> str:
+    def base(self, port: int) -> str:
         scheme = "https" if self.tls else "http"
-        return f"{scheme}://{self.address}:{PORT}"
+        return f"{scheme}://{self.address}:{port}"
 
 
 def plan_hosts(count: int, rng: random.Random) -> list[Host]:
@@ -87,10 +88,12 @@ def plan_hosts(count: int, rng: random.Random) -> list[Host]:
     return hosts
 
 
-def plan_urls(hosts: list[Host], count: int, rng: random.Random) -> list[str]:
+def plan_urls(
+    hosts: list[Host], count: int, rng: random.Random, port: int
+) -> list[str]:
     weights = [1 / (rank + 1) for rank in range(len(hosts))]
     chosen = rng.choices(hosts, weights=weights, k=count)
-    return [f"{host.base()}/p/{n}" for n, host in enumerate(chosen)]
+    return [f"{host.base(port)}/p/{n}" for n, host in enumerate(chosen)]
 
 
 SLOW = (1.0, 2.0)  # a slow host's latency, uniform over this range
@@ -112,12 +115,14 @@ def bound(
     failing URL's attempts is left out (it need hold no slot), so the bound
     is a floor.
     """
-    kinds = {host.base(): host.kind for host in hosts}
-    urls_of: Counter[str] = Counter(url.split("/p/", 1)[0] for url in urls)
+    kinds = {host.address: host.kind for host in hosts}
+    urls_of: Counter[str] = Counter(
+        url.split("://", 1)[1].split(":", 1)[0] for url in urls
+    )
     busiest = 0.0
     total = 0.0  # request-seconds spent at the servers
-    for base, n in urls_of.items():
-        kind = kinds[base]
+    for address, n in urls_of.items():
+        kind = kinds[address]
         requests = {"redirecting": 2 * n, "failing": FAIL_ATTEMPTS * n, "gone": 0}
         count = requests.get(kind, n)
         each = sum(SLOW) / 2 if kind == "slow" else latency
@@ -202,20 +207,8 @@ async def _serve(
 
         return answer
 
-    servers = []
-    for host in hosts:
-        if host.kind == "gone":
-            continue
-        servers.append(
-            await asyncio.start_server(
-                handler(host),
-                host.address,
-                PORT,
-                ssl=context if host.tls else None,
-                backlog=512,
-            )
-        )
-    control.send("ready")
+    servers, port = await _listen(hosts, handler, context)
+    control.send(("ready", port))
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, control.recv)  # "stop"
     counts.change(0, "")
@@ -230,6 +223,38 @@ async def _serve(
             "host_peak": max(counts.host_peak.values(), default=0),
         }
     )
+
+
+async def _listen(
+    hosts: list[Host], handler: Callable[[Host], Answer], context: ssl.SSLContext
+) -> tuple[list[asyncio.Server], int]:
+    """Every host's server on one port that is free on all their addresses.
+
+    The first host takes a port the system picks; the others must find it
+    free on their own addresses too, else all close and another is tried.
+    So two benchmarks (or another program) on the machine never collide.
+    """
+    live = [host for host in hosts if host.kind != "gone"]
+    for _ in range(PORT_TRIES):
+        servers: list[asyncio.Server] = []
+        port = 0
+        try:
+            for host in live:
+                server = await asyncio.start_server(
+                    handler(host),
+                    host.address,
+                    port,
+                    ssl=context if host.tls else None,
+                    backlog=512,
+                )
+                servers.append(server)
+                port = port or server.sockets[0].getsockname()[1]
+        except OSError:
+            for server in servers:
+                server.close()
+            continue
+        return servers, port
+    raise OSError(f"no port free on all {len(live)} addresses")
 
 
 def _response(host: Host, path: str, seen: Counter[str]) -> bytes:
@@ -289,6 +314,11 @@ def main() -> int:
         "--profile", type=Path, help="Run archiver under cProfile, stats to FILE."
     )
     parser.add_argument(
+        "--manifest",
+        type=Path,
+        help="Keep the run's manifest.jsonl here, to compare two runs' verdicts.",
+    )
+    parser.add_argument(
         "--serve",
         type=float,
         metavar="SECONDS",
@@ -297,7 +327,6 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     hosts = plan_hosts(args.hosts, rng)
-    urls = plan_urls(hosts, args.urls, rng)
     ca = trustme.CA()
     cert = ca.issue_cert(*(h.address for h in hosts if h.tls))
     chain = b"".join(blob.bytes() for blob in cert.cert_chain_pems)
@@ -308,9 +337,11 @@ def main() -> int:
         daemon=True,
     )
     web.start()
-    if not parent.poll(60) or parent.recv() != "ready":
+    ready = parent.recv() if parent.poll(60) else None
+    if not (isinstance(ready, tuple) and ready[0] == "ready"):
         print("the local web did not start", file=sys.stderr)
         return 1
+    urls = plan_urls(hosts, args.urls, rng, port=ready[1])
     if args.serve is not None:
         Path("crawl-bench-ca.pem").write_bytes(ca.cert_pem.bytes())
         Path("crawl-bench-urls.txt").write_text("\n".join(urls) + "\n")
@@ -346,6 +377,8 @@ def main() -> int:
         web.join(10)
         manifest = root / "out" / "manifest.jsonl"
         lines = manifest.read_text().splitlines() if manifest.exists() else []
+        if args.manifest is not None and manifest.exists():
+            args.manifest.write_bytes(manifest.read_bytes())
     if done.returncode not in (0, 1):
         print(done.stderr[-3000:], file=sys.stderr)
         return 1

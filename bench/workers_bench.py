@@ -61,9 +61,9 @@ def main() -> int:
         Host(f"127.0.{1 + n // 250}.{1 + n % 250}", "ok", tls=False)
         for n in range(args.hosts)
     ]
-    urls = [f"{h.base()}/p/{n}" for h in hosts for n in range(args.urls_per_host)]
     print(
-        f"{len(urls)} URLs on {len(hosts)} hosts, {args.latency * 1000:.0f} ms "
+        f"{len(hosts) * args.urls_per_host} URLs on {len(hosts)} hosts, "
+        f"{args.latency * 1000:.0f} ms "
         f"latency; per worker --concurrency {args.concurrency} "
         f"--per-host {args.per_host}"
     )
@@ -78,9 +78,14 @@ def main() -> int:
             daemon=True,
         )
         web.start()
-        if not parent.poll(60) or parent.recv() != "ready":
+        ready = parent.recv() if parent.poll(60) else None
+        if not (isinstance(ready, tuple) and ready[0] == "ready"):
             print("the local web did not start", file=sys.stderr)
             return 1
+        port = ready[1]  # a free one: the web picks it
+        urls = [
+            f"{h.base(port)}/p/{n}" for h in hosts for n in range(args.urls_per_host)
+        ]
         name = f"archiver_bench_{uuid.uuid4().hex[:10]}"
         with psycopg.connect(args.server, autocommit=True) as admin:
             admin.execute(f"CREATE DATABASE {name}")

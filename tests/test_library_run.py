@@ -11,6 +11,7 @@ import pytest
 import archiver
 from archiver.crawl.client import ClientSettings
 from archiver.crawl.fetch import FetchSettings
+from archiver.models import ArticleHead
 from archiver.run.lock import LOCK_NAME, run_lock
 from tests.reporting import Notes
 from tests.warcfiles import records, write_open_file
@@ -118,3 +119,26 @@ def test_a_run_refused_by_the_lock_leaves_the_holder_s_lock_alone(tmp_path):
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_gather_keeps_each_article_without_its_text(tmp_path):
+    # A run holds what it gathered until the end: an article's text is read
+    # for its links, then only which file it is and its header are kept.
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text(
+        "<!--1729735621000-->\n[A title](https://example.org/story)\n------\n\n"
+        + '<p><a href="https://example.org/cited">cited</a></p>\n' * 3
+        + "words " * 2000,
+        encoding="utf-8",
+    )
+    gathered = archiver.gather([folder])
+    (head,) = gathered.articles.values()
+    assert type(head) is ArticleHead
+    assert (head.url, head.title) == ("https://example.org/story", "A title")
+    assert not hasattr(head, "text")
+    assert not hasattr(head, "body")
+    assert [t.url for t in gathered.plan.targets] == [
+        "https://example.org/story",
+        "https://example.org/cited",
+    ]

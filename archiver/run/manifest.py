@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 from archiver.cells import spreadsheet_safe
 from archiver.errors import ArchiveWriteError
 from archiver.files import replacing
-from archiver.models import Article, LinkStatus, Outcome, RecordRef
+from archiver.models import ArticleHead, LinkStatus, Outcome, RecordRef
 
 if TYPE_CHECKING:
     from archiver.run.requisites import RequisiteLine
@@ -189,7 +189,7 @@ def line(status: LinkStatus) -> str:
 
 
 def dead_link_rows(
-    statuses: Iterable[LinkStatus], articles: Mapping[str, Article]
+    statuses: Iterable[LinkStatus], articles: Mapping[str, ArticleHead]
 ) -> list[dict[str, object]]:
     """One row per dead URL per article citing it, ordered by article then URL."""
     rows: list[dict[str, object]] = []
@@ -224,7 +224,7 @@ def dead_link_rows(
 def write(
     folder: Path,
     statuses: Iterable[LinkStatus],
-    articles: Mapping[str, Article],
+    articles: Mapping[str, ArticleHead],
     *,
     ordered: bool = False,
 ) -> tuple[Path, Path]:

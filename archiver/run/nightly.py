@@ -333,7 +333,8 @@ def _gather(
         now,
         articles=[str(change.article.path) for change in changes],
     )
-    gathered = Gathered(articles=articles, plan=built, skipped=tuple(skipped))
+    heads = {path: article.head() for path, article in articles.items()}
+    gathered = Gathered(articles=heads, plan=built, skipped=tuple(skipped))
     return gathered, Articles(
         changes=changes, withdrawn=tuple(withdrawn), returned=tuple(returned)
     )

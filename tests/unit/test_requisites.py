@@ -133,6 +133,21 @@ def test_the_book_fetches_a_shared_sheet_once_and_counts_it_for_both_pages():
     assert lines[u("f.ttf")] == (u("p1"), u("p2"))
 
 
+def test_the_report_counts_every_page_searched_and_only_those():
+    book = Book(RequisiteSettings(), cited=[u("plain"), u("full"), u("dead")])
+    book.found(u("plain"), [])  # searched: it needs nothing
+    (image,) = book.found(u("full"), [Requisite(u("i.png"), K.IMAGE)])
+    book.checked(image, archived(image.url), 10)
+    pages = book.report({}).pages  # "dead" was never searched
+    assert sorted(pages) == [u("full"), u("plain")]
+    assert len(pages) == 2
+    assert (pages[u("plain")].found, pages[u("plain")].archived) == (0, 0)
+    assert (pages[u("full")].found, pages[u("full")].archived) == (1, 1)
+    assert u("dead") not in pages
+    assert pages.get(u("dead")) is None
+    assert sorted(c.found for c in pages.values()) == [0, 1]
+
+
 def test_the_book_caps_a_page_and_stops_deep_chains():
     book = Book(RequisiteSettings(max_per_page=3), cited=[u("p")])
     many = [Requisite(u(f"{n}.png"), K.IMAGE) for n in range(10)]
