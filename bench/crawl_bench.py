@@ -24,11 +24,17 @@ servers, and the most in flight at one host; CPU per URL; peak memory; and
 the run's own account of where the time went (its JSON summary's ``time``).
 
     python bench/crawl_bench.py [--urls N] [--hosts H] [--latency S]
-        [--concurrency C] [--per-host P] [--profile FILE] [--serve SECONDS]
+        [--concurrency C] [--per-host P] [--plain] [--profile FILE]
+        [--py-spy FILE] [--serve SECONDS]
 
-``--profile FILE`` runs the archiver under cProfile; ``--serve SECONDS`` only
-serves the web (its CA and URL list written to the current folder), to try a
-command on it by hand.
+``--plain`` makes every host well behaved, so every URL is one plain 200 with
+a 5 KB body (issue 18's CPU figure is for exactly that); the same hosts are
+HTTPS. ``--profile FILE`` runs the archiver under cProfile, ``--py-spy FILE``
+under py-spy (installed apart; collapsed stacks, one line per stack);
+``--serve SECONDS`` only serves the web (its CA and URL list written to the
+current folder), to try a command on it by hand. Also printed: how many
+connections the web accepted, and how many of them were TLS (a handshake
+each).
 
 Results are written down in the README.
 """
