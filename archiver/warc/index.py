@@ -87,6 +87,7 @@ def entry(record: ArcWarcRecord, offset: int, length: int) -> list[Any] | None:
             http = _HTTP_HEAD.parse(io.BytesIO(block))
         except Exception as exc:  # whatever warcio's parser says of it
             raise Unindexable(kind) from exc
+        http = http or None  # an empty head counts as none, as the indexer has it
     if kind == "revisit":
         mime: str | None = "warc/revisit"
     elif kind == "response":
