@@ -24,12 +24,17 @@ servers, and the most in flight at one host; CPU per URL; peak memory; and
 the run's own account of where the time went (its JSON summary's ``time``).
 
     python bench/crawl_bench.py [--urls N] [--hosts H] [--latency S]
-        [--concurrency C] [--per-host P] [--profile FILE] [--manifest FILE]
-        [--serve SECONDS]
+        [--concurrency C] [--per-host P] [--plain] [--profile FILE]
+        [--py-spy FILE] [--manifest FILE] [--serve SECONDS]
 
-``--profile FILE`` runs the archiver under cProfile; ``--serve SECONDS`` only
-serves the web (its CA and URL list written to the current folder), to try a
-command on it by hand.
+``--plain`` makes every host well behaved, so every URL is one plain 200 with
+a 5 KB body (issue 18's CPU figure is for exactly that); the same hosts are
+HTTPS. ``--profile FILE`` runs the archiver under cProfile, ``--py-spy FILE``
+under py-spy (installed apart; collapsed stacks, one line per stack);
+``--serve SECONDS`` only serves the web (its CA and URL list written to the
+current folder), to try a command on it by hand. Also printed: how many
+connections the web accepted, and how many of them were TLS (a handshake
+each).
 
 Results are written down in the README.
 """
@@ -71,8 +76,12 @@ class Host:
         return f"{scheme}://{self.address}:{port}"
 
 
-def plan_hosts(count: int, rng: random.Random) -> list[Host]:
-    """Hosts by popularity rank; misbehaviour is spread over the ranks."""
+def plan_hosts(count: int, rng: random.Random, plain: bool = False) -> list[Host]:
+    """Hosts by popularity rank; misbehaviour is spread over the ranks.
+
+    With ``plain`` every host is well behaved (the same draws are made, so
+    the same hosts are HTTPS): every URL is one plain 200 with a 5 KB body.
+    """
     shares = [("slow", 0.05), ("failing", 0.05), ("redirecting", 0.05)]
     shares += [("limiting", 0.03), ("gone", 0.02)]
     hosts = []
@@ -83,6 +92,8 @@ def plan_hosts(count: int, rng: random.Random) -> list[Host]:
                 kind = name
                 break
             draw -= share
+        if plain:
+            kind = "ok"
         address = f"127.0.{1 + rank // 250}.{1 + rank % 250}"
         hosts.append(Host(address, kind, tls=rng.random() < 0.5))
     return hosts
@@ -146,6 +157,8 @@ class Counts:
     first: float | None = None
     last: float = 0.0
     requests: int = 0
+    connections: int = 0
+    tls_connections: int = 0
     by_host: Counter[str] = field(default_factory=Counter)
     host_peak: Counter[str] = field(default_factory=Counter)
 
@@ -186,6 +199,8 @@ async def _serve(
         async def answer(
             reader: asyncio.StreamReader, writer: asyncio.StreamWriter
         ) -> None:
+            counts.connections += 1
+            counts.tls_connections += host.tls
             try:
                 while True:
                     head = await reader.readuntil(b"\r\n\r\n")
@@ -218,6 +233,8 @@ async def _serve(
     control.send(
         {
             "requests": counts.requests,
+            "connections": counts.connections,
+            "tls_connections": counts.tls_connections,
             "peak": counts.peak,
             "mean": counts.area / span if span else 0.0,
             "host_peak": max(counts.host_peak.values(), default=0),
@@ -311,12 +328,23 @@ def main() -> int:
     parser.add_argument("--per-host", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20261203)
     parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="Every host well behaved: only plain 200s with a 5 KB body.",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="Run archiver under cProfile, stats to FILE."
     )
     parser.add_argument(
         "--manifest",
         type=Path,
         help="Keep the run's manifest.jsonl here, to compare two runs' verdicts.",
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="FILE",
+        help="Run archiver under py-spy (installed apart), its stacks to FILE.",
     )
     parser.add_argument(
         "--serve",
@@ -326,7 +354,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    hosts = plan_hosts(args.hosts, rng)
+    hosts = plan_hosts(args.hosts, rng, plain=args.plain)
     ca = trustme.CA()
     cert = ca.issue_cert(*(h.address for h in hosts if h.tls))
     chain = b"".join(blob.bytes() for blob in cert.cert_chain_pems)
@@ -356,6 +384,10 @@ def main() -> int:
         ca.cert_pem.write_to_path(str(ca_pem))
         write_articles(root / "articles", urls, per_article=100)
         python = [sys.executable]
+        if args.py_spy is not None:
+            python = ["py-spy", "record", "--subprocesses"]
+            python += ["--format", "raw", "-o", str(args.py_spy.resolve())]
+            python += ["--", sys.executable]
         if args.profile is not None:
             python += ["-m", "cProfile", "-o", str(args.profile.resolve())]
             python += ["-m", "archiver"]
@@ -393,6 +425,10 @@ def main() -> int:
         f"per host {args.per_host}"
     )
     print(f"checked {checked} URLs: {dict(outcomes)}; {seen['requests']} requests")
+    print(
+        f"connections accepted: {seen['connections']}, "
+        f"{seen['tls_connections']} of them TLS"
+    )
     print(f"wall {elapsed:.1f} s: {checked / elapsed:.1f} URLs/s")
     print(f"bound {floor:.1f} s: achieved / bound = {floor / elapsed:.2f}")
     print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from archiver.crawl.netguard import GuardedBackend, Resolver
 from archiver.crawl.politeness import HostGate
 from archiver.crawl.retry import RetryPolicy
 from archiver.errors import ArchiveWriteError
-from archiver.models import Citation, LinkKind, LinkStatus, NormalizedURL, Target
+from archiver.models import Body, Citation, LinkKind, LinkStatus, NormalizedURL, Target
 from archiver.run.recorder import Finished, Recorder, Tally
 from archiver.warc.writer import WarcSink
 from tests.reporting import Notes
@@ -135,3 +136,52 @@ async def test_a_journal_that_cannot_be_written_is_an_error_naming_it(
         sink.close()
         with pytest.raises(OSError, match="No space"):  # what is still buffered
             journal.close()
+
+
+async def test_results_waiting_are_written_in_one_trip_and_a_failure_keeps_those_before(
+    fakeweb, tmp_path
+):
+    """Three results arrive at once; the second cannot be written.
+
+    The first is passed on (its record is on disk, synced, in the history)
+    before the error ends the run; the third is neither written nor passed.
+    """
+    token = uuid.uuid4().hex[:8]
+    urls = [fakeweb.url(f"/page/batch-{n}-{token}") for n in range(3)]
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    out = tmp_path / "out"
+    sink = WarcSink(out, info={"software": "test"})
+    history = DiskCheckingHistory(out)
+
+    async def online() -> bool:
+        return True
+
+    recorder = Recorder(sink, Tally(), Notes(), history, online)
+    send, receive = trio.open_memory_channel[Finished](3)
+    settings = FetchSettings(timeout=5, allow_private=True)
+    async with build_client(
+        ClientSettings(user_agent="archiver-test"),
+        timeout=5,
+        concurrency=2,
+        guard=GuardedBackend(Resolver(), allow_private=True),
+    ) as client:
+        fetcher = Fetcher(client, HostGate(concurrency=2, per_host=2), settings, spool)
+        results = [await fetcher.fetch(target(url)) for url in urls]
+    hop = results[1].hops[0]
+    gone = Body(length=10, truncated=False, complete=True, path=tmp_path / "gone")
+    results[1] = replace(results[1], hops=(replace(hop, body=gone),))
+    async with send:
+        for result in results:
+            send.send_nowait(Finished(result))
+    with pytest.raises(FileNotFoundError):
+        await recorder.run(receive)
+    sink.close()
+    assert history.seen == urls[:1]
+    assert [s.url for s in recorder.tally.statuses] == urls[:1]
+    with sink.closed_files[0].open("rb") as stream:
+        written = [
+            r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(stream)
+        ]
+    assert urls[0] in written
+    assert urls[2] not in written

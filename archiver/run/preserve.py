@@ -259,11 +259,14 @@ def _preserve_locked(
         statuses.append(status)
         reporter.done(status)
     reporter.planned(len(gathered.plan.targets) + len(statuses))
+    # Each record's index line as it is written: no file is read back.
+    written_index = index.WrittenIndex(settings.out)
     sink = WarcSink(
         settings.out,
         prefix=settings.warc.prefix,
         info=_warcinfo(settings),
         max_file_size=settings.warc.max_file_size,
+        index=written_index,
     )
     tally = Tally(statuses=statuses)
 
@@ -311,6 +314,7 @@ def _preserve_locked(
         )
     except BaseException:
         statuses.close()
+        written_index.close()
         # The run's own error says what went wrong; a journal that cannot be
         # flushed on a full disk must not replace it with a bare OSError.
         if journal is not None:
@@ -354,7 +358,10 @@ def _preserve_locked(
     # Every WARC in the folder, not only this run's: revisit records may point
     # at captures of earlier runs, and pywb serves the whole folder (nightly
     # runs' folders in it too, when nightly shares it).
-    index_path = index.merge_run_indexes(settings.out)
+    try:
+        index_path = index.merge_run_indexes(settings.out, written=written_index)
+    finally:
+        written_index.close()
     if stopped.signal is not None:
         stop = Terminated if stopped.signal == signal.SIGTERM else Interrupted
         finished = fetched

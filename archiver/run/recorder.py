@@ -1,7 +1,8 @@
 """The recording task: the one writer of WARC records, and what it passes on.
 
 Fetches run concurrently; their results meet here, in arrival order. Each is
-classified, its records written from one worker thread (warcio blocks), and
+classified, its records written from one worker thread (warcio blocks; the
+results waiting go in one trip), and
 its status passed to the reporter and the history when the offline verdict
 allows (:class:`archiver.run.offline.OutageWatch` decides; this module only
 does what it says).
@@ -9,7 +10,7 @@ does what it says).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, TextIO
@@ -18,7 +19,7 @@ import trio
 
 from archiver import bodies
 from archiver.errors import ArchiveWriteError
-from archiver.models import FetchResult, LinkStatus, RecordRef
+from archiver.models import FetchResult, Hop, LinkStatus, RecordRef
 from archiver.run import browsing, classify, manifest
 from archiver.run.offline import OutageWatch
 from archiver.run.requisites import Book, Wanted, from_status
@@ -83,6 +84,25 @@ class Finished:
 Item = Finished | browsing.Proxied | browsing.Rendered
 """What reaches the recording task: a fetch, a browser's request, a rendered page."""
 
+# At most this many items go to the worker thread at once.
+_BATCH = 64
+
+
+@dataclass(slots=True)
+class _Written:
+    """What one trip to the writing thread did: records per item, then any error."""
+
+    refs: list[list[RecordRef]] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def _hops(item: Item) -> Iterable[Hop]:
+    """The hops whose bodies ``item`` holds (let go once written)."""
+    if isinstance(item, browsing.Proxied):
+        hop = item.exchange.response
+        return () if hop is None else (hop,)
+    return item.result.bodies
+
 
 class Recorder:
     """The one task that writes WARC records and hands statuses on.
@@ -112,64 +132,101 @@ class Recorder:
 
     async def run(self, receive: trio.MemoryReceiveChannel[Item]) -> None:
         one_thread = trio.CapacityLimiter(1)
-        tally = self.tally
         async with receive:
             async for item in receive:
-                if isinstance(item, browsing.Proxied):
-                    await self._proxied(item, one_thread)
-                    continue
-                if isinstance(item, browsing.Rendered):
-                    result, wanted, rendered = item.result, None, item
-                else:
-                    result, wanted, rendered = item.result, item.wanted, None
-                try:
-                    refs = await trio.to_thread.run_sync(
-                        self._write,
-                        result,
-                        wanted is None,
-                        rendered,
-                        limiter=one_thread,
-                    )
-                finally:
-                    for hop in result.bodies:
-                        bodies.discard(hop.body)
-                spent = sum(hop.body.length for hop in result.bodies)
-                tally.bytes += spent
-                status = classify.classify(result, refs[-1] if refs else None)
-                if wanted is not None:
-                    if self.book is not None:
-                        check = from_status(status, wanted.kind)
-                        self.book.checked(wanted, check, spent)
-                    continue
-                if rendered is not None:
-                    status = browsing.judged(status, rendered)
-                for ready in tally.outage.admit(result, status):
-                    self._pass_on(ready)
-        verdict = await tally.outage.settle(self.is_online)
-        tally.offline = verdict.offline
+                batch = [item]
+                # What else has arrived goes to the thread with it: a trip to
+                # a worker thread and back cost more CPU than writing a short
+                # page's records.
+                while len(batch) < _BATCH:
+                    try:
+                        batch.append(receive.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                await self._record(batch, one_thread)
+        verdict = await self.tally.outage.settle(self.is_online)
+        self.tally.offline = verdict.offline
         for status in verdict.statuses:
             # Relabelled as network-unavailable, a status says nothing
             # about its link: the store must not count it as a check.
             self._pass_on(status, history=not verdict.offline)
 
-    async def _proxied(
-        self, item: browsing.Proxied, thread: trio.CapacityLimiter
-    ) -> None:
-        """A request a page made in the browser: its records, like any hop's."""
-        hop = item.exchange.response
-        if hop is None:
-            return  # refused or failed: the page's metadata record lists it
+    async def _record(self, batch: list[Item], thread: trio.CapacityLimiter) -> None:
+        """Write the records of ``batch`` in one trip to the thread, then pass on.
+
+        Items are written in order; if one fails, those before it are still
+        passed on before the error goes up, as if each had had its own trip.
+        """
         try:
-            await trio.to_thread.run_sync(self.sink.write_hop, hop, limiter=thread)
+            written = await trio.to_thread.run_sync(
+                self._write_all, batch, limiter=thread
+            )
         finally:
-            bodies.discard(hop.body)
-        self.tally.bytes += hop.body.length
+            for item in batch:
+                for hop in _hops(item):
+                    bodies.discard(hop.body)
+        tally = self.tally
+        for item, refs in zip(batch, written.refs, strict=False):
+            if isinstance(item, browsing.Proxied):
+                tally.bytes += sum(hop.body.length for hop in _hops(item))
+                continue
+            if isinstance(item, browsing.Rendered):
+                result, wanted, rendered = item.result, None, item
+            else:
+                result, wanted, rendered = item.result, item.wanted, None
+            spent = sum(hop.body.length for hop in result.bodies)
+            tally.bytes += spent
+            status = classify.classify(result, refs[-1] if refs else None)
+            if wanted is not None:
+                if self.book is not None:
+                    check = from_status(status, wanted.kind)
+                    self.book.checked(wanted, check, spent)
+                continue
+            if rendered is not None:
+                status = browsing.judged(status, rendered)
+            for ready in tally.outage.admit(result, status):
+                self._pass_on(ready)
+        if written.error is not None:
+            raise written.error
+
+    def _write_all(self, batch: list[Item]) -> _Written:
+        """Every item's records, in order (in the worker thread); synced once.
+
+        Stops at the first failure, which is returned, not raised: what was
+        written before it is still passed on.
+        """
+        done = _Written()
+        must_sync = False
+        try:
+            for item in batch:
+                if isinstance(item, browsing.Proxied):
+                    hop = item.exchange.response
+                    if hop is not None:  # else refused or failed: the page lists it
+                        self.sink.write_hop(hop)
+                    done.refs.append([])
+                    continue
+                if isinstance(item, browsing.Rendered):
+                    result, cited, rendered = item.result, True, item
+                else:
+                    result, cited, rendered = item.result, item.wanted is None, None
+                refs = self._write(result, rendered)
+                must_sync |= cited and bool(refs) and self.history is not None
+                done.refs.append(refs)
+            if must_sync:
+                self.sink.sync()  # on disk before the history may say so
+        except Exception as exc:  # noqa: BLE001 - raised again by the caller
+            done.error = exc
+            if must_sync:
+                # The items before the failure are passed on: their records
+                # must be on disk first, as ever.
+                try:
+                    self.sink.sync()
+                except ArchiveWriteError:
+                    done.refs.clear()
+        return done
 
     def _write(
-        self,
-        result: FetchResult,
-        cited: bool,
-        rendered: browsing.Rendered | None = None,
+        self, result: FetchResult, rendered: browsing.Rendered | None = None
     ) -> list[RecordRef]:
         for hop in result.retried:
             self.sink.write_hop(hop)
@@ -179,8 +236,6 @@ class Recorder:
             self.sink.write_resources(
                 result.target.url, when, rendered.resources(), rendered.fields()
             )
-        if cited and refs and self.history is not None:
-            self.sink.sync()  # on disk before the history may say so
         return refs
 
     def _pass_on(self, status: LinkStatus, *, history: bool = True) -> None:

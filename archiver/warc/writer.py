@@ -20,7 +20,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -35,6 +35,7 @@ from archiver.clock import Clock, now as clock_now
 from archiver.errors import ArchiveWriteError
 from archiver.models import Body, Capture, Hop, RawHeaders, RecordRef
 from archiver.warc.captures import Captures
+from archiver.warc.index import Unindexable, WrittenIndex, entry
 
 OPEN_SUFFIX: Final = ".open"
 DEFAULT_MAX_FILE_SIZE: Final = 1_000_000_000
@@ -106,6 +107,8 @@ class _OpenFile:
     writer: WARCWriter
     warcinfo_id: str
     whole_end: int = 0  # where the last whole, flushed record ends
+    entries: list[list[object]] = field(default_factory=list)  # not yet whole
+    unindexable: bool = False
 
     @property
     def name(self) -> str:
@@ -123,6 +126,8 @@ class WarcSink:
         now, make_id: the clock and record-ID source, replaceable in tests.
         host, unique: the machine's name and this writer's random part of every
             file name, replaceable in tests.
+        index: where each record's index entry goes as it is written, so the
+            run's index need not read the files back.
 
     Names follow the IIPC/Heritrix convention,
     ``PREFIX-TIMESTAMP17-SERIAL-HOST-TOKEN.warc.gz``: the host and a random
@@ -141,8 +146,10 @@ class WarcSink:
         make_id: Callable[[], str] = _record_id,
         host: str | None = None,
         unique: str | None = None,
+        index: WrittenIndex | None = None,
     ) -> None:
         self._folder = folder
+        self._index = index
         self._prefix = prefix
         self._info = dict(info)
         self._max = max_file_size
@@ -192,7 +199,7 @@ class WarcSink:
                     earlier,
                     {**common, "WARC-Record-ID": response_id},
                 )
-                current.writer.write_record(response)
+                self._put(current, response)
             else:
                 with open_body(hop.body) as body:
                     response = _response_record(
@@ -201,16 +208,17 @@ class WarcSink:
                         body,
                         {**common, "WARC-Record-ID": response_id},
                     )
-                    current.writer.write_record(response)
+                    self._put(current, response)
                 if digest is not None:  # the earliest capture yet of it
                     self._captures.put(
                         digest, Capture(uri=hop.url, date=date, record_id=response_id)
                     )
             if hop.trailers:
-                current.writer.write_record(
+                self._put(
+                    current,
                     _trailer_record(
                         current.writer, hop, common, response_id, self._make_id()
-                    )
+                    ),
                 )
             request_line = f"{hop.method} {hop.target} HTTP/1.1"
             request = current.writer.create_warc_record(
@@ -229,7 +237,7 @@ class WarcSink:
                     "WARC-Concurrent-To": response_id,
                 },
             )
-            current.writer.write_record(request)
+            self._put(current, request)
         return RecordRef(
             warc_file=current.name,
             offset=offset,
@@ -336,9 +344,24 @@ class WarcSink:
                     **extra,
                 },
             )
-            current.writer.write_record(record)
+            self._put(current, record)
             written.append(record)
         return written
+
+    def _put(self, current: _OpenFile, record: ArcWarcRecord) -> None:
+        """Write ``record``, and keep its index entry until the block is whole."""
+        offset = current.handle.tell()
+        current.writer.write_record(record)
+        if self._index is None or current.unindexable:
+            return
+        try:
+            made = entry(record, offset, current.handle.tell() - offset)
+        except Unindexable:
+            current.unindexable = True
+            self._index.cannot(current.name)
+            return
+        if made is not None:
+            current.entries.append(made)
 
     @contextmanager
     def _writing(self) -> Iterator[_OpenFile]:
@@ -356,11 +379,23 @@ class WarcSink:
             yield current
             current.handle.flush()
         except OSError as exc:
+            current.entries.clear()  # their records are cut off
             raise ArchiveWriteError(
                 f"{current.path}: cannot write WARC ({exc.strerror or exc}); "
                 + self._cut_back(current)
             ) from exc
+        except BaseException:
+            # Some of the block's records may be whole in the file: only
+            # reading it back can tell which.
+            current.entries.clear()
+            current.unindexable = True
+            if self._index is not None:
+                self._index.cannot(current.name)
+            raise
         current.whole_end = current.handle.tell()
+        if self._index is not None and not current.unindexable:
+            self._index.add(current.name, current.entries)
+        current.entries.clear()
 
     def _cut_back(self, current: _OpenFile) -> str:
         """After a failed write: keep the file's whole records, under its name.
