@@ -192,6 +192,13 @@ def generate(path: Path, links: int, nights: int, seed: int = 17) -> None:
         "first_seen, last_seen, withdrawn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         articles,
     )
+    # As Store.withdraw keeps it: the report counts an article's citations
+    # by its absences, so without these rows a withdrawn article's links
+    # would count in the trend's nights after it went.
+    db.execute(
+        "INSERT INTO withdrawals (article, withdrawn, returned) "
+        "SELECT path, withdrawn, NULL FROM articles WHERE withdrawn IS NOT NULL"
+    )
     # Links: each article's own page, then outbound links spread over hosts.
     urls: list[str] = []
     cites: list[tuple[int, int, str]] = []  # (article, link, kind)
