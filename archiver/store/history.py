@@ -221,17 +221,19 @@ class Streak:
     checked: datetime  # the latest check, whatever its outcome
     night: datetime
     outcome: Outcome
-    conclusive: Outcome | None  # ALIVE or DEAD: the latest check that said either
-    failures: int  # dead checks since the last alive one
-    failing_since: datetime | None
-    first_failure_night: datetime | None
-    last_failure_night: datetime | None
-    ended_failures: int  # the failing streak the latest alive check ended
-    ended_first_night: datetime | None
-    ended_last_night: datetime | None
-    last_alive: datetime | None
-    digest: str | None  # payload digest of the latest alive check that had one
-    drifted: bool  # the latest alive check's content differs from the one before
+    # The rest default to "nothing seen yet": a URL's first check, or a link
+    # folded from sums, names only what it knows.
+    conclusive: Outcome | None = None  # ALIVE or DEAD: the latest that said either
+    failures: int = 0  # dead checks since the last alive one
+    failing_since: datetime | None = None
+    first_failure_night: datetime | None = None
+    last_failure_night: datetime | None = None
+    ended_failures: int = 0  # the failing streak the latest alive check ended
+    ended_first_night: datetime | None = None
+    ended_last_night: datetime | None = None
+    last_alive: datetime | None = None
+    digest: str | None = None  # payload digest of the latest alive check with one
+    drifted: bool = False  # the latest alive check's content differs from before
     # The latest alive check's content key (:func:`content_key`), what
     # ``drifted`` compares; None until a check had one.
     content: str | None = None
@@ -311,21 +313,7 @@ def advance(previous: Streak | None, check: Check, night: datetime) -> Streak:
     as a failure nor end a failing streak.
     """
     base = previous or Streak(
-        url=check.url,
-        checked=check.checked,
-        night=night,
-        outcome=check.outcome,
-        conclusive=None,
-        failures=0,
-        failing_since=None,
-        first_failure_night=None,
-        last_failure_night=None,
-        ended_failures=0,
-        ended_first_night=None,
-        ended_last_night=None,
-        last_alive=None,
-        digest=None,
-        drifted=False,
+        url=check.url, checked=check.checked, night=night, outcome=check.outcome
     )
     base = replace(base, checked=check.checked, night=night, outcome=check.outcome)
     if check.outcome is Outcome.ALIVE:
