@@ -15,6 +15,7 @@ import click
 import pytest
 
 from archiver.cli.main import cli, main
+from archiver.cli.types import HostPort, StoreParam, WebURL
 from archiver.store.base import STORE_NAME
 from tests.clirun import links_to, run_cli, write_article
 from tests.fakeweb.server import FakeWeb, closed_port
@@ -64,6 +65,16 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ["preserve", "--user-agent", "caf\u00e9"],
         ["preserve", "--operator", "desk\nsoftware: fake"],
         ["nightly", "--operator", "tab\there"],
+        ["preserve", "--allow-private-host", "127.0.0.1:99999"],
+        ["preserve", "--allow-private-host", "intranet:abc"],
+        ["preserve", "--allow-private-host", "http://127.0.0.1:8765/"],
+        ["preserve", "--allow-private-host", "[::1]"],
+        ["preserve", "--canary", "notaurl"],
+        ["preserve", "--canary", "ftp://example.org/"],
+        ["nightly", "--store", "postgresq://u:secret@127.0.0.1/x"],
+        ["report", "--store", "bogus://x"],
+        ["report", "--replay-base", "notaurl"],
+        ["fix", "--replay-base", "archive.example.org"],
     ],
 )
 def test_bad_option_values_are_usage_errors(capsys, workdir, args):
@@ -72,7 +83,36 @@ def test_bad_option_values_are_usage_errors(capsys, workdir, args):
     assert code == 2
     (line,) = err.strip().splitlines()
     assert line.startswith(f"archiver: error: Invalid value for '{args[1]}'")
+    assert "secret" not in line
     assert not (workdir / "warcs").exists()
+    assert sorted(p.name for p in workdir.iterdir()) == ["seeds"]  # no store made
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (HostPort(), "intranet"),
+        (HostPort(), "intranet:8080"),
+        (HostPort(), "10.0.0.7"),
+        (HostPort(), "::1"),
+        (HostPort(), "[::1]:8080"),
+        (WebURL(), "https://canary.example/"),
+        (WebURL(relative=True), ""),
+        (WebURL(relative=True), "/replay"),
+        (WebURL(relative=True), "https://archive.example.org/archive"),
+    ],
+)
+def test_good_hosts_and_urls_pass_as_written(kind, value):
+    assert kind.convert(value, None, None) == value
+
+
+def test_store_copy_from_no_store_makes_none(capsys, workdir):
+    code, _, err = run_main(capsys, "store", "copy", "missing.db", "target.db")
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert "missing.db: no such store file" in line
+    assert not (workdir / "missing.db").exists()
+    assert not (workdir / "target.db").exists()
 
 
 def _commands(
@@ -95,6 +135,12 @@ def _bad_value(option: click.Option) -> str | None:
         return str(below)
     if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
         return "not-a-number"
+    if isinstance(kind, HostPort):
+        return "http://intranet/"
+    if isinstance(kind, WebURL):
+        return "not-a-url"
+    if isinstance(kind, StoreParam):
+        return "postgresq://127.0.0.1/typo"
     return None
 
 

@@ -38,7 +38,7 @@ from archiver.cli.options import (
     history_store_option,
     nightly_config,
 )
-from archiver.cli.types import Text, Whole, days, seconds
+from archiver.cli.types import Text, WebURL, Whole, days, seconds
 from archiver.clock import now as clock_now
 from archiver.errors import InputError, StoreError, UsageError
 from archiver.files import replace_text
@@ -112,7 +112,7 @@ class FixSettings:
 @click.option(
     "--replay-base",
     metavar="URL",
-    type=Text(),
+    type=WebURL(relative=True),
     default="",
     help="Replay our captures at URL/TIMESTAMP/LINK (pywb, with its collection: "
     "https://archive.example.org/archive).  [default: /COLLECTION]",

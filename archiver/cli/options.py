@@ -24,7 +24,16 @@ import click
 from archiver.articles.unwrap import DEFAULT_RULES, WrapperRule, parse_rule
 from archiver.cli import config
 from archiver.cli.browsing import browser_options
-from archiver.cli.types import DAY, Finite, StoreParam, Text, Whole, seconds
+from archiver.cli.types import (
+    DAY,
+    Finite,
+    HostPort,
+    StoreParam,
+    Text,
+    WebURL,
+    Whole,
+    seconds,
+)
 from archiver.errors import UsageError
 from archiver.run.limits import DEFAULT_MAX_BYTES_PER_PAGE, DEFAULT_MAX_PER_PAGE
 from archiver.store.base import STORE_NAME
@@ -186,6 +195,7 @@ def fetch_options(func: F) -> F:
             "--allow-private-host",
             "private_allowed",
             metavar="HOST[:PORT]",
+            type=HostPort(),
             multiple=True,
             help="Fetch this one non-public host (or host and port) even without "
             "--allow-private, e.g. an intranet mirror (repeatable).",
@@ -244,6 +254,7 @@ def run_options(func: F) -> F:
             "--canary",
             "canaries",
             metavar="URL",
+            type=WebURL(),
             multiple=True,
             help="When every link fails at the network level, the run is called "
             "offline unless one of these answers (repeatable; default: a few "

@@ -16,7 +16,7 @@ from archiver.cli.options import (
     nightly_config,
     parse_time,
 )
-from archiver.cli.types import Whole, days
+from archiver.cli.types import WebURL, Whole, days
 from archiver.errors import UsageError
 from archiver.files import replace_text
 from archiver.store.base import open_store
@@ -73,6 +73,7 @@ from archiver.store.location import StoreLocation
 @click.option(
     "--replay-base",
     metavar="URL",
+    type=WebURL(relative=True),
     default="",
     help="Put before each replay address, e.g. https://archive.example.org, "
     "making it a link.  [default: none: /COLLECTION/TIMESTAMP/URL]",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from archiver.cli.options import (
@@ -66,6 +68,9 @@ def copy_cmd(source: StoreLocation, target: StoreLocation) -> None:
 
         archiver store copy warcs/archiver.sqlite3 postgresql://archiver@db.example/archive
     """
+    if isinstance(source, Path) and not source.is_file():
+        # Opening it would make an empty store, then call it too old.
+        raise click.UsageError(f"SOURCE {source}: no such store file")
     result = copy_store(source, target)
     for table, found in result.tables.items():
         click.echo(f"{table}: {found.rows} rows, sha256 {found.sha256}")

@@ -12,14 +12,22 @@ file's settings become the options' defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 import click
 
-from archiver.store.location import PostgresURL, StoreLocation, store_location
+from archiver.store.location import (
+    PostgresURL,
+    StoreLocation,
+    masked,
+    store_location,
+)
 
 DAY = 86_400.0
 LONGEST_DAYS = 36_500.0  # a century: past it a number of days means a typo
@@ -95,6 +103,81 @@ class Text(click.types.StringParamType):
         return value
 
 
+class HostPort(Text):
+    """``--allow-private-host``: a host, or a host and a port, never a URL.
+
+    The fetcher compares the value with each request's host and port as
+    written; a URL, a port past 65535 or a port that is not a number would
+    match no request, and every URL would be refused as private with no hint
+    that the value was never understood.
+    """
+
+    name = "host[:port]"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        text = str(super().convert(value, param, ctx)).strip()
+        if not text or re.search(r"[/\s@?#]", text):
+            self.fail(f"{text!r} is not a host or HOST:PORT (not a URL)", param, ctx)
+        bracketed = re.fullmatch(r"\[([^\]]+)\](?::([^:]*))?", text)
+        if bracketed is not None:
+            host, port = bracketed.group(1), bracketed.group(2)
+            if port is None:  # "[::1]" names the host without its brackets
+                self.fail(f"{text!r}: write an IPv6 host as {host}", param, ctx)
+            self._address(host, param, ctx)
+        elif text.count(":") > 1:
+            host, port = text, None
+            self._address(host, param, ctx)
+        else:
+            host, colon, after = text.partition(":")
+            port = after if colon else None
+        if not host:
+            self.fail(f"{text!r} names no host", param, ctx)
+        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+            self.fail(f"{text!r}: the port must be a number 1-65535", param, ctx)
+        return text
+
+    def _address(
+        self, host: str, param: click.Parameter | None, ctx: click.Context | None
+    ) -> None:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            self.fail(f"{host!r} is not an IPv6 address", param, ctx)
+
+
+class WebURL(Text):
+    """An http:// or https:// URL with a host (a canary, a replay base).
+
+    ``relative`` also admits a path from the site's root ("/replay"), which
+    a replay address may start with; anything else would be written into
+    every address the report or the fix list gives, as a broken link.
+    """
+
+    name = "url"
+
+    def __init__(self, *, relative: bool = False) -> None:
+        super().__init__()
+        self._relative = relative
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        text = str(super().convert(value, param, ctx))
+        if (text == "" and self._relative) or (self._relative and text.startswith("/")):
+            return text
+        parts = urlsplit(text)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            wanted = "an http(s):// URL" + (" or a /path" if self._relative else "")
+            self.fail(f"{text!r} is not {wanted}", param, ctx)
+        return text
+
+
+# What a URL of any other scheme starts with (RFC 3986's scheme, then "://").
+_OTHER_SCHEME: Final = re.compile(r"([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+
+
 class StoreParam(click.ParamType[StoreLocation, Any]):
     """A history store: a ``postgresql://`` URL, or else a SQLite file's path.
 
@@ -111,6 +194,18 @@ class StoreParam(click.ParamType[StoreLocation, Any]):
         if not isinstance(value, str | Path | PostgresURL):
             self.fail(f"{value!r} is not a path or a postgresql:// URL", param, ctx)
         location = store_location(value)
+        if isinstance(value, str) and isinstance(location, Path):
+            scheme = _OTHER_SCHEME.match(value)
+            if scheme is not None:
+                # A mistyped scheme would otherwise become a SQLite file
+                # under a folder named after it, and the night would run
+                # there, in silence, instead of in the database meant.
+                self.fail(
+                    f"{masked(value)!r} is a {scheme.group(1)}:// URL: a store is a "
+                    "postgresql:// URL or a SQLite file's path",
+                    param,
+                    ctx,
+                )
         if isinstance(location, Path) and location.is_dir():
             self.fail(f"{str(location)!r} is a directory, not a store file", param, ctx)
         return location
