@@ -57,9 +57,17 @@ class Web:
         ]
 
 
+STYLE_LINK = '<link rel="stylesheet" href="/style.css">'
+
+
 @contextmanager
-def many_hosts(hosts: int, latency: float, address: str = "127.0.0.1") -> Iterator[Web]:
-    """Start ``hosts`` servers on ``address``; stop them when the block ends."""
+def many_hosts(
+    hosts: int, latency: float, address: str = "127.0.0.1", *, styled: bool = False
+) -> Iterator[Web]:
+    """Start ``hosts`` servers on ``address``; stop them when the block ends.
+
+    ``styled`` pages link their host's ``/style.css``: one requisite per host.
+    """
     ledger = HostLedger()
 
     class Handler(BaseHTTPRequestHandler):
@@ -71,12 +79,17 @@ def many_hosts(hosts: int, latency: float, address: str = "127.0.0.1") -> Iterat
             try:
                 time.sleep(latency)
                 if self.path.startswith("/page/"):
+                    style = STYLE_LINK if styled else ""
                     body = (
-                        f"<html><head><title>{port}{self.path}</title></head>"
+                        f"<html><head><title>{port}{self.path}</title>{style}</head>"
                         f"<body><p>page {self.path} of {port}</p></body></html>"
                     ).encode()
                     self.send_response(200)
                     self.send_header("Content-Type", "text/html; charset=utf-8")
+                elif styled and self.path == "/style.css":
+                    body = f"p {{ color: #{port % 4096:03x}; }}".encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/css")
                 else:
                     body = b"not here"
                     self.send_response(404)

@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archiver.run.nightly import _known_requisites
 from archiver.store.base import open_store
 from archiver.store.cluster import Cluster, Planned, plan
 from archiver.store.location import PostgresURL
@@ -816,3 +817,39 @@ def test_the_nights_archiver_toml_serves_its_workers(
     assert sorted(night_checks(shared)) == sorted(urls)
     assert alone.returncode == 0, alone.stderr  # the file's store, no night to join
     assert "no night in progress" in alone.stdout
+
+
+@pytest.mark.slow
+def test_a_shared_night_lists_every_worker_s_requisites_in_its_run_folder(
+    shared: PostgresURL, tmp_path: Path
+) -> None:
+    """The night's requisites.jsonl is the workers' lists merged, as one process's.
+
+    It is the list the next night reads to refer to a stylesheet archived
+    already; left empty, each worker's requisites were kept whole again.
+    """
+    with many_hosts(4, latency=0.02, styled=True) as web:
+        inputs, urls = seeds(tmp_path / "seeds", web, per_host=2)
+        out = tmp_path / "out"
+        args = nightly_args(inputs, out, shared, 2, "--per-host", "1")
+        args.remove("--no-requisites")
+        done = run_cli(*args, timeout=120)
+        styles = {f"http://{web.address}:{port}/style.css" for port in web.ports}
+    assert done.returncode == 0, done.stderr
+    [night] = [p for p in out.iterdir() if p.is_dir()]
+    lines = [
+        json.loads(text)
+        for text in (night / "requisites.jsonl").read_text().splitlines()
+    ]
+    assert {line["url"] for line in lines} == styles
+    assert all(line["outcome"] == "archived" for line in lines)
+    for line in lines:  # each names its file from the run folder, and it is there
+        assert (night / line["warc_file"]).is_file()
+        assert line["pages"] == sorted(
+            u for u in urls if urlsplit(u).port == urlsplit(line["url"]).port
+        )
+    assert f"requisites: {len(styles)} distinct, {len(styles)} archived" in done.stderr
+    assert "0 searched for requisites" not in done.stdout + done.stderr
+    # The next night refers to them (what it reads of earlier runs' lists).
+    known = _known_requisites(out)
+    assert {capture.uri for capture in known.values()} == styles

@@ -183,6 +183,51 @@ def write_requisites(folder: Path, lines: Iterable[RequisiteLine]) -> Path:
     return path
 
 
+def merge_requisites(folder: Path) -> tuple[Path, int, int]:
+    """Write the night's ``requisites.jsonl`` from its workers' folders' lists.
+
+    In a shared night each worker lists the requisites it archived in its own
+    folder; the run folder's list is the night's, as a night of one process
+    writes it, and it is the one the next night reads to refer to a
+    stylesheet archived already rather than keep it again. A requisite two
+    workers archived is listed once (the first by folder name) with the
+    pages of both; ``warc_file`` names the file from the run folder, as the
+    store's checks of a shared night do. Returns the path, the number of
+    distinct requisites and how many of them were archived.
+    """
+    merged: dict[str, dict[str, object]] = {}
+    for path in sorted(folder.glob(f"*/{REQUISITES_NAME}")):
+        worker = path.parent.name
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue  # a worker's list is gone or torn: its lines are missed
+        for text in lines:
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+                continue
+            if isinstance(entry.get("warc_file"), str):
+                entry["warc_file"] = f"{worker}/{entry['warc_file']}"
+            pages = entry.get("pages")
+            seen = merged.setdefault(entry["url"], entry)
+            if seen is not entry and isinstance(pages, list):
+                earlier = seen.get("pages")
+                known = earlier if isinstance(earlier, list) else []
+                seen["pages"] = sorted({*map(str, known), *map(str, pages)})
+    target = folder / REQUISITES_NAME
+    try:
+        with replacing(target) as out:
+            for url in sorted(merged):
+                out.write(json.dumps(merged[url], ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ArchiveWriteError(f"{target}: cannot write: {exc.strerror}") from exc
+    archived = sum(1 for e in merged.values() if e.get("outcome") == "archived")
+    return target, len(merged), archived
+
+
 def line(status: LinkStatus) -> str:
     """One manifest line, newline included."""
     return json.dumps(manifest_entry(status), ensure_ascii=False) + "\n"

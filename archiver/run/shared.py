@@ -117,8 +117,18 @@ def night(
     # night of one process writes them: every URL, whichever worker did it
     # (each worker's own, in its folder, lists its part).
     manifest_path, dead_path = manifest.write(folder, statuses, tonight.articles)
+    # The planner's own run searched no page: its requisite counts are not
+    # the night's. The workers' lists are, merged into the run folder's.
+    requisites_file = None
+    if own.requisites is not None:
+        requisites_file, distinct, archived = manifest.merge_requisites(folder)
+        reporter.note(
+            f"requisites: {distinct} distinct, {archived} archived by the workers"
+        )
     summary = replace(
         own,
+        requisites=None,
+        requisites_file=requisites_file,
         statuses=statuses,
         manifest=manifest_path,
         dead_links=dead_path,
