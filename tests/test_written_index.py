@@ -11,8 +11,6 @@ non-ASCII path, a chunked body with trailers).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import pytest
 from archiver.models import Body, Hop
 from archiver.warc.index import INDEX_NAME, WrittenIndex, merge_run_indexes, write_cdxj
 from archiver.warc.writer import WarcSink
+from tests.clirun import run_cli
 from tests.fakeweb.server import FakeWeb
 
 WHEN = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
@@ -174,27 +173,18 @@ def test_a_preserve_runs_index_is_the_indexers(
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "archiver",
-            "preserve",
-            str(seeds),
-            "--out",
-            str(out),
-            "--allow-private",
-            "--ca-bundle",
-            str(fakeweb.ca_pem),
-            "--timeout",
-            "5",
-            "--max-size",
-            "20000",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_cli(
+        "preserve",
+        str(seeds),
+        "--out",
+        str(out),
+        "--allow-private",
+        "--ca-bundle",
+        str(fakeweb.ca_pem),
+        "--timeout",
+        "5",
+        "--max-size",
+        "20000",
     )
     assert done.returncode in (0, 1), done.stderr
     ours = (out / INDEX_NAME).read_text(encoding="utf-8")
