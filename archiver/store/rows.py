@@ -58,7 +58,8 @@ def _int(value: object) -> int | None:
     return int(str(value)) if value is not None else None
 
 
-def _str(value: object) -> str | None:
+def optional_text(value: object) -> str | None:
+    """A nullable column as text: ``None`` stays ``None``."""
     return str(value) if value is not None else None
 
 
@@ -110,7 +111,7 @@ def row_check(row: Row) -> Check:
         record = RecordRef(
             warc_file=intern(str(warc)),
             offset=int(str(offset)),
-            payload_digest=_str(digest),
+            payload_digest=optional_text(digest),
             revisit_of=revisit,
         )
     # Texts that few values repeat over many checks (runs, reasons, file
@@ -123,13 +124,13 @@ def row_check(row: Row) -> Check:
         reason=intern(str(reason)),
         detail=intern(str(detail)),
         http_status=_int(http_status),
-        final_url=_str(final_url),
+        final_url=optional_text(final_url),
         attempts=int(str(attempts)),
         content_type=None if content_type is None else intern(str(content_type)),
         length=_int(length),
         truncated=bool(truncated),
         record=record,
-        text_digest=_str(text_digest),
+        text_digest=optional_text(text_digest),
     )
 
 
@@ -146,7 +147,7 @@ def streak_row(streak: Streak) -> Row:
         to_text(streak.checked),
         to_text(streak.night),
         str(streak.outcome),
-        _str(streak.conclusive),
+        optional_text(streak.conclusive),
         streak.failures,
         maybe_text(streak.failing_since),
         maybe_text(streak.first_failure_night),
@@ -176,9 +177,9 @@ def row_streak(row: Row) -> Streak:
         ended_first_night=maybe_time(row[10]),
         ended_last_night=maybe_time(row[11]),
         last_alive=maybe_time(row[12]),
-        digest=_str(row[13]),
+        digest=optional_text(row[13]),
         drifted=bool(row[14]),
-        content=_str(row[15]),
+        content=optional_text(row[15]),
     )
 
 
@@ -291,7 +292,7 @@ def row_article(row: Row) -> StoredArticle:
     path, url, title, published, first_seen, last_seen, withdrawn = row
     return StoredArticle(
         path=str(path),
-        url=_str(url),
+        url=optional_text(url),
         title=str(title),
         published=maybe_time(published),
         first_seen=from_text(str(first_seen)),

@@ -82,6 +82,7 @@ from archiver.store.rows import (
     maybe_text,
     maybe_time,
     memento_row,
+    optional_text,
     row_article,
     row_check,
     row_citation,
@@ -553,29 +554,34 @@ class SQLStore(ABC):
         return tuple(row_check(row) for row in rows)
 
     def marks(self, urls: Collection[str]) -> Iterator[tuple[str, list[Mark]]]:
-        ordered = sorted(urls)
-        for start in range(0, len(ordered), _IN_LIST):
-            chunk = ordered[start : start + _IN_LIST]
-            holes = ", ".join("?" for _ in chunk)
-            with self._transaction(write=False) as conn:
-                rows = conn.execute(
-                    f"{_SELECT_MARKS}url IN ({holes}) ORDER BY url, checked", chunk
-                ).fetchall()
+        for rows in self._batches(_SELECT_MARKS, "ORDER BY url, checked", urls):
             # The database's rows as they come, each already a Mark: a year of
             # nights is millions of them, too many to build anything per row.
             for url, marks in groupby(cast("list[Mark]", rows), key=itemgetter(0)):
                 yield url, list(marks)
 
-    def tallies(self, urls: Collection[str]) -> Iterator[Tally]:
+    def _batches(
+        self, select: str, tail: str, urls: Collection[str]
+    ) -> Iterator[list[Row]]:
+        """``select`` (ending ``WHERE``) for ``urls``, one read per batch of them.
+
+        Each batch is its own short transaction and is handed on before the
+        next is read, so a report over a whole history never holds all of
+        its rows at once.
+        """
         ordered = sorted(urls)
-        select = _SELECT_TALLIES.format(runs=self.dialect.joined_runs)
         for start in range(0, len(ordered), _IN_LIST):
             chunk = ordered[start : start + _IN_LIST]
             holes = ", ".join("?" for _ in chunk)
             with self._transaction(write=False) as conn:
                 rows = conn.execute(
-                    f"{select}url IN ({holes}) GROUP BY url ORDER BY url", chunk
+                    f"{select}url IN ({holes}) {tail}", chunk
                 ).fetchall()
+            yield rows  # the transaction ended: none is held while it is used
+
+    def tallies(self, urls: Collection[str]) -> Iterator[Tally]:
+        select = _SELECT_TALLIES.format(runs=self.dialect.joined_runs)
+        for rows in self._batches(select, "GROUP BY url ORDER BY url", urls):
             for row in rows:
                 yield Tally(
                     url=str(row[0]),
@@ -585,15 +591,15 @@ class SQLStore(ABC):
                     blocked=int(str(row[4])),
                     first_checked=str(row[5]),
                     last_checked=str(row[6]),
-                    last_alive=_str_or_none(row[7]),
-                    first_dead=_str_or_none(row[8]),
+                    last_alive=optional_text(row[7]),
+                    first_dead=optional_text(row[8]),
                     runs=str(row[9]),
-                    low_text=_str_or_none(row[10]),
-                    high_text=_str_or_none(row[11]),
-                    low_type=_str_or_none(row[12]),
-                    high_type=_str_or_none(row[13]),
-                    low_payload=_str_or_none(row[14]),
-                    high_payload=_str_or_none(row[15]),
+                    low_text=optional_text(row[10]),
+                    high_text=optional_text(row[11]),
+                    low_type=optional_text(row[12]),
+                    high_type=optional_text(row[13]),
+                    low_payload=optional_text(row[14]),
+                    high_payload=optional_text(row[15]),
                     payloads=int(str(row[16])),
                 )
 
@@ -796,10 +802,6 @@ _SELECT_TALLIES: Final = (
     "COUNT(CASE WHEN outcome = 'alive' THEN payload_digest END) "
     "FROM checks WHERE "
 )
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else str(value)
 
 
 _CHECK_COLUMNS_OF_C: Final = ", ".join(
