@@ -60,6 +60,26 @@ class DiskCheckingHistory:
         self.seen.append(status.url)
 
 
+async def online() -> bool:
+    """The outage watch's question: here the web always answers."""
+    return True
+
+
+@asynccontextmanager
+async def fetcher_for(
+    spool: Path, settings: FetchSettings, *, concurrency: int, per_host: int
+) -> AsyncIterator[Fetcher]:
+    """A real fetcher of the local server, its bodies spooled into ``spool``."""
+    async with build_client(
+        ClientSettings(user_agent="archiver-test"),
+        timeout=5,
+        concurrency=concurrency,
+        guard=GuardedBackend(Resolver(), allow_private=True),
+    ) as client:
+        gate = HostGate(concurrency=concurrency, per_host=per_host)
+        yield Fetcher(client, gate, settings, spool)
+
+
 async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
     fakeweb, tmp_path
 ):
@@ -70,28 +90,19 @@ async def test_a_check_reaches_the_history_only_once_its_record_is_on_disk(
     out = tmp_path / "out"
     sink = WarcSink(out, info={"software": "test"})
     history = DiskCheckingHistory(out)
-
-    async def online() -> bool:
-        return True
-
     recorder = Recorder(sink, Tally(), Notes(), history, online)
     send, receive = trio.open_memory_channel[Finished](0)
-    resolver = Resolver()
     settings = FetchSettings(
         timeout=5, allow_private=True, retry=RetryPolicy(attempts=1, base=0.01)
     )
-    async with build_client(
-        ClientSettings(user_agent="archiver-test"),
-        timeout=5,
-        concurrency=4,
-        guard=GuardedBackend(resolver, allow_private=True),
-    ) as client:
-        fetcher = Fetcher(client, HostGate(concurrency=4, per_host=2), settings, spool)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(recorder.run, receive)
-            async with send:
-                for url in urls:
-                    await send.send(Finished(await fetcher.fetch(target(url))))
+    async with (
+        fetcher_for(spool, settings, concurrency=4, per_host=2) as fetcher,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(recorder.run, receive)
+        async with send:
+            for url in urls:
+                await send.send(Finished(await fetcher.fetch(target(url))))
     sink.close()
     assert history.seen == urls
     assert not list(spool.iterdir())  # every spooled body removed once written
@@ -106,25 +117,12 @@ async def test_a_journal_that_cannot_be_written_is_an_error_naming_it(
     sink = WarcSink(out, info={"software": "test"})
     spool = tmp_path / "spool"
     spool.mkdir()
-
-    async def online() -> bool:
-        return True
-
     journal = open("/dev/full", "w", encoding="utf-8")  # noqa: ASYNC230, SIM115
     try:
         recorder = Recorder(sink, Tally(), Notes(), None, online, journal)
         send, receive = trio.open_memory_channel[Finished](1)
         settings = FetchSettings(timeout=5, allow_private=True)
-        resolver = Resolver()
-        async with build_client(
-            ClientSettings(user_agent="archiver-test"),
-            timeout=5,
-            concurrency=1,
-            guard=GuardedBackend(resolver, allow_private=True),
-        ) as client:
-            fetcher = Fetcher(
-                client, HostGate(concurrency=1, per_host=1), settings, spool
-            )
+        async with fetcher_for(spool, settings, concurrency=1, per_host=1) as fetcher:
             url = fakeweb.url(f"/page/journal-{uuid.uuid4().hex[:8]}")
             await send.send(Finished(await fetcher.fetch(target(url))))
         await send.aclose()
@@ -153,20 +151,10 @@ async def test_results_waiting_are_written_in_one_trip_and_a_failure_keeps_those
     out = tmp_path / "out"
     sink = WarcSink(out, info={"software": "test"})
     history = DiskCheckingHistory(out)
-
-    async def online() -> bool:
-        return True
-
     recorder = Recorder(sink, Tally(), Notes(), history, online)
     send, receive = trio.open_memory_channel[Finished](3)
     settings = FetchSettings(timeout=5, allow_private=True)
-    async with build_client(
-        ClientSettings(user_agent="archiver-test"),
-        timeout=5,
-        concurrency=2,
-        guard=GuardedBackend(Resolver(), allow_private=True),
-    ) as client:
-        fetcher = Fetcher(client, HostGate(concurrency=2, per_host=2), settings, spool)
+    async with fetcher_for(spool, settings, concurrency=2, per_host=2) as fetcher:
         results = [await fetcher.fetch(target(url)) for url in urls]
     hop = results[1].hops[0]
     gone = Body(length=10, truncated=False, complete=True, path=tmp_path / "gone")
