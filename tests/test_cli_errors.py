@@ -71,6 +71,8 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ["preserve", "--allow-private-host", "[::1]"],
         ["preserve", "--canary", "notaurl"],
         ["preserve", "--canary", "ftp://example.org/"],
+        ["preserve", "--canary", "http://[bad"],  # urlsplit raises on it
+        ["report", "--replay-base", "https://[::1"],
         ["nightly", "--store", "postgresq://u:secret@127.0.0.1/x"],
         ["report", "--store", "bogus://x"],
         ["report", "--replay-base", "notaurl"],

@@ -45,6 +45,7 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (["--priority", "short.csv"], "--priority short.csv: line 1: expected"),
         (["--memento-timegate", "ftp://archive.example/"], "--memento-timegate ftp:"),
         (["--memento-timegate", "web.archive.org"], "--memento-timegate web."),
+        (["--memento-timegate", "http://[bad"], "--memento-timegate http://[bad"),
         (["--out", "no/such/folder/x.csv"], "--out no/such/folder/x.csv"),
     ],
 )

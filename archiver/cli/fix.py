@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path, PurePath
 from typing import Final, Literal
-from urllib.parse import urlsplit
 
 import click
 
@@ -38,7 +37,7 @@ from archiver.cli.options import (
     history_store_option,
     nightly_config,
 )
-from archiver.cli.types import Text, WebURL, Whole, days, seconds
+from archiver.cli.types import Text, WebURL, Whole, days, is_web_url, seconds
 from archiver.clock import now as clock_now
 from archiver.errors import InputError, StoreError, UsageError
 from archiver.files import replace_text
@@ -455,8 +454,7 @@ def check_timegate(gate: str) -> str:
     gets one, since ``.../webhttp://...`` names nothing; a query form
     (``...?url=``) is kept as given.
     """
-    parts = urlsplit(gate)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if not is_web_url(gate):
         raise UsageError(f"--memento-timegate {gate}: not an http(s) URL")
     return gate if gate.endswith(("/", "=")) else gate + "/"
 

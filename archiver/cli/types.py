@@ -147,6 +147,15 @@ class HostPort(Text):
             self.fail(f"{host!r} is not an IPv6 address", param, ctx)
 
 
+def is_web_url(text: str) -> bool:
+    """Whether ``text`` is an http:// or https:// URL naming a host."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "http://[bad": an IPv6 host left open, say
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 class WebURL(Text):
     """An http:// or https:// URL with a host (a canary, a replay base).
 
@@ -167,8 +176,7 @@ class WebURL(Text):
         text = str(super().convert(value, param, ctx))
         if (text == "" and self._relative) or (self._relative and text.startswith("/")):
             return text
-        parts = urlsplit(text)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if not is_web_url(text):
             wanted = "an http(s):// URL" + (" or a /path" if self._relative else "")
             self.fail(f"{text!r} is not {wanted}", param, ctx)
         return text
